@@ -1,0 +1,78 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/schemas"
+)
+
+// inventoryFlags are the flags every inventory command shares.
+type inventoryFlags struct {
+	stateDir string
+}
+
+// loaded is a validated inventory with its state.
+type loaded struct {
+	inv      *schemas.Inventory
+	stateDir string
+	state    *state.State
+}
+
+// loadInventory loads and validates the inventory at root and reads its
+// state. Problems are printed to w, one per line, and returned as a
+// reportedError so that nothing is planned or written.
+func loadInventory(w io.Writer, root string, flags inventoryFlags) (*loaded, error) {
+	inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir})
+	if err != nil {
+		return nil, err
+	}
+	problems = append(problems, inv.Validate()...)
+	if len(problems) > 0 {
+		return nil, printProblems(w, problems, "inventory")
+	}
+	dir := filepath.Join(root, flags.stateDir)
+	st, stProblems, err := state.Read(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(stProblems) > 0 {
+		return nil, printProblems(w, stProblems, "state")
+	}
+	return &loaded{inv: inv, stateDir: dir, state: st}, nil
+}
+
+// printProblems prints problems sorted, one per line, and returns the error
+// that ends the command.
+func printProblems(w io.Writer, problems schemas.Problems, what string) error {
+	problems.Sort()
+	for _, p := range problems {
+		fmt.Fprintln(w, p.String())
+	}
+	noun := "problems"
+	if len(problems) == 1 {
+		noun = "problem"
+	}
+	return reportedError{fmt.Sprintf("%d %s %s", len(problems), what, noun)}
+}
+
+// computePlan runs a planning pass; state problems found on the way are
+// printed like inventory problems.
+func computePlan(w io.Writer, l *loaded) (*alloc.Plan, error) {
+	plan, err := alloc.Compute(l.inv, l.state)
+	var problems schemas.Problems
+	if errors.As(err, &problems) {
+		return nil, printProblems(w, problems, "state")
+	}
+	return plan, err
+}
+
+func (f *inventoryFlags) register(cmdFlags interface {
+	StringVar(p *string, name string, value string, usage string)
+}) {
+	cmdFlags.StringVar(&f.stateDir, "state-dir", schemas.DefaultStateDir, "state directory, relative to the inventory root")
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/schemas"
+)
+
+func readState(root string, flags inventoryFlags) (*state.State, schemas.Problems, error) {
+	return state.Read(filepath.Join(root, flags.stateDir))
+}
+
+func newPlanCmd() *cobra.Command {
+	var flags inventoryFlags
+	var output string
+	var kept, failOnProblems bool
+	cmd := &cobra.Command{
+		Use:   "plan [PATH]",
+		Short: "Show what allocate would change, without writing anything",
+		Long: `Plan validates the inventory at PATH, reads its state and prints what
+'metalgit allocate' would change: new, kept and released bindings and
+allocations, machines that cannot bind and pools that are exhausted. It
+writes nothing. With -o markdown the output suits a pull-request comment;
+with -o json a program can read it.`,
+		Example: `  metalgit plan examples/dc1
+  metalgit plan -o markdown . > plan.md
+  metalgit plan -o json . | jq '.allocations[] | select(.status == "new")'`,
+		Args: maxOnePath,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(alloc.Formats, output) {
+				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
+			}
+			root := pathArg(args)
+			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
+			if err != nil {
+				return err
+			}
+			plan, err := computePlan(cmd.ErrOrStderr(), l)
+			if err != nil {
+				return err
+			}
+			if err := alloc.WriteReport(cmd.OutOrStdout(), plan, output, alloc.ReportOptions{Title: root, Kept: kept}); err != nil {
+				return err
+			}
+			if failOnProblems && len(plan.Problems) > 0 {
+				return reportedError{fmt.Sprintf("%d machines or owners could not be served", len(plan.Problems))}
+			}
+			return nil
+		},
+	}
+	flags.register(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", alloc.FormatText, "output format: text, markdown or json")
+	cmd.Flags().BoolVar(&kept, "show-kept", false, "list kept bindings and allocations one by one (text and markdown)")
+	cmd.Flags().BoolVar(&failOnProblems, "fail-on-problems", false, "exit 1 when a machine cannot bind or a pool is exhausted")
+	return cmd
+}
+
+func newAllocateCmd() *cobra.Command {
+	var flags inventoryFlags
+	var output string
+	var failOnProblems bool
+	cmd := &cobra.Command{
+		Use:   "allocate [PATH]",
+		Short: "Bind machines, allocate addresses and write the state directory",
+		Long: `Allocate validates the inventory at PATH, computes the same pass as
+'metalgit plan' and writes the result to the state directory (default
+PATH/state): bindings.yaml and allocations.yaml. It prints what changed.
+Nothing is written when the inventory or the state has a problem; a machine
+that cannot bind or a pool that is exhausted is reported without holding back
+the others. Running it again changes nothing. No Git is involved.`,
+		Example: `  metalgit allocate examples/dc1
+  metalgit allocate --state-dir state inventory/`,
+		Args: maxOnePath,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !slices.Contains(alloc.Formats, output) {
+				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
+			}
+			root := pathArg(args)
+			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
+			if err != nil {
+				return err
+			}
+			plan, err := computePlan(cmd.ErrOrStderr(), l)
+			if err != nil {
+				return err
+			}
+			changed, err := state.Write(l.stateDir, plan.Next)
+			if err != nil {
+				return err
+			}
+			if err := alloc.WriteReport(cmd.OutOrStdout(), plan, output, alloc.ReportOptions{Title: root, Past: true}); err != nil {
+				return err
+			}
+			if output == alloc.FormatText {
+				for _, f := range changed {
+					fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", f)
+				}
+			}
+			if failOnProblems && len(plan.Problems) > 0 {
+				return reportedError{fmt.Sprintf("%d machines or owners could not be served", len(plan.Problems))}
+			}
+			return nil
+		},
+	}
+	flags.register(cmd.Flags())
+	cmd.Flags().StringVarP(&output, "output", "o", alloc.FormatText, "output format: text, markdown or json")
+	cmd.Flags().BoolVar(&failOnProblems, "fail-on-problems", false, "exit 1 when a machine cannot bind or a pool is exhausted")
+	return cmd
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1 // invalid input, a failed command, or problems with --fail-on-problems
+	exitUsage   = 2 // wrong flags or arguments
+	defaultPath = "."
+)
+
+// usageError marks errors in flags or arguments.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// reportedError is an error whose details were already printed.
+type reportedError struct{ msg string }
+
+func (e reportedError) Error() string { return e.msg }
+
+// run executes the command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var reported reportedError
+	var usage usageError
+	switch {
+	case errors.As(err, &reported):
+		if reported.msg != "" {
+			fmt.Fprintln(stderr, "Error:", reported.msg)
+		}
+		return exitFailed
+	case errors.As(err, &usage):
+		fmt.Fprintln(stderr, "Error:", err)
+		fmt.Fprintln(stderr, "Run 'metalgit --help' for usage.")
+		return exitUsage
+	default:
+		fmt.Fprintln(stderr, "Error:", err)
+		return exitFailed
+	}
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "metalgit",
+		Short: "GitOps for bare-metal fleets",
+		Long: `metalgit keeps a bare-metal fleet in Git: it validates an inventory of
+sites, IP pools, node types, hosts, machine sets, machines, OS images and
+SSH keys, binds machines to matching hosts, allocates their addresses and
+writes those decisions to the state directory.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newValidateCmd(), newPlanCmd(), newAllocateCmd(), newVersionCmd())
+	return root
+}
+
+// pathArg returns the inventory path argument, "." when absent.
+func pathArg(args []string) string {
+	if len(args) == 0 {
+		return defaultPath
+	}
+	return args[0]
+}
+
+func maxOnePath(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return usageError{fmt.Errorf("%s takes at most one inventory path, got %d arguments", cmd.Name(), len(args))}
+	}
+	return nil
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version of metalgit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			version, goVersion := "(devel)", ""
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				version, goVersion = bi.Main.Version, bi.GoVersion
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" {
+						version += " " + s.Value
+					}
+				}
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "metalgit %s %s\n", version, goVersion)
+			return nil
+		},
+	}
+}

@@ -1,0 +1,285 @@
+package schemas
+
+import (
+	"fmt"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// decoder turns a YAML node into a Go value by the value's json tags,
+// strictly: every unknown field and every value of the wrong type is
+// reported with its path and line, and decoding goes on so that all
+// problems of a document surface at once.
+//
+// It is written here rather than taken from a YAML library because the
+// libraries stop at the first strict-mode error and do not report the field
+// path, and an operator fixing a pull request wants every problem, located.
+type decoder struct {
+	report func(line int, path string, rule Rule, msg string)
+	cache  map[reflect.Type]*structInfo
+}
+
+var (
+	quantityType   = reflect.TypeFor[Quantity]()
+	stringListType = reflect.TypeFor[StringList]()
+)
+
+// fieldInfo describes one struct field by its json name.
+type fieldInfo struct {
+	index int
+	name  string
+}
+
+type structInfo struct {
+	fields []fieldInfo
+	byName map[string]int // json name → struct field index
+	names  []string       // sorted json names, for messages
+}
+
+func (d *decoder) structFields(t reflect.Type) *structInfo {
+	if info, ok := d.cache[t]; ok {
+		return info
+	}
+	info := &structInfo{byName: map[string]int{}}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		info.fields = append(info.fields, fieldInfo{index: i, name: name})
+		info.byName[name] = i
+		info.names = append(info.names, name)
+	}
+	slices.Sort(info.names)
+	if d.cache == nil {
+		d.cache = map[reflect.Type]*structInfo{}
+	}
+	d.cache[t] = info
+	return info
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	n = resolveAlias(n)
+	if n == nil {
+		return
+	}
+	if isNull(n) {
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Interface:
+			return // unset
+		}
+		d.report(n.Line, path, RuleType, fmt.Sprintf("must be %s, not null; give a value or remove the field", describe(v.Type())))
+		return
+	}
+	t := v.Type()
+	switch {
+	case t == quantityType:
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float") {
+			d.report(n.Line, path, RuleType, "must be a Kubernetes quantity such as 64 or 256Gi")
+			return
+		}
+		v.SetString(n.Value)
+		return
+	case t == stringListType:
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
+			var list []string
+			for part := range strings.SplitSeq(n.Value, ",") {
+				if p := strings.TrimSpace(part); p != "" {
+					list = append(list, p)
+				}
+			}
+			v.Set(reflect.ValueOf(StringList(list)))
+			return
+		}
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			v.Set(reflect.New(t.Elem()))
+		}
+		d.decode(n, v.Elem(), path)
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			d.report(n.Line, path, RuleType, fmt.Sprintf("must be a mapping (object), not %s", nodeKind(n)))
+			return
+		}
+		info := d.structFields(t)
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := resolveAlias(n.Content[i]), n.Content[i+1]
+			key := k.Value
+			if seen[key] {
+				d.report(k.Line, joinKey(path, key), RuleType, "appears twice in one mapping; keep one")
+				continue
+			}
+			seen[key] = true
+			idx, ok := info.byName[key]
+			if !ok {
+				d.report(k.Line, joinKey(path, key), RuleUnknownField, unknownFieldMessage(key, info.names))
+				continue
+			}
+			d.decode(val, v.Field(idx), joinKey(path, key))
+		}
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.report(n.Line, path, RuleType, fmt.Sprintf("must be a mapping (object), not %s", nodeKind(n)))
+			return
+		}
+		if t.Elem().Kind() == reflect.Interface {
+			var m map[string]any
+			if err := n.Decode(&m); err != nil {
+				d.report(n.Line, path, RuleType, "must be a mapping with string keys: "+err.Error())
+				return
+			}
+			v.Set(reflect.ValueOf(m).Convert(t))
+			return
+		}
+		m := reflect.MakeMapWithSize(t, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := resolveAlias(n.Content[i])
+			if k.Kind != yaml.ScalarNode {
+				d.report(k.Line, path, RuleType, "map keys must be strings")
+				continue
+			}
+			if m.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
+				d.report(k.Line, joinKey(path, k.Value), RuleType, "appears twice in one mapping; keep one")
+				continue
+			}
+			ev := reflect.New(t.Elem()).Elem()
+			d.decode(n.Content[i+1], ev, joinKey(path, k.Value))
+			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), ev)
+		}
+		v.Set(m)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.report(n.Line, path, RuleType, fmt.Sprintf("must be a list, not %s", nodeKind(n)))
+			return
+		}
+		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
+		for i, item := range n.Content {
+			d.decode(item, s.Index(i), joinIndex(path, i))
+		}
+		v.Set(s)
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+			d.report(n.Line, path, RuleType, fmt.Sprintf("must be a string, not %s; quote it", nodeKind(n)))
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Bool:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
+			d.report(n.Line, path, RuleType, fmt.Sprintf("must be true or false, not %s", nodeKind(n)))
+			return
+		}
+		b, _ := strconv.ParseBool(strings.ToLower(n.Value))
+		v.SetBool(b)
+	case reflect.Int:
+		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+			d.report(n.Line, path, RuleType, fmt.Sprintf("must be an integer, not %s", nodeKind(n)))
+			return
+		}
+		i, err := strconv.ParseInt(n.Value, 0, 64)
+		if err != nil {
+			d.report(n.Line, path, RuleType, fmt.Sprintf("must be an integer: %v", err))
+			return
+		}
+		v.SetInt(i)
+	case reflect.Interface:
+		var a any
+		if err := n.Decode(&a); err != nil {
+			d.report(n.Line, path, RuleType, err.Error())
+			return
+		}
+		if a != nil {
+			v.Set(reflect.ValueOf(a))
+		}
+	default:
+		d.report(n.Line, path, RuleType, fmt.Sprintf("cannot decode into %s", t))
+	}
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+func nodeKind(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!str":
+			return fmt.Sprintf("the string %q", n.Value)
+		case "!!int":
+			return "the integer " + n.Value
+		case "!!float":
+			return "the number " + n.Value
+		case "!!bool":
+			return "the boolean " + n.Value
+		case "!!null":
+			return "null"
+		}
+		return fmt.Sprintf("%q (%s)", n.Value, n.Tag)
+	}
+	return "an unsupported YAML node"
+}
+
+func describe(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int:
+		return "an integer"
+	case reflect.Struct:
+		return "a mapping"
+	}
+	return "a value"
+}
+
+func unknownFieldMessage(key string, known []string) string {
+	best := ""
+	bestDist := 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(k)); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Sprintf("unknown field %q; did you mean %q?", key, best)
+	}
+	return fmt.Sprintf("unknown field %q; remove it (known fields: %s)", key, strings.Join(known, ", "))
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

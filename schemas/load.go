@@ -1,0 +1,308 @@
+package schemas
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// DefaultStateDir is the state directory under the inventory root.
+const DefaultStateDir = "state"
+
+// kustomizationFiles are the names kustomize recognises for a kustomization.
+var kustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
+
+// Inventory is everything one inventory root declares.
+type Inventory struct {
+	// Root is the inventory directory as given.
+	Root string
+
+	Sites       []*Site
+	IPPools     []*IPPool
+	NodeTypes   []*NodeType
+	Hosts       []*Host
+	MachineSets []*MachineSet
+	Machines    []*Machine
+	OSImages    []*OSImage
+	SSHKeys     []*SSHKey
+	Secrets     []*Secret
+}
+
+// LoadOptions tunes Load.
+type LoadOptions struct {
+	// StateDir is the state directory relative to the root; it is never
+	// read as inventory. Default "state".
+	StateDir string
+}
+
+// Load reads the inventory at root. When root holds a kustomization, it is
+// built with kustomize first; otherwise every *.yaml and *.yml file below
+// root is read, except the state directory, hidden directories and
+// directories that hold a kustomization of their own (such as render/).
+//
+// Problems with the documents come back as Problems, all of them; the error
+// is for a root that cannot be read at all.
+func Load(root string, opts LoadOptions) (*Inventory, Problems, error) {
+	if opts.StateDir == "" {
+		opts.StateDir = DefaultStateDir
+	}
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading inventory: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, nil, fmt.Errorf("reading inventory: %s is not a directory", root)
+	}
+	l := &loader{inv: &Inventory{Root: root}}
+	if k := findKustomization(root); k != "" {
+		if err := l.loadKustomization(root, k); err != nil {
+			return nil, nil, err
+		}
+	} else if err := l.loadTree(root, opts.StateDir); err != nil {
+		return nil, nil, err
+	}
+	if l.docs == 0 && len(l.problems) == 0 {
+		l.problems = append(l.problems, Problem{File: root, Rule: RuleEmptyInventory,
+			Message: "no inventory documents found; add YAML files with apiVersion " + APIVersion})
+	}
+	l.problems.Sort()
+	return l.inv, l.problems, nil
+}
+
+// LoadBytes reads the documents of one file's content, as Load does for
+// each file; name is used in problems. It is the entry point for fuzzing
+// and for checking single documents.
+func LoadBytes(name string, data []byte) (*Inventory, Problems) {
+	l := &loader{inv: &Inventory{}}
+	l.loadFile(name, data)
+	l.problems.Sort()
+	return l.inv, l.problems
+}
+
+func findKustomization(dir string) string {
+	for _, name := range kustomizationFiles {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return name
+		}
+	}
+	return ""
+}
+
+type loader struct {
+	inv      *Inventory
+	problems Problems
+	docs     int
+	dec      decoder
+}
+
+func (l *loader) loadTree(root, stateDir string) error {
+	statePath := filepath.Clean(filepath.Join(root, stateDir))
+	var files []string
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path == root {
+				return nil
+			}
+			if strings.HasPrefix(d.Name(), ".") || filepath.Clean(path) == statePath || findKustomization(path) != "" {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		ext := filepath.Ext(path)
+		if (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(d.Name(), ".") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reading inventory %s: %w", root, err)
+	}
+	slices.Sort(files)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("reading inventory: %w", err)
+		}
+		l.loadFile(f, data)
+	}
+	return nil
+}
+
+var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+
+// loadFile parses every document of one file.
+func (l *loader) loadFile(name string, data []byte) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for index := 0; ; index++ {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			p := Problem{File: name, Rule: RuleYAMLSyntax, Message: strings.TrimPrefix(err.Error(), "yaml: ") + "; fix the YAML syntax"}
+			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+				p.Line, _ = strconv.Atoi(m[1])
+			}
+			l.problems = append(l.problems, p)
+			return // the rest of the file cannot be read reliably
+		}
+		l.loadDocument(NewSource(name, topNode(&doc)), index)
+	}
+}
+
+// topNode returns a document's top-level node.
+func topNode(doc *yaml.Node) *yaml.Node {
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		return resolveAlias(doc.Content[0])
+	}
+	return nil
+}
+
+// loadDocument decodes one document into its kind's type.
+func (l *loader) loadDocument(src Source, index int) {
+	n := src.node
+	if n == nil || isNull(n) {
+		return // empty document
+	}
+	at := func(path string, rule Rule, object, msg string) {
+		l.problems = append(l.problems, Problem{File: src.File, Line: src.LineOf(path), Object: object, Field: path, Rule: rule, Message: msg})
+	}
+	if n.Kind != yaml.MappingNode {
+		at("", RuleType, fmt.Sprintf("document %d", index+1), "a document must be a mapping with apiVersion, kind, metadata and spec")
+		return
+	}
+	l.docs++
+	apiVersion, kind, name := scalarAt(n, "apiVersion"), scalarAt(n, "kind"), nameOf(n)
+	object := kind + "/" + name
+	if name == "" {
+		object = fmt.Sprintf("%s (document %d)", cmpOr(kind, "document"), index+1)
+	}
+	target := newObject(apiVersion, kind)
+	if target == nil {
+		switch {
+		case kind == "":
+			at("kind", RuleRequired, object, "kind is missing; set one of: "+strings.Join(Kinds, ", "))
+		case apiVersion == "":
+			at("apiVersion", RuleRequired, object, "apiVersion is missing; set apiVersion: "+APIVersion)
+		case kind == KindSecret:
+			at("apiVersion", RuleKind, object, fmt.Sprintf("unknown apiVersion %q for a Secret; use v1", apiVersion))
+		case slices.Contains(Kinds, kind):
+			at("apiVersion", RuleKind, object, fmt.Sprintf("unknown apiVersion %q; use %s", apiVersion, APIVersion))
+		default:
+			msg := fmt.Sprintf("unknown kind %q; an inventory holds %s (%s) and v1 Secrets", kind, strings.Join(Kinds, ", "), APIVersion)
+			for _, k := range Kinds {
+				if editDistance(strings.ToLower(k), strings.ToLower(kind)) <= 2 {
+					msg = fmt.Sprintf("unknown kind %q; did you mean %q?", kind, k)
+				}
+			}
+			at("kind", RuleKind, object, msg)
+		}
+		return
+	}
+	l.dec.report = func(_ int, path string, rule Rule, msg string) {
+		l.problems = append(l.problems, Problem{File: src.File, Line: src.LineOf(path), Object: object, Field: path, Rule: rule, Message: msg})
+	}
+	v := reflect.ValueOf(target).Elem()
+	l.dec.decode(n, v, "")
+	v.FieldByName("Source").Set(reflect.ValueOf(src))
+	l.add(target)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// newObject returns a pointer to a new value of the kind, or nil.
+func newObject(apiVersion, kind string) any {
+	if apiVersion == "v1" && kind == KindSecret {
+		return &Secret{}
+	}
+	if apiVersion != APIVersion {
+		return nil
+	}
+	switch kind {
+	case KindSite:
+		return &Site{}
+	case KindIPPool:
+		return &IPPool{}
+	case KindNodeType:
+		return &NodeType{}
+	case KindHost:
+		return &Host{}
+	case KindMachineSet:
+		return &MachineSet{}
+	case KindMachine:
+		return &Machine{}
+	case KindOSImage:
+		return &OSImage{}
+	case KindSSHKey:
+		return &SSHKey{}
+	}
+	return nil
+}
+
+func (l *loader) add(obj any) {
+	inv := l.inv
+	switch o := obj.(type) {
+	case *Site:
+		inv.Sites = append(inv.Sites, o)
+	case *IPPool:
+		inv.IPPools = append(inv.IPPools, o)
+	case *NodeType:
+		inv.NodeTypes = append(inv.NodeTypes, o)
+	case *Host:
+		inv.Hosts = append(inv.Hosts, o)
+	case *MachineSet:
+		inv.MachineSets = append(inv.MachineSets, o)
+	case *Machine:
+		inv.Machines = append(inv.Machines, o)
+	case *OSImage:
+		inv.OSImages = append(inv.OSImages, o)
+	case *SSHKey:
+		inv.SSHKeys = append(inv.SSHKeys, o)
+	case *Secret:
+		inv.Secrets = append(inv.Secrets, o)
+	}
+}
+
+// scalarAt returns the string value of key in mapping n.
+func scalarAt(n *yaml.Node, key string) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			if v := resolveAlias(n.Content[i+1]); v.Kind == yaml.ScalarNode {
+				return v.Value
+			}
+		}
+	}
+	return ""
+}
+
+// nameOf returns metadata.name of a document node.
+func nameOf(n *yaml.Node) string {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == "metadata" {
+			if m := resolveAlias(n.Content[i+1]); m.Kind == yaml.MappingNode {
+				return scalarAt(m, "name")
+			}
+		}
+	}
+	return ""
+}

@@ -1,0 +1,256 @@
+package schemas
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"go4.org/netipx"
+)
+
+// PoolAddresses are the addresses of an IPPool, worked out from its spec.
+type PoolAddresses struct {
+	// Network is the pool's subnet (cidr, or gateway/prefix of the range form).
+	Network netip.Prefix
+	Gateway netip.Addr
+	// Allocatable is what IPAM may hand out: CIDR form: the subnet less
+	// network, gateway and broadcast; range form: every address of every
+	// range. Reserved addresses are removed in both forms.
+	Allocatable *netipx.IPSet
+	// Reserved holds the pool's reserved addresses and ranges.
+	Reserved *netipx.IPSet
+}
+
+// Size is the number of allocatable addresses, saturating at the largest uint64.
+func (a PoolAddresses) Size() uint64 {
+	return SetSize(a.Allocatable)
+}
+
+// SetSize counts the addresses of a set, saturating at the largest uint64.
+func SetSize(s *netipx.IPSet) uint64 {
+	if s == nil {
+		return 0
+	}
+	var total uint64
+	for _, r := range s.Ranges() {
+		n := rangeSize(r)
+		if total+n < total {
+			return ^uint64(0)
+		}
+		total += n
+	}
+	return total
+}
+
+func rangeSize(r netipx.IPRange) uint64 {
+	from, to := r.From().As16(), r.To().As16()
+	var hiDiff bool
+	for i := range 8 {
+		if from[i] != to[i] {
+			hiDiff = true
+		}
+	}
+	if hiDiff {
+		return ^uint64(0)
+	}
+	var f, t uint64
+	for i := 8; i < 16; i++ {
+		f = f<<8 | uint64(from[i])
+		t = t<<8 | uint64(to[i])
+	}
+	if t-f == ^uint64(0) {
+		return t - f
+	}
+	return t - f + 1
+}
+
+// fieldError is a problem inside one document, before it is placed.
+type fieldError struct {
+	Field   string
+	Rule    Rule
+	Message string
+}
+
+// Addresses works out the pool's addresses. It reports every problem of
+// the spec; the result is usable only when there are none.
+func (s *IPPoolSpec) Addresses() (PoolAddresses, []fieldError) {
+	var errs []fieldError
+	add := func(field string, rule Rule, format string, args ...any) {
+		errs = append(errs, fieldError{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
+	}
+	var out PoolAddresses
+	var allocatable netipx.IPSetBuilder
+	switch {
+	case s.CIDR != "" && len(s.Ranges) > 0:
+		add("spec", RulePoolForm, "has both cidr and ranges; use cidr (<gateway>/<prefix>) or ranges with prefix and gateway, not both")
+		return out, errs
+	case s.CIDR == "" && len(s.Ranges) == 0:
+		add("spec", RulePoolForm, "has neither cidr nor ranges; set cidr: <gateway>/<prefix>, or ranges: [<start>-<end>] with prefix and gateway")
+		return out, errs
+	case s.CIDR != "":
+		p, err := netip.ParsePrefix(s.CIDR)
+		if err != nil {
+			add("spec.cidr", RuleAddress, "%q is not <gateway>/<prefix> (such as 192.168.100.1/24): %v", s.CIDR, unquoteErr(err))
+			return out, errs
+		}
+		if s.Prefix != 0 || s.Gateway != "" {
+			add("spec", RulePoolForm, "prefix and gateway belong to the range form; the cidr form carries both in cidr: <gateway>/<prefix>")
+		}
+		out.Network, out.Gateway = p.Masked(), p.Addr()
+		netRange := netipx.RangeOfPrefix(out.Network)
+		first, last := netRange.From(), netRange.To()
+		switch {
+		case out.Gateway == first:
+			add("spec.cidr", RuleCIDRGateway, "gateway %s is the network address of %s; write the gateway's own address, such as %s/%d", out.Gateway, out.Network, first.Next(), p.Bits())
+		case out.Gateway.Is4() && out.Gateway == last && p.Bits() < 32:
+			add("spec.cidr", RuleCIDRGateway, "gateway %s is the broadcast address of %s; write the gateway's own address", out.Gateway, out.Network)
+		}
+		allocatable.AddPrefix(out.Network)
+		allocatable.Remove(first)
+		allocatable.Remove(out.Gateway)
+		if out.Gateway.Is4() {
+			allocatable.Remove(last)
+		}
+	default:
+		if s.Prefix == 0 || s.Gateway == "" {
+			add("spec", RuleRangeGateway, "a range pool needs prefix and gateway; set prefix (such as 24) and gateway (such as 10.0.0.1) for the ranges' network")
+		}
+		var gw netip.Addr
+		if s.Gateway != "" {
+			var err error
+			if gw, err = netip.ParseAddr(s.Gateway); err != nil {
+				add("spec.gateway", RuleAddress, "%q is not an IP address", s.Gateway)
+			}
+		}
+		if gw.IsValid() && s.Prefix != 0 {
+			if s.Prefix < 0 || s.Prefix > gw.BitLen() {
+				add("spec.prefix", RuleRangeGateway, "prefix %d does not fit an IPv%d gateway; use 1-%d", s.Prefix, family(gw), gw.BitLen())
+			} else {
+				out.Network = netip.PrefixFrom(gw, s.Prefix).Masked()
+				out.Gateway = gw
+			}
+		}
+		var seen netipx.IPSetBuilder
+		for i, entry := range s.Ranges {
+			field := joinIndex("spec.ranges", i)
+			r, msg := parseRange(entry)
+			if msg != "" {
+				add(field, RuleRange, "%s", msg)
+				continue
+			}
+			if out.Network.IsValid() && !(out.Network.Contains(r.From()) && out.Network.Contains(r.To())) {
+				add(field, RuleRangeGateway, "range %s lies outside the network %s given by gateway %s and prefix %d; fix the range, gateway or prefix", entry, out.Network, gw, s.Prefix)
+			}
+			if set, _ := seen.IPSet(); set != nil && set.OverlapsRange(r) {
+				add(field, RuleRange, "range %s overlaps an earlier range of this pool; list each address once", entry)
+			}
+			seen.AddRange(r)
+			allocatable.AddRange(r)
+		}
+		if gw.IsValid() {
+			if set, _ := seen.IPSet(); set != nil && set.Contains(gw) && !s.reservedContains(gw) {
+				add("spec.gateway", RuleRangeGateway, "gateway %s lies inside the ranges and would be handed out; move it out of the ranges or add it to reserved", gw)
+			}
+		}
+	}
+	var reserved netipx.IPSetBuilder
+	for i, entry := range s.Reserved {
+		field := joinIndex("spec.reserved", i)
+		r, msg := parseAddressOrRange(entry)
+		if msg != "" {
+			add(field, RuleAddress, "%s", msg)
+			continue
+		}
+		if out.Network.IsValid() && !(out.Network.Contains(r.From()) && out.Network.Contains(r.To())) {
+			add(field, RuleAddress, "reserved %s lies outside the pool's network %s; remove it or fix the address", entry, out.Network)
+		}
+		reserved.AddRange(r)
+	}
+	for i, entry := range s.DNSServers {
+		if _, err := netip.ParseAddr(entry); err != nil {
+			add(joinIndex("spec.dnsServers", i), RuleAddress, "%q is not an IP address", entry)
+		}
+	}
+	for i, entry := range s.NTPServers {
+		if _, err := netip.ParseAddr(entry); err != nil {
+			add(joinIndex("spec.ntpServers", i), RuleAddress, "%q is not an IP address", entry)
+		}
+	}
+	out.Reserved, _ = reserved.IPSet()
+	if out.Reserved != nil {
+		allocatable.RemoveSet(out.Reserved)
+	}
+	out.Allocatable, _ = allocatable.IPSet()
+	if len(errs) == 0 && SetSize(out.Allocatable) == 0 {
+		add("spec", RuleValue, "the pool has no allocatable address; widen the cidr or ranges, or reserve less")
+	}
+	return out, errs
+}
+
+func (s *IPPoolSpec) reservedContains(a netip.Addr) bool {
+	for _, entry := range s.Reserved {
+		if r, msg := parseAddressOrRange(entry); msg == "" && r.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func family(a netip.Addr) int {
+	if a.Is4() {
+		return 4
+	}
+	return 6
+}
+
+// parseRange parses <start>-<end>.
+func parseRange(entry string) (netipx.IPRange, string) {
+	from, to, ok := strings.Cut(strings.TrimSpace(entry), "-")
+	if !ok {
+		return netipx.IPRange{}, fmt.Sprintf("%q is not a range; write <start>-<end>, such as 10.0.0.20-10.0.0.30", entry)
+	}
+	a, err1 := netip.ParseAddr(strings.TrimSpace(from))
+	b, err2 := netip.ParseAddr(strings.TrimSpace(to))
+	if err1 != nil || err2 != nil {
+		return netipx.IPRange{}, fmt.Sprintf("%q is not a range of two IP addresses; write <start>-<end>, such as 10.0.0.20-10.0.0.30", entry)
+	}
+	if a.Is4() != b.Is4() {
+		return netipx.IPRange{}, fmt.Sprintf("range %q mixes IPv4 and IPv6", entry)
+	}
+	if b.Less(a) {
+		return netipx.IPRange{}, fmt.Sprintf("range %q is reversed: its start is after its end; write %s-%s", entry, b, a)
+	}
+	return netipx.IPRangeFrom(a, b), ""
+}
+
+// parseAddressOrRange parses a single address or <start>-<end>.
+func parseAddressOrRange(entry string) (netipx.IPRange, string) {
+	if strings.Contains(entry, "-") {
+		return parseRange(entry)
+	}
+	a, err := netip.ParseAddr(strings.TrimSpace(entry))
+	if err != nil {
+		return netipx.IPRange{}, fmt.Sprintf("%q is not an IP address or <start>-<end> range", entry)
+	}
+	return netipx.IPRangeFrom(a, a), ""
+}
+
+// parseAddressesEntry parses a MetalLB address entry: a CIDR or a range.
+func parseAddressesEntry(entry string) (netipx.IPRange, string) {
+	if strings.Contains(entry, "/") {
+		p, err := netip.ParsePrefix(strings.TrimSpace(entry))
+		if err != nil {
+			return netipx.IPRange{}, fmt.Sprintf("%q is not a CIDR or <start>-<end> range", entry)
+		}
+		return netipx.RangeOfPrefix(p.Masked()), ""
+	}
+	return parseAddressOrRange(entry)
+}
+
+func unquoteErr(err error) string {
+	s := err.Error()
+	if _, after, ok := strings.Cut(s, "): "); ok {
+		return after
+	}
+	return s
+}

@@ -1,0 +1,827 @@
+package schemas
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"text/template"
+
+	yaml "go.yaml.in/yaml/v3"
+	"go4.org/netipx"
+	"golang.org/x/crypto/ssh"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// Index gives the inventory's objects by name. With duplicate names, the
+// first document wins (Validate reports the others).
+type Index struct {
+	Site        *Site
+	IPPools     map[string]*IPPool
+	NodeTypes   map[string]*NodeType
+	Hosts       map[string]*Host
+	MachineSets map[string]*MachineSet
+	Machines    map[string]*Machine
+	OSImages    map[string]*OSImage
+	SSHKeys     map[string]*SSHKey
+	Secrets     map[string]*Secret
+}
+
+// Index builds the name index of the inventory.
+func (inv *Inventory) Index() *Index {
+	ix := &Index{
+		IPPools:     byName(inv.IPPools, func(o *IPPool) string { return o.Metadata.Name }),
+		NodeTypes:   byName(inv.NodeTypes, func(o *NodeType) string { return o.Metadata.Name }),
+		Hosts:       byName(inv.Hosts, func(o *Host) string { return o.Metadata.Name }),
+		MachineSets: byName(inv.MachineSets, func(o *MachineSet) string { return o.Metadata.Name }),
+		Machines:    byName(inv.Machines, func(o *Machine) string { return o.Metadata.Name }),
+		OSImages:    byName(inv.OSImages, func(o *OSImage) string { return o.Metadata.Name }),
+		SSHKeys:     byName(inv.SSHKeys, func(o *SSHKey) string { return o.Metadata.Name }),
+		Secrets:     byName(inv.Secrets, func(o *Secret) string { return o.Metadata.Name }),
+	}
+	if len(inv.Sites) > 0 {
+		ix.Site = inv.Sites[0]
+	}
+	return ix
+}
+
+func byName[T any](objs []*T, name func(*T) string) map[string]*T {
+	m := make(map[string]*T, len(objs))
+	for _, o := range objs {
+		if _, dup := m[name(o)]; !dup {
+			m[name(o)] = o
+		}
+	}
+	return m
+}
+
+// Pool returns the IPPool that machines of this node type draw from: its
+// own pool, or the Site's provisioning pool when it names none.
+func (ix *Index) Pool(nt *NodeType) string {
+	if nt.Spec.Pool != "" || ix.Site == nil {
+		return nt.Spec.Pool
+	}
+	return ix.Site.Spec.ProvisioningPool
+}
+
+// Validate checks every rule of the inventory and reports all problems,
+// sorted by file and line. It complements the problems Load reports.
+func (inv *Inventory) Validate() Problems {
+	v := &validator{inv: inv, ix: inv.Index(), re: compilePatterns(), pools: map[string]PoolAddresses{}}
+	v.names()
+	v.sites()
+	v.ipPools()
+	v.nodeTypes()
+	v.hosts()
+	v.machines()
+	v.images()
+	v.sshKeys()
+	v.secrets()
+	v.addressOverlaps()
+	v.problems.Sort()
+	return v.problems
+}
+
+type validator struct {
+	inv      *Inventory
+	ix       *Index
+	re       patterns
+	pools    map[string]PoolAddresses // valid pools only
+	problems Problems
+}
+
+// at records a problem at a field of a document.
+func (v *validator) at(src Source, object, field string, rule Rule, format string, args ...any) {
+	v.problems = append(v.problems, Problem{
+		File: src.File, Line: src.LineOf(field), Object: object, Field: field, Rule: rule,
+		Message: fmt.Sprintf(format, args...),
+	})
+}
+
+func where(src Source) string {
+	if src.File == "" {
+		return ""
+	}
+	if src.Line > 0 {
+		return fmt.Sprintf(" (%s:%d)", src.File, src.Line)
+	}
+	return " (" + src.File + ")"
+}
+
+// doc is what every document has in common, for the checks that span kinds.
+type doc struct {
+	kind string
+	meta *ObjectMeta
+	src  Source
+}
+
+func (d doc) object() string { return d.kind + "/" + d.meta.Name }
+
+func (v *validator) docs() []doc {
+	inv := v.inv
+	var out []doc
+	for _, o := range inv.Sites {
+		out = append(out, doc{KindSite, &o.Metadata, o.Source})
+	}
+	for _, o := range inv.IPPools {
+		out = append(out, doc{KindIPPool, &o.Metadata, o.Source})
+	}
+	for _, o := range inv.NodeTypes {
+		out = append(out, doc{KindNodeType, &o.Metadata, o.Source})
+	}
+	for _, o := range inv.Hosts {
+		out = append(out, doc{KindHost, &o.Metadata, o.Source})
+	}
+	for _, o := range inv.MachineSets {
+		out = append(out, doc{KindMachineSet, &o.Metadata, o.Source})
+	}
+	for _, o := range inv.Machines {
+		out = append(out, doc{KindMachine, &o.Metadata, o.Source})
+	}
+	for _, o := range inv.OSImages {
+		out = append(out, doc{KindOSImage, &o.Metadata, o.Source})
+	}
+	for _, o := range inv.SSHKeys {
+		out = append(out, doc{KindSSHKey, &o.Metadata, o.Source})
+	}
+	for _, o := range inv.Secrets {
+		out = append(out, doc{KindSecret, &o.Metadata, o.Source})
+	}
+	return out
+}
+
+// names checks metadata.name, the presence of spec, and duplicate names per kind.
+func (v *validator) names() {
+	first := map[string]Source{}
+	for _, d := range v.docs() {
+		name := d.meta.Name
+		switch {
+		case name == "":
+			v.at(d.src, d.kind, "metadata.name", RuleRequired, "metadata.name is missing; give the %s a name", d.kind)
+		case len(name) > NameMaxLength || !v.re.name.MatchString(name):
+			v.at(d.src, d.object(), "metadata.name", RuleName, "%q is not a valid name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most %d characters", name, NameMaxLength)
+		}
+		if d.kind != KindSecret && d.src.lines != nil && !d.src.has("spec") {
+			v.at(d.src, d.object(), "spec", RuleRequired, "spec is missing; every %s needs a spec", d.kind)
+		}
+		if name == "" {
+			continue
+		}
+		key := d.kind + "/" + name
+		if prev, dup := first[key]; dup {
+			v.at(d.src, d.object(), "metadata.name", RuleDuplicateName, "%s is defined twice; the first is at %s:%d; rename or remove one", key, prev.File, prev.Line)
+			continue
+		}
+		first[key] = d.src
+	}
+}
+
+// has reports whether the document has the field at path.
+func (s Source) has(path string) bool {
+	if s.lines == nil {
+		return true
+	}
+	n := resolveAlias(s.lines)
+	for _, seg := range splitPath(path) {
+		if n == nil || n.Kind != yaml.MappingNode || seg.index >= 0 {
+			return false
+		}
+		var next = n
+		found := false
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == seg.key {
+				next, found = resolveAlias(n.Content[i+1]), true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+		n = next
+	}
+	return true
+}
+
+func (v *validator) required(src Source, object, field, value, hint string) bool {
+	if value == "" {
+		v.at(src, object, field, RuleRequired, "is required; %s", hint)
+		return false
+	}
+	return true
+}
+
+func (v *validator) enum(src Source, object, field, value string, allowed []string) {
+	if value != "" && !slices.Contains(allowed, value) {
+		v.at(src, object, field, RuleEnum, "%q is not allowed; use one of: %s", value, strings.Join(allowed, ", "))
+	}
+}
+
+func (v *validator) ref(src Source, object, field, kind, name string, exists bool) {
+	if name != "" && !exists {
+		v.at(src, object, field, RuleReference, "%s %q does not exist; add it or fix the name", kind, name)
+	}
+}
+
+func (v *validator) url(src Source, object, field, value string) {
+	if value == "" {
+		return
+	}
+	u, err := url.Parse(value)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		v.at(src, object, field, RuleURL, "%q is not an absolute URL such as http://host:port/path", value)
+	}
+}
+
+func (v *validator) port(src Source, object, field string, p int) {
+	if p < 0 || p > MaxPort {
+		v.at(src, object, field, RuleValue, "port %d is out of range; use 1-%d", p, MaxPort)
+	}
+}
+
+func (v *validator) sites() {
+	switch len(v.inv.Sites) {
+	case 0:
+		if len(v.docs()) > 0 {
+			v.problems = append(v.problems, Problem{File: v.inv.Root, Rule: RuleSite, Message: "the inventory has no Site; add one Site document (kind: Site)"})
+		}
+		return
+	case 1:
+	default:
+		for _, s := range v.inv.Sites[1:] {
+			v.at(s.Source, "Site/"+s.Metadata.Name, "", RuleSite, "an inventory holds exactly one Site; the first is Site/%s%s; split sites into separate inventories (or kustomize overlays)", v.inv.Sites[0].Metadata.Name, where(v.inv.Sites[0].Source))
+		}
+	}
+	for _, s := range v.inv.Sites {
+		obj, src, spec := "Site/"+s.Metadata.Name, s.Source, &s.Spec
+		v.required(src, obj, "spec.namespace", spec.Namespace, "set the namespace for BareMetalHosts and their Secrets")
+		if spec.Namespace != "" {
+			if errs := validation.IsDNS1123Label(spec.Namespace); len(errs) > 0 {
+				v.at(src, obj, "spec.namespace", RuleValue, "%q is not a valid namespace: %s", spec.Namespace, errs[0])
+			}
+		}
+		if v.required(src, obj, "spec.provisioningPool", spec.ProvisioningPool, "name the IPPool that gives every host its PXE lease") {
+			v.ref(src, obj, "spec.provisioningPool", KindIPPool, spec.ProvisioningPool, v.ix.IPPools[spec.ProvisioningPool] != nil)
+		}
+		if bp := spec.BootProxy; bp != nil {
+			v.required(src, obj, "spec.bootProxy.vip", bp.VIP, "give the boot proxy's address in CIDR form, such as 192.168.100.2/24")
+			if a := bp.Attachment; a != nil {
+				if v.required(src, obj, "spec.bootProxy.attachment.type", a.Type, "use bridge, macvlan or hostNetwork") {
+					v.enum(src, obj, "spec.bootProxy.attachment.type", a.Type, AttachmentTypes)
+				}
+				v.enum(src, obj, "spec.bootProxy.attachment.mode", a.Mode, MacvlanModes)
+				switch a.Type {
+				case AttachmentBridge:
+					if a.Bridge == "" {
+						v.at(src, obj, "spec.bootProxy.attachment.bridge", RuleValue, "a bridge attachment needs the bridge name; set bridge: br0")
+					}
+				case AttachmentMacvlan:
+					if a.Master == "" {
+						v.at(src, obj, "spec.bootProxy.attachment.master", RuleValue, "a macvlan attachment needs its parent interface; set master: eth0")
+					}
+				}
+			}
+			if ir := bp.Ironic; ir != nil {
+				v.required(src, obj, "spec.bootProxy.ironic.apiURL", ir.APIURL, "give Ironic's API URL, such as http://ironic.metal3-system.svc:6385")
+				v.url(src, obj, "spec.bootProxy.ironic.apiURL", ir.APIURL)
+				v.url(src, obj, "spec.bootProxy.ironic.httpURL", ir.HTTPURL)
+			}
+			if p := bp.Ports; p != nil {
+				v.port(src, obj, "spec.bootProxy.ports.dhcp", p.DHCP)
+				v.port(src, obj, "spec.bootProxy.ports.tftp", p.TFTP)
+				v.port(src, obj, "spec.bootProxy.ports.http", p.HTTP)
+				v.port(src, obj, "spec.bootProxy.ports.callback", p.Callback)
+			}
+		}
+		if ml := spec.MetalLB; ml != nil {
+			seen := map[string]bool{}
+			for i, p := range ml.Pools {
+				field := joinIndex("spec.metallb.pools", i)
+				if v.required(src, obj, field+".name", p.Name, "name the MetalLB pool") && seen[p.Name] {
+					v.at(src, obj, field+".name", RuleDuplicateName, "MetalLB pool %q is listed twice", p.Name)
+				}
+				seen[p.Name] = true
+				if len(p.Addresses) == 0 {
+					v.at(src, obj, field+".addresses", RuleRequired, "is required; list CIDRs or <start>-<end> ranges")
+				}
+				for j, a := range p.Addresses {
+					if _, msg := parseAddressesEntry(a); msg != "" {
+						v.at(src, obj, joinIndex(field+".addresses", j), RuleAddress, "%s", msg)
+					}
+				}
+			}
+		}
+		for _, zone := range sortedKeys(spec.Zones) {
+			z := spec.Zones[zone]
+			field := joinKey("spec.zones", zone)
+			if v.required(src, obj, field+".pool", z.Pool, "name the IPPool of the zone") {
+				v.ref(src, obj, field+".pool", KindIPPool, z.Pool, v.ix.IPPools[z.Pool] != nil)
+			}
+			if z.VLAN != 0 && (z.VLAN < MinVLANID || z.VLAN > MaxVLANID) {
+				v.at(src, obj, field+".vlan", RuleValue, "VLAN %d is out of range; use %d-%d", z.VLAN, MinVLANID, MaxVLANID)
+			}
+		}
+	}
+}
+
+func (v *validator) ipPools() {
+	for _, p := range v.inv.IPPools {
+		obj := "IPPool/" + p.Metadata.Name
+		if p.Spec.Prefix < 0 || p.Spec.Prefix > MaxPrefix {
+			v.at(p.Source, obj, "spec.prefix", RuleValue, "prefix %d is out of range; use 1-32 for IPv4, 1-128 for IPv6", p.Spec.Prefix)
+			continue
+		}
+		addrs, errs := p.Spec.Addresses()
+		for _, e := range errs {
+			v.at(p.Source, obj, e.Field, e.Rule, "%s", e.Message)
+		}
+		if len(errs) == 0 && v.ix.IPPools[p.Metadata.Name] == p {
+			v.pools[p.Metadata.Name] = addrs
+		}
+	}
+}
+
+func (v *validator) quantities(src Source, object, field string, res map[string]Quantity) {
+	for _, name := range sortedKeys(res) {
+		q := string(res[name])
+		if !v.re.quantity.MatchString(q) {
+			v.at(src, object, joinKey(field, name), RuleQuantity, "%q is not a Kubernetes quantity; write a number with an optional suffix, such as 64, 500m or 256Gi", q)
+			continue
+		}
+		if _, err := resource.ParseQuantity(q); err != nil {
+			v.at(src, object, joinKey(field, name), RuleQuantity, "%q is not a Kubernetes quantity: %v", q, err)
+		}
+	}
+}
+
+func (v *validator) nodeTypes() {
+	for _, nt := range v.inv.NodeTypes {
+		obj, src, spec := "NodeType/"+nt.Metadata.Name, nt.Source, &nt.Spec
+		v.quantities(src, obj, "spec.resources", spec.Resources)
+		v.ref(src, obj, "spec.pool", KindIPPool, spec.Pool, v.ix.IPPools[spec.Pool] != nil)
+		v.ref(src, obj, "spec.osImage", KindOSImage, spec.OSImage, v.ix.OSImages[spec.OSImage] != nil)
+		if spec.OSImage != "" && spec.Image != nil {
+			v.at(src, obj, "spec.image", RuleValue, "set either osImage (a reference) or image (url and checksum), not both")
+		}
+		if spec.Image != nil {
+			v.imageSpec(src, obj, "spec.image", spec.Image)
+		}
+		for i, k := range spec.SSHKeys {
+			v.ref(src, obj, joinIndex("spec.sshKeys", i), KindSSHKey, k, v.ix.SSHKeys[k] != nil)
+		}
+		v.template(src, obj, "spec.userDataTemplate", spec.UserDataTemplate)
+		v.template(src, obj, "spec.networkDataTemplate", spec.NetworkDataTemplate)
+		v.templateSecret(src, obj, "spec.userDataTemplateSecret", spec.UserDataTemplateSecret)
+		v.templateSecret(src, obj, "spec.networkDataTemplateSecret", spec.NetworkDataTemplateSecret)
+		if sel := spec.HostSelector; sel != nil {
+			v.selector(src, obj, sel)
+		}
+	}
+}
+
+func (v *validator) selector(src Source, obj string, sel *LabelSelector) {
+	ok := true
+	for i, e := range sel.MatchExpressions {
+		field := joinIndex("spec.hostSelector.matchExpressions", i)
+		if !v.required(src, obj, field+".key", e.Key, "name the label key") {
+			ok = false
+		}
+		if !v.required(src, obj, field+".operator", e.Operator, "use In, NotIn, Exists or DoesNotExist") {
+			ok = false
+			continue
+		}
+		if !slices.Contains(SelectorOperators, e.Operator) {
+			v.enum(src, obj, field+".operator", e.Operator, SelectorOperators)
+			ok = false
+			continue
+		}
+		switch e.Operator {
+		case "In", "NotIn":
+			if len(e.Values) == 0 {
+				v.at(src, obj, field+".values", RuleSelector, "operator %s needs at least one value", e.Operator)
+				ok = false
+			}
+		default:
+			if len(e.Values) > 0 {
+				v.at(src, obj, field+".values", RuleSelector, "operator %s takes no values; remove them", e.Operator)
+				ok = false
+			}
+		}
+	}
+	if !ok {
+		return
+	}
+	if _, err := metav1.LabelSelectorAsSelector(sel.AsMeta()); err != nil {
+		v.at(src, obj, "spec.hostSelector", RuleSelector, "invalid label selector: %v", err)
+	}
+}
+
+// AsMeta converts the selector to Kubernetes' type.
+func (s *LabelSelector) AsMeta() *metav1.LabelSelector {
+	if s == nil {
+		return nil
+	}
+	out := &metav1.LabelSelector{MatchLabels: s.MatchLabels}
+	for _, e := range s.MatchExpressions {
+		out.MatchExpressions = append(out.MatchExpressions, metav1.LabelSelectorRequirement{
+			Key: e.Key, Operator: metav1.LabelSelectorOperator(e.Operator), Values: e.Values,
+		})
+	}
+	return out
+}
+
+// template checks that a Go template parses; a parse error names the
+// template's line, counted in the file when the template is a block scalar.
+func (v *validator) template(src Source, obj, field, text string) {
+	if text == "" {
+		return
+	}
+	_, err := template.New(field).Option("missingkey=error").Funcs(TemplateFuncs()).Parse(text)
+	if err == nil {
+		return
+	}
+	msg := err.Error()
+	line := src.LineOf(field)
+	// text/template: "template: NAME:LINE: message"
+	if rest, ok := strings.CutPrefix(msg, "template: "+field+":"); ok {
+		if n, after, ok := strings.Cut(rest, ":"); ok {
+			if tl, err := strconv.Atoi(n); err == nil {
+				msg = fmt.Sprintf("template line %d:%s", tl, after)
+				if line > 0 {
+					line += tl
+				}
+			}
+		}
+	}
+	v.problems = append(v.problems, Problem{File: src.File, Line: line, Object: obj, Field: field, Rule: RuleTemplate,
+		Message: "template does not parse: " + msg})
+}
+
+// TemplateFuncs names the functions that user-data and network-data
+// templates may call, beyond Go's built-ins; rendering supplies the real
+// implementations under the same names.
+func TemplateFuncs() template.FuncMap {
+	stub := func(...any) (string, error) { return "", nil }
+	return template.FuncMap{
+		"toYaml": stub, "toJson": stub, "indent": stub, "nindent": stub, "quote": stub,
+		"join": stub, "default": stub, "upper": stub, "lower": stub, "trim": stub, "replace": stub,
+	}
+}
+
+func (v *validator) templateSecret(src Source, obj, field, name string) {
+	if name == "" {
+		return
+	}
+	s := v.ix.Secrets[name]
+	if s == nil {
+		v.at(src, obj, field, RuleReference, "Secret %q does not exist in the inventory; add a v1 Secret with label %s and key template", name, LabelUserDataTemplateType)
+		return
+	}
+	sobj := "Secret/" + name
+	if _, ok := s.Metadata.Labels[LabelUserDataTemplateType]; !ok {
+		v.at(s.Source, sobj, "metadata.labels", RuleSecret, "a template Secret must carry the label %s (referenced by %s %s)", LabelUserDataTemplateType, obj, field)
+	}
+	text, ok := s.StringData["template"]
+	if !ok {
+		enc, inData := s.Data["template"]
+		if !inData {
+			v.at(s.Source, sobj, "data", RuleSecret, "a template Secret needs the key template (in data or stringData)")
+			return
+		}
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil {
+			v.at(s.Source, sobj, "data.template", RuleSecret, "data.template is not base64: %v; use stringData for plain text", err)
+			return
+		}
+		text = string(raw)
+	}
+	v.template(Source{File: s.Source.File, Line: s.Source.Line}, sobj, "template", text)
+}
+
+func (v *validator) imageSpec(src Source, obj, field string, img *ImageSpec) {
+	if v.required(src, obj, field+".url", img.URL, "give the image URL") {
+		v.url(src, obj, field+".url", img.URL)
+	}
+	v.enum(src, obj, field+".checksumType", img.ChecksumType, ChecksumTypes)
+	v.enum(src, obj, field+".format", img.Format, ImageFormats)
+	if !v.required(src, obj, field+".checksum", img.Checksum, "give the image's checksum (hex digest)") {
+		return
+	}
+	if !v.re.hex.MatchString(img.Checksum) {
+		v.at(src, obj, field+".checksum", RuleChecksum, "checksum is not a hex digest; give the md5, sha256 or sha512 of the image in hex")
+		return
+	}
+	n := len(img.Checksum)
+	if want, ok := ChecksumLengths[img.ChecksumType]; ok && n != want {
+		v.at(src, obj, field+".checksum", RuleChecksum, "a %s checksum has %d hex digits, this one has %d; fix the checksum or checksumType", img.ChecksumType, want, n)
+		return
+	}
+	if img.ChecksumType == "" && n != 32 && n != 64 && n != 128 {
+		v.at(src, obj, field+".checksum", RuleChecksum, "checksum has %d hex digits, which fits none of md5 (32), sha256 (64), sha512 (128)", n)
+	}
+}
+
+func (v *validator) images() {
+	for _, img := range v.inv.OSImages {
+		v.imageSpec(img.Source, "OSImage/"+img.Metadata.Name, "spec", &img.Spec)
+	}
+}
+
+func (v *validator) sshKeys() {
+	for _, k := range v.inv.SSHKeys {
+		obj := "SSHKey/" + k.Metadata.Name
+		if !v.required(k.Source, obj, "spec.publicKey", k.Spec.PublicKey, "paste one authorized_keys line, such as ssh-ed25519 AAAA... user@host") {
+			continue
+		}
+		if _, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(k.Spec.PublicKey)); err != nil {
+			v.at(k.Source, obj, "spec.publicKey", RuleSSHKey, "not an SSH public key (%v); paste one line of id_ed25519.pub or authorized_keys", err)
+		} else if len(strings.TrimSpace(string(rest))) > 0 {
+			v.at(k.Source, obj, "spec.publicKey", RuleSSHKey, "holds more than one key; use one SSHKey per key")
+		}
+	}
+}
+
+func (v *validator) secrets() {
+	for _, s := range v.inv.Secrets {
+		if _, ok := s.Metadata.Labels[LabelUserDataTemplateType]; !ok {
+			v.at(s.Source, "Secret/"+s.Metadata.Name, "metadata.labels", RuleSecret,
+				"an inventory Secret is for templates only and must carry the label %s; BMC credentials never belong in Git", LabelUserDataTemplateType)
+		}
+	}
+}
+
+func (v *validator) hosts() {
+	type macUse struct {
+		object string
+		src    Source
+	}
+	macs := map[string]macUse{}
+	useMAC := func(src Source, obj, field, mac string) {
+		key := strings.ToLower(mac)
+		if prev, dup := macs[key]; dup && prev.object != obj {
+			v.at(src, obj, field, RuleDuplicateMAC, "MAC %s is already used by %s%s; each NIC belongs to one host", mac, prev.object, where(prev.src))
+			return
+		}
+		macs[key] = macUse{obj, src}
+	}
+	for _, h := range v.inv.Hosts {
+		obj, src, spec := "Host/"+h.Metadata.Name, h.Source, &h.Spec
+		if v.required(src, obj, "spec.bmc.address", spec.BMC.Address, "give the BMC URL, such as redfish://10.20.0.11/redfish/v1/Systems/1") &&
+			!v.re.bmc.MatchString(spec.BMC.Address) {
+			v.at(src, obj, "spec.bmc.address", RuleBMCAddress, "%q has no known scheme; start it with one of %s followed by ://", spec.BMC.Address, strings.Join(BMCSchemes, ", "))
+		}
+		v.required(src, obj, "spec.bmc.credentialsName", spec.BMC.CredentialsName, "name the Secret (in the Site's namespace) that holds the BMC username and password")
+		if v.required(src, obj, "spec.bootMACAddress", spec.BootMACAddress, "give the MAC of the NIC that PXE boots, such as aa:bb:cc:dd:ee:01") {
+			if !v.re.mac.MatchString(spec.BootMACAddress) {
+				v.at(src, obj, "spec.bootMACAddress", RuleMAC, "%q is not a MAC address; write six colon-separated hex pairs, such as aa:bb:cc:dd:ee:01", spec.BootMACAddress)
+			} else {
+				useMAC(src, obj, "spec.bootMACAddress", spec.BootMACAddress)
+			}
+		}
+		v.enum(src, obj, "spec.bootMode", spec.BootMode, BootModes)
+		v.quantities(src, obj, "spec.resources", spec.Resources)
+		if h := spec.RootDeviceHints; h != nil && h.MinSizeGigabytes < 0 {
+			v.at(src, obj, "spec.rootDeviceHints.minSizeGigabytes", RuleValue, "must not be negative")
+		}
+		v.interfaces(src, obj, spec, useMAC)
+	}
+}
+
+func (v *validator) interfaces(src Source, obj string, spec *HostSpec, useMAC func(Source, string, string, string)) {
+	names := map[string]bool{}
+	for _, ifc := range spec.Interfaces {
+		names[ifc.Name] = true
+	}
+	seen := map[string]bool{}
+	for i, ifc := range spec.Interfaces {
+		field := joinIndex("spec.interfaces", i)
+		if v.required(src, obj, field+".name", ifc.Name, "name the interface, such as eno1, bond0 or bond0.100") && seen[ifc.Name] {
+			v.at(src, obj, field+".name", RuleInterface, "interface %q is listed twice", ifc.Name)
+		}
+		seen[ifc.Name] = true
+		if ifc.MACAddress != "" {
+			if !v.re.mac.MatchString(ifc.MACAddress) {
+				v.at(src, obj, field+".macAddress", RuleMAC, "%q is not a MAC address; write six colon-separated hex pairs, such as aa:bb:cc:dd:ee:02", ifc.MACAddress)
+			} else if !strings.EqualFold(ifc.MACAddress, spec.BootMACAddress) {
+				useMAC(src, obj, field+".macAddress", ifc.MACAddress)
+			}
+		}
+		if ifc.MTU != 0 && (ifc.MTU < MinMTU || ifc.MTU > MaxMTU) {
+			v.at(src, obj, field+".mtu", RuleValue, "MTU %d is out of range; use %d-%d", ifc.MTU, MinMTU, MaxMTU)
+		}
+		if ifc.Bond != nil && ifc.VLAN != nil {
+			v.at(src, obj, field, RuleInterface, "an interface is a bond or a VLAN, not both; split it into two interfaces")
+		}
+		if b := ifc.Bond; b != nil {
+			if v.required(src, obj, field+".bond.mode", b.Mode, "use a Linux bonding mode such as 802.3ad or active-backup") {
+				v.enum(src, obj, field+".bond.mode", b.Mode, BondModes)
+			}
+			if len(b.Interfaces) == 0 {
+				v.at(src, obj, field+".bond.interfaces", RuleRequired, "is required; list the interfaces the bond aggregates")
+			}
+			for j, member := range b.Interfaces {
+				switch {
+				case member == ifc.Name:
+					v.at(src, obj, joinIndex(field+".bond.interfaces", j), RuleInterface, "bond %s cannot contain itself", ifc.Name)
+				case !names[member]:
+					v.at(src, obj, joinIndex(field+".bond.interfaces", j), RuleInterface, "bond %s references interface %q, which this host does not list; add it to spec.interfaces or fix the name", ifc.Name, member)
+				}
+			}
+		}
+		if vl := ifc.VLAN; vl != nil {
+			if vl.ID == 0 && !src.has(field+".vlan.id") {
+				v.at(src, obj, field+".vlan.id", RuleRequired, "is required; give the 802.1Q tag (%d-%d)", MinVLANID, MaxVLANID)
+			} else if vl.ID < MinVLANID || vl.ID > MaxVLANID {
+				v.at(src, obj, field+".vlan.id", RuleValue, "VLAN %d is out of range; use %d-%d", vl.ID, MinVLANID, MaxVLANID)
+			}
+			if v.required(src, obj, field+".vlan.link", vl.Link, "name the interface the VLAN rides on") {
+				switch {
+				case vl.Link == ifc.Name:
+					v.at(src, obj, field+".vlan.link", RuleInterface, "VLAN %s cannot ride on itself", ifc.Name)
+				case !names[vl.Link]:
+					v.at(src, obj, field+".vlan.link", RuleInterface, "VLAN %s references interface %q, which this host does not list; add it to spec.interfaces or fix the name", ifc.Name, vl.Link)
+				}
+			}
+		}
+		v.ref(src, obj, field+".pool", KindIPPool, ifc.Pool, v.ix.IPPools[ifc.Pool] != nil)
+		for j, r := range ifc.Routes {
+			rf := joinIndex(field+".routes", j)
+			if v.required(src, obj, rf+".network", r.Network, "give the destination in CIDR form") {
+				if _, err := netip.ParsePrefix(r.Network); err != nil {
+					v.at(src, obj, rf+".network", RuleAddress, "%q is not a CIDR such as 10.1.0.0/16", r.Network)
+				}
+			}
+			if v.required(src, obj, rf+".gateway", r.Gateway, "give the next hop") {
+				if _, err := netip.ParseAddr(r.Gateway); err != nil {
+					v.at(src, obj, rf+".gateway", RuleAddress, "%q is not an IP address", r.Gateway)
+				}
+			}
+		}
+	}
+}
+
+func (v *validator) machines() {
+	generated := map[string]string{} // machine name → MachineSet that makes it
+	for _, ms := range v.inv.MachineSets {
+		obj, src := "MachineSet/"+ms.Metadata.Name, ms.Source
+		if v.required(src, obj, "spec.nodeType", ms.Spec.NodeType, "name the NodeType of the machines") {
+			v.ref(src, obj, "spec.nodeType", KindNodeType, ms.Spec.NodeType, v.ix.NodeTypes[ms.Spec.NodeType] != nil)
+		}
+		switch {
+		case !src.has("spec.quantity"):
+			v.at(src, obj, "spec.quantity", RuleRequired, "is required; say how many machines the set holds (0 or more)")
+		case ms.Spec.Quantity < 0:
+			v.at(src, obj, "spec.quantity", RuleValue, "quantity %d is negative; use 0 or more", ms.Spec.Quantity)
+		}
+		for i := range ms.Spec.Quantity {
+			generated[fmt.Sprintf("%s-%d", ms.Metadata.Name, i)] = ms.Metadata.Name
+		}
+	}
+	pinned := map[string]string{} // host → machine
+	for _, m := range v.inv.Machines {
+		obj, src := "Machine/"+m.Metadata.Name, m.Source
+		if v.required(src, obj, "spec.nodeType", m.Spec.NodeType, "name the NodeType of the machine") {
+			v.ref(src, obj, "spec.nodeType", KindNodeType, m.Spec.NodeType, v.ix.NodeTypes[m.Spec.NodeType] != nil)
+		}
+		if set, clash := generated[m.Metadata.Name]; clash {
+			v.at(src, obj, "metadata.name", RuleMachineName, "machine %s is also made by MachineSet/%s; rename the Machine or the MachineSet", m.Metadata.Name, set)
+		}
+		if host := m.Spec.ServerName; host != "" {
+			v.ref(src, obj, "spec.serverName", KindHost, host, v.ix.Hosts[host] != nil)
+			if other, dup := pinned[host]; dup {
+				v.at(src, obj, "spec.serverName", RuleDuplicatePinned, "Host/%s is already pinned by Machine/%s; a host runs one machine", host, other)
+			} else {
+				pinned[host] = m.Metadata.Name
+			}
+		}
+	}
+}
+
+// addressOverlaps checks the rules that span pools, the VIP, pinned IPs
+// and MetalLB pools: no address may be allocatable twice or handed out
+// while also used elsewhere.
+func (v *validator) addressOverlaps() {
+	names := sortedKeys(v.pools)
+	// Pools against each other and against other pools' reserved addresses.
+	for i, a := range names {
+		pa := v.pools[a]
+		for _, b := range names[i+1:] {
+			pb := v.pools[b]
+			if pa.Allocatable.Overlaps(pb.Allocatable) {
+				v.poolProblem(b, RulePoolOverlap, "allocatable addresses overlap IPPool/%s (%s); pools must not share addresses", a, overlapSample(pa.Allocatable, pb.Allocatable))
+			}
+		}
+		for _, b := range names {
+			if b == a || v.pools[b].Reserved == nil {
+				continue
+			}
+			if pa.Allocatable.Overlaps(v.pools[b].Reserved) {
+				v.poolProblem(a, RulePoolOverlap, "allocatable addresses include %s, which IPPool/%s reserves; reserve it here too or shrink the pool", overlapSample(pa.Allocatable, v.pools[b].Reserved), b)
+			}
+		}
+	}
+	site := v.ix.Site
+	prov, provOK := PoolAddresses{}, false
+	if site != nil {
+		prov, provOK = v.pools[site.Spec.ProvisioningPool]
+	}
+	// The boot proxy VIP.
+	if site != nil && site.Spec.BootProxy != nil && site.Spec.BootProxy.VIP != "" {
+		obj, field := "Site/"+site.Metadata.Name, "spec.bootProxy.vip"
+		vip, err := netip.ParsePrefix(site.Spec.BootProxy.VIP)
+		switch {
+		case err != nil:
+			v.at(site.Source, obj, field, RuleVIP, "%q is not an address in CIDR form such as 192.168.100.2/24", site.Spec.BootProxy.VIP)
+		default:
+			if provOK && !prov.Network.Contains(vip.Addr()) {
+				v.at(site.Source, obj, field, RuleVIP, "VIP %s lies outside the provisioning network %s; PXE clients could not reach it", vip.Addr(), prov.Network)
+			}
+			for _, name := range names {
+				if v.pools[name].Allocatable.Contains(vip.Addr()) {
+					v.at(site.Source, obj, field, RuleVIP, "VIP %s is allocatable in IPPool/%s and could be handed to a host; add it to that pool's reserved list", vip.Addr(), name)
+				}
+			}
+		}
+	}
+	// Pinned host addresses.
+	pinnedBy := map[netip.Addr]string{}
+	for _, h := range v.inv.Hosts {
+		if h.Spec.IPAddress == "" {
+			continue
+		}
+		obj, field := "Host/"+h.Metadata.Name, "spec.ipAddress"
+		ip, err := netip.ParseAddr(h.Spec.IPAddress)
+		if err != nil {
+			v.at(h.Source, obj, field, RulePinnedIP, "%q is not an IP address", h.Spec.IPAddress)
+			continue
+		}
+		if other, dup := pinnedBy[ip]; dup {
+			v.at(h.Source, obj, field, RuleDuplicatePinned, "%s is already pinned by %s", ip, other)
+		}
+		pinnedBy[ip] = obj
+		if provOK && !prov.Network.Contains(ip) {
+			v.at(h.Source, obj, field, RulePinnedIP, "pinned IP %s lies outside the provisioning network %s", ip, prov.Network)
+		}
+		for _, name := range names {
+			if v.pools[name].Allocatable.Contains(ip) {
+				v.at(h.Source, obj, field, RulePinnedIP, "pinned IP %s is allocatable in IPPool/%s and could be handed to another owner; add it to that pool's reserved list", ip, name)
+			}
+		}
+		if site != nil && site.Spec.BootProxy != nil {
+			if vip, err := netip.ParsePrefix(site.Spec.BootProxy.VIP); err == nil && vip.Addr() == ip {
+				v.at(h.Source, obj, field, RulePinnedIP, "pinned IP %s is the boot proxy VIP", ip)
+			}
+		}
+	}
+	// MetalLB pools must stay clear of what IPAM hands out.
+	if site != nil && site.Spec.MetalLB != nil {
+		for i, p := range site.Spec.MetalLB.Pools {
+			for j, a := range p.Addresses {
+				r, msg := parseAddressesEntry(a)
+				if msg != "" {
+					continue
+				}
+				for _, name := range names {
+					if v.pools[name].Allocatable.OverlapsRange(r) {
+						v.at(site.Source, "Site/"+site.Metadata.Name, joinIndex(joinIndex("spec.metallb.pools", i)+".addresses", j), RuleMetalLBOverlap,
+							"MetalLB addresses %s overlap the allocatable addresses of IPPool/%s; reserve them in that pool or move them", a, name)
+					}
+				}
+			}
+		}
+	}
+}
+
+func (v *validator) poolProblem(name string, rule Rule, format string, args ...any) {
+	p := v.ix.IPPools[name]
+	v.at(p.Source, "IPPool/"+name, "spec", rule, format, args...)
+}
+
+// overlapSample describes the first overlapping range of two sets.
+func overlapSample(a, b *netipx.IPSet) string {
+	var bld netipx.IPSetBuilder
+	bld.AddSet(a)
+	bld.Intersect(b)
+	s, _ := bld.IPSet()
+	if s == nil || len(s.Ranges()) == 0 {
+		return "?"
+	}
+	r := s.Ranges()[0]
+	if r.From() == r.To() {
+		return r.From().String()
+	}
+	return r.From().String() + "-" + r.To().String()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
