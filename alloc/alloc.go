@@ -44,6 +44,8 @@ type Allocation struct {
 	Address string `json:"address"`
 	Owner   string `json:"owner"`
 	Status  Status `json:"status"`
+
+	addr netip.Addr // Address, parsed, for sorting
 }
 
 // Release types.
@@ -257,12 +259,12 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 		if err := pool.Claim(a.Address, a.Owner); err != nil {
 			loc := prev.Where(state.AllocationKey(a.Pool, a.Address))
 			stateProblems = append(stateProblems, schemas.Problem{File: loc.File, Line: loc.Line,
-				Field: "pools." + a.Pool + "[" + a.Address.String() + "]", Rule: schemas.RuleStateAllocation,
+				Field: "pools." + a.Pool + "[" + a.Address.String() + "]", Rule: schemas.RuleState,
 				Message: claimMessage(err, a)})
 			continue
 		}
 		held[d] = true
-		plan.Allocations = append(plan.Allocations, Allocation{Pool: a.Pool, Address: a.Address.String(), Owner: a.Owner, Status: StatusKept})
+		plan.Allocations = append(plan.Allocations, Allocation{Pool: a.Pool, Address: a.Address.String(), Owner: a.Owner, Status: StatusKept, addr: a.Address})
 	}
 	if len(stateProblems) > 0 {
 		stateProblems.Sort()
@@ -285,7 +287,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 		pool := pools[name]
 		got, errs := pool.AllocateEach(newOwners[name])
 		for _, a := range got {
-			plan.Allocations = append(plan.Allocations, Allocation{Pool: name, Address: a.Address.String(), Owner: a.Owner, Status: StatusNew})
+			plan.Allocations = append(plan.Allocations, Allocation{Pool: name, Address: a.Address.String(), Owner: a.Owner, Status: StatusNew, addr: a.Address})
 		}
 		for _, err := range errs {
 			var ex *ipam.ExhaustedError
@@ -302,10 +304,11 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 	}
 
 	slices.SortFunc(plan.Allocations, func(a, b Allocation) int {
-		return cmp.Or(strings.Compare(a.Pool, b.Pool), mustAddr(a.Address).Compare(mustAddr(b.Address)))
+		return cmp.Or(strings.Compare(a.Pool, b.Pool), a.addr.Compare(b.addr))
 	})
+	// Bindings first, then allocations.
 	slices.SortFunc(plan.Releases, func(a, b Release) int {
-		return cmp.Or(strings.Compare(a.Type, b.Type), strings.Compare(a.Machine, b.Machine),
+		return cmp.Or(-strings.Compare(a.Type, b.Type), strings.Compare(a.Machine, b.Machine),
 			strings.Compare(a.Pool, b.Pool), strings.Compare(a.Owner, b.Owner))
 	})
 	slices.SortFunc(plan.Problems, func(a, b Problem) int {
@@ -314,11 +317,6 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 	next.Sort()
 	plan.Next = next
 	return plan, nil
-}
-
-func mustAddr(s string) netip.Addr {
-	a, _ := netip.ParseAddr(s)
-	return a
 }
 
 // releaseReason explains why an owner no longer needs its address.

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,7 +141,21 @@ func (l *loader) loadTree(root, stateDir string) error {
 	return nil
 }
 
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
+// SyntaxProblem turns a YAML parser error into a Problem at its line,
+// ending with the hint.
+func SyntaxProblem(file string, err error, hint string) Problem {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	p := Problem{File: file, Rule: RuleYAMLSyntax}
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if n, after, ok := strings.Cut(rest, ": "); ok {
+			if line, err := strconv.Atoi(n); err == nil {
+				p.Line, msg = line, after
+			}
+		}
+	}
+	p.Message = msg + "; " + hint
+	return p
+}
 
 // loadFile parses every document of one file.
 func (l *loader) loadFile(name string, data []byte) {
@@ -154,11 +167,7 @@ func (l *loader) loadFile(name string, data []byte) {
 			return
 		}
 		if err != nil {
-			p := Problem{File: name, Rule: RuleYAMLSyntax, Message: strings.TrimPrefix(err.Error(), "yaml: ") + "; fix the YAML syntax"}
-			if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-				p.Line, _ = strconv.Atoi(m[1])
-			}
-			l.problems = append(l.problems, p)
+			l.problems = append(l.problems, SyntaxProblem(name, err, "fix the YAML syntax"))
 			return // the rest of the file cannot be read reliably
 		}
 		l.loadDocument(NewSource(name, topNode(&doc)), index)

@@ -49,7 +49,7 @@ const (
 	RuleValue           Rule = "value"            // a value out of range
 	RuleKustomize       Rule = "kustomize"        // kustomize build failed
 	RuleSecret          Rule = "secret"           // a template Secret without its label or key
-	RuleStateAllocation Rule = "state"            // the state directory is inconsistent
+	RuleState           Rule = "state"            // the state directory is inconsistent
 	RuleEmptyInventory  Rule = "empty-inventory"  // no documents found
 	RuleMetalLBOverlap  Rule = "metallb-overlap"  // a MetalLB pool overlaps a pool's allocatable addresses
 	RuleDuplicatePinned Rule = "duplicate-pinned" // two machines pinned to one host, or one IP pinned twice

@@ -133,13 +133,14 @@ func Parse(path, name string, data []byte) (*State, schemas.Problems) {
 func (s *State) parse(path, name string, data []byte) schemas.Problems {
 	var problems schemas.Problems
 	add := func(line int, field, format string, args ...any) {
-		problems = append(problems, schemas.Problem{File: path, Line: line, Field: field, Rule: schemas.RuleStateAllocation,
+		problems = append(problems, schemas.Problem{File: path, Line: line, Field: field, Rule: schemas.RuleState,
 			Message: fmt.Sprintf(format, args...)})
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		add(0, "", "%s; the state is written by metalgit: restore the file from Git history", strings.TrimPrefix(err.Error(), "yaml: "))
-		return problems
+		p := schemas.SyntaxProblem(path, err, "the state is written by metalgit: restore the file from Git history")
+		p.Rule = schemas.RuleState
+		return append(problems, p)
 	}
 	if len(doc.Content) == 0 {
 		return nil

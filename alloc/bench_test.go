@@ -1,0 +1,77 @@
+package alloc_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/schemas"
+	"github.com/metalgit/metalgit/schemas/fleetgen"
+)
+
+var benchSizes = []int{1000, 10000, 50000}
+
+// BenchmarkPlan plans a generated inventory of n hosts and n machines
+// across 4 pools from an empty state: every host gets a lease, every
+// machine a host and an address.
+func BenchmarkPlan(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			inv := generated(b, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				p, err := alloc.Compute(inv, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(p.Problems) > 0 || len(p.Allocations) != 2*n {
+					b.Fatalf("plan has %d allocations and %d problems, want %d and 0", len(p.Allocations), len(p.Problems), 2*n)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkLoadValidatePlan is the whole of 'metalgit plan' but the file
+// reads: parse and decode every document, validate, plan.
+func BenchmarkLoadValidatePlan(b *testing.B) {
+	for _, n := range benchSizes {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			data := fleetgen.Documents(fleetgen.Spec{Hosts: n, Machines: n})
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			b.ResetTimer()
+			for b.Loop() {
+				inv, problems := schemas.LoadBytes("fleet.yaml", data)
+				problems = append(problems, inv.Validate()...)
+				if len(problems) > 0 {
+					b.Fatal(problems[:1])
+				}
+				if _, err := alloc.Compute(inv, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func generated(tb testing.TB, n int) *schemas.Inventory {
+	tb.Helper()
+	inv, problems := schemas.LoadBytes("fleet.yaml", fleetgen.Documents(fleetgen.Spec{Hosts: n, Machines: n}))
+	problems = append(problems, inv.Validate()...)
+	if len(problems) > 0 {
+		tb.Fatalf("generated inventory does not validate: %v", problems[:min(3, len(problems))])
+	}
+	return inv
+}
+
+func TestGeneratedInventoryPlansCleanly(t *testing.T) {
+	p, err := alloc.Compute(generated(t, 300), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Problems) > 0 || len(p.Bindings) != 300 || len(p.Allocations) != 600 {
+		t.Fatalf("got %d bindings, %d allocations, problems %v", len(p.Bindings), len(p.Allocations), p.Problems)
+	}
+}
