@@ -146,23 +146,6 @@ func (p *Plan) Counts() (newB, keptB, newA, keptA int) {
 func hostOwner(name string) string    { return schemas.KindHost + "/" + name }
 func machineOwner(name string) string { return schemas.KindMachine + "/" + name }
 
-// Requests expands the inventory's MachineSets (machines <set>-0 …
-// <set>-(quantity-1)) and Machines into binding requests, sorted by name.
-func Requests(inv *schemas.Inventory, ix *schemas.Index) []binding.Request {
-	var reqs []binding.Request
-	for _, ms := range inv.MachineSets {
-		nt := ix.NodeTypes[ms.Spec.NodeType]
-		for i := range ms.Spec.Quantity {
-			reqs = append(reqs, binding.Request{Machine: fmt.Sprintf("%s-%d", ms.Metadata.Name, i), NodeType: nt})
-		}
-	}
-	for _, m := range inv.Machines {
-		reqs = append(reqs, binding.Request{Machine: m.Metadata.Name, NodeType: ix.NodeTypes[m.Spec.NodeType], Pin: m.Spec.ServerName})
-	}
-	slices.SortFunc(reqs, func(a, b binding.Request) int { return strings.Compare(a.Machine, b.Machine) })
-	return reqs
-}
-
 // demand is one (pool, owner) pair the inventory asks an address for.
 type demand struct{ pool, owner string }
 
@@ -183,7 +166,10 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 	plan := &Plan{Bindings: []Binding{}, Allocations: []Allocation{}, Releases: []Release{}, Problems: []Problem{}, Pools: []PoolUsage{}}
 
 	// Bindings.
-	reqs := Requests(inv, ix)
+	reqs, err := binding.Expand(inv.MachineSets, inv.Machines, ix.NodeTypes)
+	if err != nil {
+		return nil, fmt.Errorf("planning machines: %w", err)
+	}
 	res, err := binding.Bind(inv.Hosts, reqs, prev.BindingMap())
 	if err != nil {
 		return nil, fmt.Errorf("planning bindings: %w", err)

@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -83,11 +84,20 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	t := v.Type()
 	switch {
 	case t == quantityType:
-		if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!int" && n.Tag != "!!float") {
+		switch {
+		case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
+			v.SetString(n.Value)
+		case n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float"):
+			// A YAML number: its value counts, not its spelling (0x10, 1_000).
+			var f float64
+			if err := n.Decode(&f); err != nil {
+				d.report(n.Line, path, RuleType, "must be a Kubernetes quantity such as 64 or 256Gi")
+				return
+			}
+			v.SetString(strconv.FormatFloat(f, 'f', -1, 64))
+		default:
 			d.report(n.Line, path, RuleType, "must be a Kubernetes quantity such as 64 or 256Gi")
-			return
 		}
-		v.SetString(n.Value)
 		return
 	case t == stringListType:
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
@@ -170,7 +180,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		v.Set(s)
 	case reflect.String:
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!str" {
+		// A plain timestamp (2024-01-01) is a string to JSON and to us.
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!timestamp") {
 			d.report(n.Line, path, RuleType, fmt.Sprintf("must be a string, not %s; quote it", nodeKind(n)))
 			return
 		}
@@ -183,16 +194,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		b, _ := strconv.ParseBool(strings.ToLower(n.Value))
 		v.SetBool(b)
 	case reflect.Int:
-		if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		if n.Kind != yaml.ScalarNode || (n.Tag != "!!int" && n.Tag != "!!float") {
 			d.report(n.Line, path, RuleType, fmt.Sprintf("must be an integer, not %s", nodeKind(n)))
 			return
 		}
-		i, err := strconv.ParseInt(n.Value, 0, 64)
-		if err != nil {
-			d.report(n.Line, path, RuleType, fmt.Sprintf("must be an integer: %v", err))
+		// 1.0 is an integer to JSON Schema; 1.5 is not.
+		var f float64
+		if err := n.Decode(&f); err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+			d.report(n.Line, path, RuleType, fmt.Sprintf("must be an integer, not %s", nodeKind(n)))
 			return
 		}
-		v.SetInt(i)
+		v.SetInt(int64(f))
 	case reflect.Interface:
 		var a any
 		if err := n.Decode(&a); err != nil {

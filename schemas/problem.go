@@ -46,7 +46,8 @@ const (
 	RuleTemplate        Rule = "template"         // a Go template that does not parse
 	RuleMachineName     Rule = "machine-name"     // a machine name used twice
 	RuleURL             Rule = "url"              // malformed URL
-	RuleValue           Rule = "value"            // a value out of range
+	RuleValue           Rule = "value"            // a value that does not fit the rest of the document
+	RuleOutOfRange      Rule = "out-of-range"     // a number outside its limits (schema)
 	RuleKustomize       Rule = "kustomize"        // kustomize build failed
 	RuleSecret          Rule = "secret"           // a template Secret without its label or key
 	RuleState           Rule = "state"            // the state directory is inconsistent
@@ -57,7 +58,7 @@ const (
 
 // SchemaRules are the rules that the JSON Schemas express as well: for
 // these, the Go validation and the JSON Schema give the same verdict.
-var SchemaRules = []Rule{RuleKind, RuleUnknownField, RuleType, RuleRequired, RuleName, RuleEnum, RuleMAC, RuleBMCAddress, RuleQuantity, RuleChecksum}
+var SchemaRules = []Rule{RuleKind, RuleUnknownField, RuleType, RuleRequired, RuleName, RuleEnum, RuleMAC, RuleBMCAddress, RuleQuantity, RuleChecksum, RuleOutOfRange}
 
 // Problem is one thing wrong with an inventory, located as precisely as the
 // loader can: file, line, document and field.

@@ -188,21 +188,29 @@ func (s Source) has(path string) bool {
 	}
 	n := resolveAlias(s.lines)
 	for _, seg := range splitPath(path) {
-		if n == nil || n.Kind != yaml.MappingNode || seg.index >= 0 {
+		switch {
+		case n == nil:
 			return false
-		}
-		var next = n
-		found := false
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if n.Content[i].Value == seg.key {
-				next, found = resolveAlias(n.Content[i+1]), true
-				break
+		case seg.index >= 0:
+			if n.Kind != yaml.SequenceNode || seg.index >= len(n.Content) {
+				return false
 			}
-		}
-		if !found {
+			n = resolveAlias(n.Content[seg.index])
+		case n.Kind == yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg.key {
+					next = resolveAlias(n.Content[i+1])
+					break
+				}
+			}
+			if next == nil {
+				return false
+			}
+			n = next
+		default:
 			return false
 		}
-		n = next
 	}
 	return true
 }
@@ -239,7 +247,7 @@ func (v *validator) url(src Source, object, field, value string) {
 
 func (v *validator) port(src Source, object, field string, p int) {
 	if p < 0 || p > MaxPort {
-		v.at(src, object, field, RuleValue, "port %d is out of range; use 1-%d", p, MaxPort)
+		v.at(src, object, field, RuleOutOfRange, "port %d is out of range; use 1-%d", p, MaxPort)
 	}
 }
 
@@ -322,7 +330,7 @@ func (v *validator) sites() {
 				v.ref(src, obj, field+".pool", KindIPPool, z.Pool, v.ix.IPPools[z.Pool] != nil)
 			}
 			if z.VLAN != 0 && (z.VLAN < MinVLANID || z.VLAN > MaxVLANID) {
-				v.at(src, obj, field+".vlan", RuleValue, "VLAN %d is out of range; use %d-%d", z.VLAN, MinVLANID, MaxVLANID)
+				v.at(src, obj, field+".vlan", RuleOutOfRange, "VLAN %d is out of range; use %d-%d", z.VLAN, MinVLANID, MaxVLANID)
 			}
 		}
 	}
@@ -332,7 +340,7 @@ func (v *validator) ipPools() {
 	for _, p := range v.inv.IPPools {
 		obj := "IPPool/" + p.Metadata.Name
 		if p.Spec.Prefix < 0 || p.Spec.Prefix > MaxPrefix {
-			v.at(p.Source, obj, "spec.prefix", RuleValue, "prefix %d is out of range; use 1-32 for IPv4, 1-128 for IPv6", p.Spec.Prefix)
+			v.at(p.Source, obj, "spec.prefix", RuleOutOfRange, "prefix %d is out of range; use 1-32 for IPv4, 1-128 for IPv6", p.Spec.Prefix)
 			continue
 		}
 		addrs, errs := p.Spec.Addresses()
@@ -585,7 +593,7 @@ func (v *validator) hosts() {
 		v.enum(src, obj, "spec.bootMode", spec.BootMode, BootModes)
 		v.quantities(src, obj, "spec.resources", spec.Resources)
 		if h := spec.RootDeviceHints; h != nil && h.MinSizeGigabytes < 0 {
-			v.at(src, obj, "spec.rootDeviceHints.minSizeGigabytes", RuleValue, "must not be negative")
+			v.at(src, obj, "spec.rootDeviceHints.minSizeGigabytes", RuleOutOfRange, "must not be negative")
 		}
 		v.interfaces(src, obj, spec, useMAC)
 	}
@@ -611,7 +619,7 @@ func (v *validator) interfaces(src Source, obj string, spec *HostSpec, useMAC fu
 			}
 		}
 		if ifc.MTU != 0 && (ifc.MTU < MinMTU || ifc.MTU > MaxMTU) {
-			v.at(src, obj, field+".mtu", RuleValue, "MTU %d is out of range; use %d-%d", ifc.MTU, MinMTU, MaxMTU)
+			v.at(src, obj, field+".mtu", RuleOutOfRange, "MTU %d is out of range; use %d-%d", ifc.MTU, MinMTU, MaxMTU)
 		}
 		if ifc.Bond != nil && ifc.VLAN != nil {
 			v.at(src, obj, field, RuleInterface, "an interface is a bond or a VLAN, not both; split it into two interfaces")
@@ -636,7 +644,7 @@ func (v *validator) interfaces(src Source, obj string, spec *HostSpec, useMAC fu
 			if vl.ID == 0 && !src.has(field+".vlan.id") {
 				v.at(src, obj, field+".vlan.id", RuleRequired, "is required; give the 802.1Q tag (%d-%d)", MinVLANID, MaxVLANID)
 			} else if vl.ID < MinVLANID || vl.ID > MaxVLANID {
-				v.at(src, obj, field+".vlan.id", RuleValue, "VLAN %d is out of range; use %d-%d", vl.ID, MinVLANID, MaxVLANID)
+				v.at(src, obj, field+".vlan.id", RuleOutOfRange, "VLAN %d is out of range; use %d-%d", vl.ID, MinVLANID, MaxVLANID)
 			}
 			if v.required(src, obj, field+".vlan.link", vl.Link, "name the interface the VLAN rides on") {
 				switch {
@@ -675,7 +683,7 @@ func (v *validator) machines() {
 		case !src.has("spec.quantity"):
 			v.at(src, obj, "spec.quantity", RuleRequired, "is required; say how many machines the set holds (0 or more)")
 		case ms.Spec.Quantity < 0:
-			v.at(src, obj, "spec.quantity", RuleValue, "quantity %d is negative; use 0 or more", ms.Spec.Quantity)
+			v.at(src, obj, "spec.quantity", RuleOutOfRange, "quantity %d is negative; use 0 or more", ms.Spec.Quantity)
 		}
 		for i := range ms.Spec.Quantity {
 			generated[fmt.Sprintf("%s-%d", ms.Metadata.Name, i)] = ms.Metadata.Name
