@@ -182,7 +182,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.String:
 		// A plain timestamp (2024-01-01) is a string to JSON and to us.
 		if n.Kind != yaml.ScalarNode || (n.Tag != "!!str" && n.Tag != "!!timestamp") {
-			d.report(n.Line, path, RuleType, fmt.Sprintf("must be a string, not %s; quote it", nodeKind(n)))
+			hint := ""
+			if n.Kind == yaml.ScalarNode {
+				hint = "; quote it"
+			}
+			d.report(n.Line, path, RuleType, fmt.Sprintf("must be a string, not %s%s", nodeKind(n), hint))
 			return
 		}
 		v.SetString(n.Value)

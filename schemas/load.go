@@ -225,6 +225,10 @@ func (l *loader) loadDocument(src Source, index int) {
 	}
 	l.dec.report = func(_ int, path string, rule Rule, msg string) {
 		l.problems = append(l.problems, Problem{File: src.File, Line: src.LineOf(path), Object: object, Field: path, Rule: rule, Message: msg})
+		if src.bad == nil {
+			src.bad = map[string]bool{}
+		}
+		src.bad[path] = true
 	}
 	v := reflect.ValueOf(target).Elem()
 	l.dec.decode(n, v, "")

@@ -67,7 +67,7 @@ spec:
   properties: 5
 `,
 			want: []string{
-				`f.yaml:5: MachineSet/w: spec.nodeType: must be a string, not a list; quote it`,
+				`f.yaml:5: MachineSet/w: spec.nodeType: must be a string, not a list`,
 				`f.yaml:6: MachineSet/w: spec.quantity: must be an integer, not the string "3"`,
 				`f.yaml:7: MachineSet/w: spec.properties: must be a mapping (object), not the integer 5`,
 			},

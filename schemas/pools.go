@@ -103,7 +103,7 @@ func (s *IPPoolSpec) Addresses() (PoolAddresses, []fieldError) {
 		case out.Gateway == first:
 			add("spec.cidr", RuleCIDRGateway, "gateway %s is the network address of %s; write the gateway's own address, such as %s/%d", out.Gateway, out.Network, first.Next(), p.Bits())
 		case out.Gateway.Is4() && out.Gateway == last && p.Bits() < 32:
-			add("spec.cidr", RuleCIDRGateway, "gateway %s is the broadcast address of %s; write the gateway's own address", out.Gateway, out.Network)
+			add("spec.cidr", RuleCIDRGateway, "gateway %s is the broadcast address of %s; write the gateway's own address, such as %s/%d", out.Gateway, out.Network, first.Next(), p.Bits())
 		}
 		allocatable.AddPrefix(out.Network)
 		allocatable.Remove(first)
@@ -158,7 +158,7 @@ func (s *IPPoolSpec) Addresses() (PoolAddresses, []fieldError) {
 		field := joinIndex("spec.reserved", i)
 		r, msg := parseAddressOrRange(entry)
 		if msg != "" {
-			add(field, RuleAddress, "%s", msg)
+			add(field, rangeRule(entry), "%s", msg)
 			continue
 		}
 		if out.Network.IsValid() && !(out.Network.Contains(r.From()) && out.Network.Contains(r.To())) {
@@ -233,6 +233,14 @@ func parseAddressOrRange(entry string) (netipx.IPRange, string) {
 		return netipx.IPRange{}, fmt.Sprintf("%q is not an IP address or <start>-<end> range", entry)
 	}
 	return netipx.IPRangeFrom(a, a), ""
+}
+
+// rangeRule is the rule for a bad entry: range for <start>-<end>, address otherwise.
+func rangeRule(entry string) Rule {
+	if strings.Contains(entry, "-") {
+		return RuleRange
+	}
+	return RuleAddress
 }
 
 // parseAddressesEntry parses a MetalLB address entry: a CIDR or a range.

@@ -126,6 +126,55 @@ type Source struct {
 	Line  int
 	node  *yaml.Node // the document's top-level mapping, as decoded
 	lines *yaml.Node // the same document as written in File, for line numbers; nil if unknown
+	// bad holds the paths whose values did not decode, so that validation
+	// adds no follow-on problems about them.
+	bad map[string]bool
+}
+
+// failed reports whether the value at path, or one around it, did not decode.
+func (s Source) failed(path string) bool {
+	if len(s.bad) == 0 {
+		return false
+	}
+	for p := path; ; {
+		if s.bad[p] {
+			return true
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			return false
+		}
+		p = p[:i]
+	}
+}
+
+// nodeAt returns the node of the field at path, or nil.
+func (s Source) nodeAt(path string) *yaml.Node {
+	n := s.lines
+	for _, seg := range splitPath(path) {
+		n = resolveAlias(n)
+		switch {
+		case n == nil:
+			return nil
+		case seg.index >= 0 && n.Kind == yaml.SequenceNode && seg.index < len(n.Content):
+			n = n.Content[seg.index]
+		case seg.index < 0 && n.Kind == yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg.key {
+					next = n.Content[i+1]
+					break
+				}
+			}
+			if next == nil {
+				return nil
+			}
+			n = next
+		default:
+			return nil
+		}
+	}
+	return resolveAlias(n)
 }
 
 // NewSource returns a Source for a document parsed from file; node is the

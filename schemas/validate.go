@@ -93,10 +93,15 @@ type validator struct {
 	re       patterns
 	pools    map[string]PoolAddresses // valid pools only
 	problems Problems
+	// secretRefs maps a template Secret to the first field that references it.
+	secretRefs map[string]string
 }
 
 // at records a problem at a field of a document.
 func (v *validator) at(src Source, object, field string, rule Rule, format string, args ...any) {
+	if src.failed(field) {
+		return // the loader already reported that this value did not decode
+	}
 	v.problems = append(v.problems, Problem{
 		File: src.File, Line: src.LineOf(field), Object: object, Field: field, Rule: rule,
 		Message: fmt.Sprintf(format, args...),
@@ -111,6 +116,13 @@ func where(src Source) string {
 		return fmt.Sprintf(" (%s:%d)", src.File, src.Line)
 	}
 	return " (" + src.File + ")"
+}
+
+func whereField(src Source, field string) string {
+	if line := src.LineOf(field); line > 0 && src.File != "" {
+		return fmt.Sprintf(" (%s:%d)", src.File, line)
+	}
+	return where(src)
 }
 
 // doc is what every document has in common, for the checks that span kinds.
@@ -174,7 +186,7 @@ func (v *validator) names() {
 		}
 		key := d.kind + "/" + name
 		if prev, dup := first[key]; dup {
-			v.at(d.src, d.object(), "metadata.name", RuleDuplicateName, "%s is defined twice; the first is at %s:%d; rename or remove one", key, prev.File, prev.Line)
+			v.at(d.src, d.object(), "metadata.name", RuleDuplicateName, "%s is defined twice; the first is at %s:%d; rename or remove one", key, prev.File, prev.LineOf("metadata.name"))
 			continue
 		}
 		first[key] = d.src
@@ -318,7 +330,7 @@ func (v *validator) sites() {
 				}
 				for j, a := range p.Addresses {
 					if _, msg := parseAddressesEntry(a); msg != "" {
-						v.at(src, obj, joinIndex(field+".addresses", j), RuleAddress, "%s", msg)
+						v.at(src, obj, joinIndex(field+".addresses", j), rangeRule(a), "%s", msg)
 					}
 				}
 			}
@@ -442,8 +454,9 @@ func (s *LabelSelector) AsMeta() *metav1.LabelSelector {
 	return out
 }
 
-// template checks that a Go template parses; a parse error names the
-// template's line, counted in the file when the template is a block scalar.
+// template checks that a Go template parses. A parse error names the
+// template's line and, when the template is a block scalar (| or >), the
+// file line it is on; otherwise the field's line.
 func (v *validator) template(src Source, obj, field, text string) {
 	if text == "" {
 		return
@@ -459,8 +472,9 @@ func (v *validator) template(src Source, obj, field, text string) {
 		if n, after, ok := strings.Cut(rest, ":"); ok {
 			if tl, err := strconv.Atoi(n); err == nil {
 				msg = fmt.Sprintf("template line %d:%s", tl, after)
-				if line > 0 {
-					line += tl
+				if node := src.nodeAt(field); node != nil && node.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+					last := strings.Count(strings.TrimRight(text, "\n"), "\n") + 1
+					line = node.Line + min(tl, last)
 				}
 			}
 		}
@@ -489,25 +503,28 @@ func (v *validator) templateSecret(src Source, obj, field, name string) {
 		v.at(src, obj, field, RuleReference, "Secret %q does not exist in the inventory; add a v1 Secret with label %s and key template", name, LabelUserDataTemplateType)
 		return
 	}
+	if v.secretRefs == nil {
+		v.secretRefs = map[string]string{}
+	}
+	if _, seen := v.secretRefs[name]; !seen {
+		v.secretRefs[name] = obj + " " + field
+	}
 	sobj := "Secret/" + name
-	if _, ok := s.Metadata.Labels[LabelUserDataTemplateType]; !ok {
-		v.at(s.Source, sobj, "metadata.labels", RuleSecret, "a template Secret must carry the label %s (referenced by %s %s)", LabelUserDataTemplateType, obj, field)
+	if text, ok := s.StringData["template"]; ok {
+		v.template(s.Source, sobj, "stringData.template", text)
+		return
 	}
-	text, ok := s.StringData["template"]
+	enc, ok := s.Data["template"]
 	if !ok {
-		enc, inData := s.Data["template"]
-		if !inData {
-			v.at(s.Source, sobj, "data", RuleSecret, "a template Secret needs the key template (in data or stringData)")
-			return
-		}
-		raw, err := base64.StdEncoding.DecodeString(enc)
-		if err != nil {
-			v.at(s.Source, sobj, "data.template", RuleSecret, "data.template is not base64: %v; use stringData for plain text", err)
-			return
-		}
-		text = string(raw)
+		v.at(s.Source, sobj, "data", RuleSecret, "a template Secret needs the key template (in data or stringData); it is referenced by %s", v.secretRefs[name])
+		return
 	}
-	v.template(Source{File: s.Source.File, Line: s.Source.Line}, sobj, "template", text)
+	raw, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
+		v.at(s.Source, sobj, "data.template", RuleSecret, "data.template is not base64: %v; use stringData for plain text", err)
+		return
+	}
+	v.template(s.Source, sobj, "data.template", string(raw))
 }
 
 func (v *validator) imageSpec(src Source, obj, field string, img *ImageSpec) {
@@ -529,7 +546,7 @@ func (v *validator) imageSpec(src Source, obj, field string, img *ImageSpec) {
 		return
 	}
 	if img.ChecksumType == "" && n != 32 && n != 64 && n != 128 {
-		v.at(src, obj, field+".checksum", RuleChecksum, "checksum has %d hex digits, which fits none of md5 (32), sha256 (64), sha512 (128)", n)
+		v.at(src, obj, field+".checksum", RuleChecksum, "checksum has %d hex digits, which fits none of md5 (32), sha256 (64), sha512 (128); give the image's md5, sha256 or sha512 digest", n)
 	}
 }
 
@@ -545,9 +562,16 @@ func (v *validator) sshKeys() {
 		if !v.required(k.Source, obj, "spec.publicKey", k.Spec.PublicKey, "paste one authorized_keys line, such as ssh-ed25519 AAAA... user@host") {
 			continue
 		}
-		if _, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(k.Spec.PublicKey)); err != nil {
-			v.at(k.Source, obj, "spec.publicKey", RuleSSHKey, "not an SSH public key (%v); paste one line of id_ed25519.pub or authorized_keys", err)
-		} else if len(strings.TrimSpace(string(rest))) > 0 {
+		key := strings.TrimSpace(k.Spec.PublicKey)
+		_, _, _, rest, err := ssh.ParseAuthorizedKey([]byte(key))
+		switch {
+		case strings.Contains(key, "PRIVATE KEY"):
+			v.at(k.Source, obj, "spec.publicKey", RuleSSHKey, "this is a private key: remove it from Git at once, rotate it, and paste the public key (the .pub file) instead")
+		case strings.HasPrefix(key, "---- BEGIN SSH2 PUBLIC KEY"):
+			v.at(k.Source, obj, "spec.publicKey", RuleSSHKey, "an RFC 4716 (SSH2/PuTTY) key; convert it to one OpenSSH line with ssh-keygen -i -f KEYFILE")
+		case err != nil:
+			v.at(k.Source, obj, "spec.publicKey", RuleSSHKey, "not an SSH public key: want one OpenSSH line, TYPE BASE64 [COMMENT] (such as ssh-ed25519 AAAA... user@host), and the key data must be complete base64 (truncated when pasted?)")
+		case len(strings.TrimSpace(string(rest))) > 0:
 			v.at(k.Source, obj, "spec.publicKey", RuleSSHKey, "holds more than one key; use one SSHKey per key")
 		}
 	}
@@ -555,10 +579,15 @@ func (v *validator) sshKeys() {
 
 func (v *validator) secrets() {
 	for _, s := range v.inv.Secrets {
-		if _, ok := s.Metadata.Labels[LabelUserDataTemplateType]; !ok {
-			v.at(s.Source, "Secret/"+s.Metadata.Name, "metadata.labels", RuleSecret,
-				"an inventory Secret is for templates only and must carry the label %s; BMC credentials never belong in Git", LabelUserDataTemplateType)
+		if _, ok := s.Metadata.Labels[LabelUserDataTemplateType]; ok {
+			continue
 		}
+		ref := ""
+		if by, ok := v.secretRefs[s.Metadata.Name]; ok {
+			ref = " (it is referenced by " + by + ")"
+		}
+		v.at(s.Source, "Secret/"+s.Metadata.Name, "metadata.labels", RuleSecret,
+			"an inventory Secret is for templates only and must carry the label %s%s; BMC credentials never belong in Git", LabelUserDataTemplateType, ref)
 	}
 }
 
@@ -566,15 +595,16 @@ func (v *validator) hosts() {
 	type macUse struct {
 		object string
 		src    Source
+		field  string
 	}
 	macs := map[string]macUse{}
 	useMAC := func(src Source, obj, field, mac string) {
 		key := strings.ToLower(mac)
 		if prev, dup := macs[key]; dup && prev.object != obj {
-			v.at(src, obj, field, RuleDuplicateMAC, "MAC %s is already used by %s%s; each NIC belongs to one host", mac, prev.object, where(prev.src))
+			v.at(src, obj, field, RuleDuplicateMAC, "MAC %s is already used by %s%s; each NIC belongs to one host", mac, prev.object, whereField(prev.src, prev.field))
 			return
 		}
-		macs[key] = macUse{obj, src}
+		macs[key] = macUse{obj, src, field}
 	}
 	for _, h := range v.inv.Hosts {
 		obj, src, spec := "Host/"+h.Metadata.Name, h.Source, &h.Spec
@@ -728,7 +758,7 @@ func (v *validator) addressOverlaps() {
 				continue
 			}
 			if pa.Allocatable.Overlaps(v.pools[b].Reserved) {
-				v.poolProblem(a, RulePoolOverlap, "allocatable addresses include %s, which IPPool/%s reserves; reserve it here too or shrink the pool", overlapSample(pa.Allocatable, v.pools[b].Reserved), b)
+				v.poolProblem(a, RulePoolOverlap, "allocatable addresses include %s, which IPPool/%s reserves; an address reserved anywhere is never allocated: reserve it in this pool too, or, to split one subnet between pools, give them disjoint ranges (range form)", overlapSample(pa.Allocatable, v.pools[b].Reserved), b)
 			}
 		}
 	}
@@ -806,7 +836,11 @@ func (v *validator) addressOverlaps() {
 
 func (v *validator) poolProblem(name string, rule Rule, format string, args ...any) {
 	p := v.ix.IPPools[name]
-	v.at(p.Source, "IPPool/"+name, "spec", rule, format, args...)
+	field := "spec.ranges"
+	if p.Spec.CIDR != "" {
+		field = "spec.cidr"
+	}
+	v.at(p.Source, "IPPool/"+name, field, rule, format, args...)
 }
 
 // overlapSample describes the first overlapping range of two sets.

@@ -33,7 +33,7 @@ func loadInventory(w io.Writer, root string, flags inventoryFlags) (*loaded, err
 	}
 	problems = append(problems, inv.Validate()...)
 	if len(problems) > 0 {
-		return nil, printProblems(w, problems, "inventory")
+		return nil, printProblems(w, problems)
 	}
 	dir := filepath.Join(root, flags.stateDir)
 	st, stProblems, err := state.Read(dir)
@@ -41,14 +41,14 @@ func loadInventory(w io.Writer, root string, flags inventoryFlags) (*loaded, err
 		return nil, err
 	}
 	if len(stProblems) > 0 {
-		return nil, printProblems(w, stProblems, "state")
+		return nil, printProblems(w, stProblems)
 	}
 	return &loaded{inv: inv, stateDir: dir, state: st}, nil
 }
 
 // printProblems prints problems sorted, one per line, and returns the error
 // that ends the command.
-func printProblems(w io.Writer, problems schemas.Problems, what string) error {
+func printProblems(w io.Writer, problems schemas.Problems) error {
 	problems.Sort()
 	for _, p := range problems {
 		fmt.Fprintln(w, p.String())
@@ -57,7 +57,7 @@ func printProblems(w io.Writer, problems schemas.Problems, what string) error {
 	if len(problems) == 1 {
 		noun = "problem"
 	}
-	return reportedError{fmt.Sprintf("%d %s %s", len(problems), what, noun)}
+	return reportedError{fmt.Sprintf("%d %s", len(problems), noun)}
 }
 
 // computePlan runs a planning pass; state problems found on the way are
@@ -66,7 +66,7 @@ func computePlan(w io.Writer, l *loaded) (*alloc.Plan, error) {
 	plan, err := alloc.Compute(l.inv, l.state)
 	var problems schemas.Problems
 	if errors.As(err, &problems) {
-		return nil, printProblems(w, problems, "state")
+		return nil, printProblems(w, problems)
 	}
 	return plan, err
 }

@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/schemas"
 )
 
@@ -35,10 +37,9 @@ exits 1 if there is any. The state directory is checked too.`,
 			}
 			problems = append(problems, inv.Validate()...)
 			if len(problems) == 0 {
-				if _, stProblems, err := readState(root, flags); err != nil {
+				problems, err = checkState(inv, root, flags)
+				if err != nil {
 					return err
-				} else {
-					problems = stProblems
 				}
 			}
 			problems.Sort()
@@ -57,7 +58,7 @@ exits 1 if there is any. The state directory is checked too.`,
 				return nil
 			}
 			if len(problems) > 0 {
-				return printProblems(cmd.ErrOrStderr(), problems, "inventory")
+				return printProblems(cmd.ErrOrStderr(), problems)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s)\n", root, counts(inv))
 			return nil
@@ -66,6 +67,22 @@ exits 1 if there is any. The state directory is checked too.`,
 	flags.register(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
+}
+
+// checkState reads the state and checks it against the inventory's pools
+// as a planning pass would, without planning anything.
+func checkState(inv *schemas.Inventory, root string, flags inventoryFlags) (schemas.Problems, error) {
+	st, problems, err := readState(root, flags)
+	if err != nil || len(problems) > 0 {
+		return problems, err
+	}
+	if _, err := alloc.Compute(inv, st); err != nil {
+		if errors.As(err, &problems) {
+			return problems, nil
+		}
+		return nil, err
+	}
+	return nil, nil
 }
 
 func counts(inv *schemas.Inventory) string {
