@@ -417,7 +417,6 @@ func isInventoryDocument(apiVersion, kind string) bool {
 		slices.Contains(schemas.Kinds, kind) || kind == schemas.KindSecret
 }
 
-
 func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
 	if len(e.Causes) == 0 {
 		return []*jsonschema.ValidationError{e}
@@ -944,7 +943,7 @@ spec: {publicKey: ` + sshKey + `}
 type agreementCase struct {
 	doc   string
 	edits []edit
-	valid bool   // the verdict both sides must give
+	valid bool // the verdict both sides must give
 }
 
 var agreementCases = func() map[string]agreementCase {
