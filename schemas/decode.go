@@ -134,7 +134,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			seen[key] = true
 			idx, ok := info.byName[key]
 			if !ok {
-				d.report(k.Line, joinKey(path, key), RuleUnknownField, unknownFieldMessage(key, info.names))
+				msg := unknownFieldMessage(key, info.names)
+				if _, isMeta := info.byName["metadata"]; isMeta && path == "" && (key == "name" || key == "labels" || key == "annotations" || key == "namespace") {
+					msg = fmt.Sprintf("unknown field %q; it belongs under metadata: metadata.%s", key, key)
+				}
+				d.report(k.Line, joinKey(path, key), RuleUnknownField, msg)
 				continue
 			}
 			d.decode(val, v.Field(idx), joinKey(path, key))

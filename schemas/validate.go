@@ -242,9 +242,45 @@ func (v *validator) enum(src Source, object, field, value string, allowed []stri
 }
 
 func (v *validator) ref(src Source, object, field, kind, name string, exists bool) {
-	if name != "" && !exists {
-		v.at(src, object, field, RuleReference, "%s %q does not exist; add it or fix the name", kind, name)
+	if name == "" || exists {
+		return
 	}
+	if best := closest(name, v.namesOf(kind)); best != "" {
+		v.at(src, object, field, RuleReference, "%s %q does not exist; did you mean %q?", kind, name, best)
+		return
+	}
+	v.at(src, object, field, RuleReference, "%s %q does not exist; add it or fix the name", kind, name)
+}
+
+// namesOf lists the names of one kind's documents.
+func (v *validator) namesOf(kind string) []string {
+	switch kind {
+	case KindIPPool:
+		return sortedKeys(v.ix.IPPools)
+	case KindNodeType:
+		return sortedKeys(v.ix.NodeTypes)
+	case KindHost:
+		return sortedKeys(v.ix.Hosts)
+	case KindOSImage:
+		return sortedKeys(v.ix.OSImages)
+	case KindSSHKey:
+		return sortedKeys(v.ix.SSHKeys)
+	}
+	return nil
+}
+
+// closest returns the candidate within two edits of name, if exactly one is.
+func closest(name string, candidates []string) string {
+	best, n := "", 0
+	for _, c := range candidates {
+		if editDistance(name, c) <= 2 {
+			best, n = c, n+1
+		}
+	}
+	if n == 1 {
+		return best
+	}
+	return ""
 }
 
 func (v *validator) url(src Source, object, field, value string) {
