@@ -33,7 +33,8 @@ type Allocation struct {
 	Owner   string // "<Kind>/<name>", e.g. "Host/server-01"
 }
 
-// Pool allocates addresses from one allocatable set.
+// Pool allocates addresses from one allocatable set. Create pools with
+// NewPool; the zero Pool is not usable.
 //
 // Allocation is lowest free address first. Internally the pool keeps a
 // frontier that walks the allocatable ranges forward only: every allocatable

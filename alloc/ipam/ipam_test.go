@@ -750,7 +750,9 @@ func TestIPv6(t *testing.T) {
 			wantFree: 0,
 		},
 		"top of the address space": {
-			set:      func(t testing.TB) *netipx.IPSet { return rangeSet(t, []string{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"}) },
+			set: func(t testing.TB) *netipx.IPSet {
+				return rangeSet(t, []string{"ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe/127"})
+			},
 			owners:   2,
 			want:     []netip.Addr{addr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe"), addr("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")},
 			wantSize: 2,
