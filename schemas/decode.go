@@ -82,8 +82,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	t := v.Type()
-	switch {
-	case t == quantityType:
+	switch t {
+	case quantityType:
 		switch {
 		case n.Kind == yaml.ScalarNode && n.Tag == "!!str":
 			v.SetString(n.Value)
@@ -99,7 +99,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			d.report(n.Line, path, RuleType, "must be a Kubernetes quantity such as 64 or 256Gi")
 		}
 		return
-	case t == stringListType:
+	case stringListType:
 		if n.Kind == yaml.ScalarNode && n.Tag == "!!str" {
 			var list []string
 			for part := range strings.SplitSeq(n.Value, ",") {

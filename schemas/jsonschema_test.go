@@ -271,7 +271,7 @@ func compareFields(t *testing.T, path string, typ reflect.Type, s map[string]any
 		return
 	}
 	props := dig(s, "properties")
-	if s["additionalProperties"] != false {
+	if ap, isBool := s["additionalProperties"].(bool); !isBool || ap {
 		t.Errorf("%s (%s): additionalProperties is %v, want false: the Go decoder rejects unknown fields", path, typ.Name(), s["additionalProperties"])
 	}
 	var goNames []string
@@ -415,35 +415,6 @@ func isInventoryDocument(apiVersion, kind string) bool {
 	return apiVersion == "" || kind == "" ||
 		strings.HasPrefix(apiVersion, "metalgit.dev/") ||
 		slices.Contains(schemas.Kinds, kind) || kind == schemas.KindSecret
-}
-
-func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	if len(e.Causes) == 0 {
-		return []*jsonschema.ValidationError{e}
-	}
-	var out []*jsonschema.ValidationError
-	for _, c := range e.Causes {
-		out = append(out, leaves(c)...)
-	}
-	return out
-}
-
-// goPath writes a JSON instance location as the Go problems write fields:
-// spec.interfaces[2].mtu, spec.resources[nvidia.com/gpu].
-func goPath(loc []string) string {
-	var b strings.Builder
-	for _, tok := range loc {
-		_, err := strconv.Atoi(tok)
-		switch {
-		case err == nil || tok == "" || strings.ContainsAny(tok, ".[]"):
-			b.WriteString("[" + tok + "]")
-		case b.Len() == 0:
-			b.WriteString(tok)
-		default:
-			b.WriteString("." + tok)
-		}
-	}
-	return b.String()
 }
 
 func verdict(err error) string {
@@ -675,10 +646,10 @@ func applyEdits(t *testing.T, doc string, edits []edit) []byte {
 func splitPath(path string) []string {
 	var segs []string
 	for path != "" {
-		switch {
-		case path[0] == '.':
+		switch path[0] {
+		case '.':
 			path = path[1:]
-		case path[0] == '[':
+		case '[':
 			end := strings.IndexByte(path, ']')
 			segs = append(segs, path[1:end])
 			path = path[end+1:]

@@ -65,7 +65,7 @@ func (l *loader) loadKustomization(root, file string) error {
 	if err != nil {
 		l.problems = append(l.problems, Problem{File: filepath.Join(root, file), Rule: RuleKustomize,
 			Message: "kustomize build failed: " + err.Error()})
-		return nil
+		return nil //nolint:nilerr // a failed build is a problem with the inventory, reported above, not an I/O error
 	}
 	sources := map[string][]*yaml.Node{} // origin file → its documents
 	for i, res := range resMap.Resources() {

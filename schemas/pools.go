@@ -64,8 +64,8 @@ func rangeSize(r netipx.IPRange) uint64 {
 	return t - f + 1
 }
 
-// fieldError is a problem inside one document, before it is placed.
-type fieldError struct {
+// FieldError is a problem inside one document, before it is placed at a file and line.
+type FieldError struct {
 	Field   string
 	Rule    Rule
 	Message string
@@ -73,10 +73,10 @@ type fieldError struct {
 
 // Addresses works out the pool's addresses. It reports every problem of
 // the spec; the result is usable only when there are none.
-func (s *IPPoolSpec) Addresses() (PoolAddresses, []fieldError) {
-	var errs []fieldError
+func (s *IPPoolSpec) Addresses() (PoolAddresses, []FieldError) {
+	var errs []FieldError
 	add := func(field string, rule Rule, format string, args ...any) {
-		errs = append(errs, fieldError{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
+		errs = append(errs, FieldError{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
 	}
 	var out PoolAddresses
 	var allocatable netipx.IPSetBuilder

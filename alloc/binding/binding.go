@@ -68,8 +68,8 @@ const (
 	StatusNew  Status = "new"
 )
 
-// BindingStatus is one binding the state holds after the pass.
-type BindingStatus struct {
+// Assignment is one binding the state holds after the pass.
+type Assignment struct {
 	Machine string
 	Host    string
 	Status  Status
@@ -125,7 +125,7 @@ type Unbound struct {
 // Result is the outcome of one binding pass.
 type Result struct {
 	// Bindings are all bindings the state holds after the pass, sorted by machine.
-	Bindings []BindingStatus
+	Bindings []Assignment
 	// Released are the existing bindings dropped, sorted by machine.
 	Released []Release
 	// Unbound are the requested machines left without a host, sorted by machine.
@@ -202,7 +202,7 @@ type pass struct {
 	nts      map[*schemas.NodeType]*nodeType
 	existing []existing // sorted by machine name
 
-	bindings []BindingStatus
+	bindings []Assignment
 	released []Release
 	unbound  []Unbound
 }
@@ -348,7 +348,7 @@ func parseNodeType(nt *schemas.NodeType, resIdx map[string]int, resNames *[]stri
 
 func (p *pass) run() Result {
 	// 1. Settle the existing bindings before any new one.
-	p.bindings = make([]BindingStatus, 0, len(p.reqs))
+	p.bindings = make([]Assignment, 0, len(p.reqs))
 	bound := make([]bool, len(p.reqs)) // by index into p.reqs
 	// Both lists are sorted by machine name: walk them together.
 	ri := 0
@@ -367,7 +367,7 @@ func (p *pass) run() Result {
 			p.released = append(p.released, Release{Machine: e.machine, Host: e.host, Reason: ReleaseHostGone})
 		default: // newPass marked the host as owned already
 			bound[ri] = true
-			p.bindings = append(p.bindings, BindingStatus{Machine: e.machine, Host: e.host, Status: StatusKept})
+			p.bindings = append(p.bindings, Assignment{Machine: e.machine, Host: e.host, Status: StatusKept})
 		}
 	}
 
@@ -384,7 +384,7 @@ func (p *pass) run() Result {
 		}
 	}
 
-	slices.SortFunc(p.bindings, func(a, b BindingStatus) int { return strings.Compare(a.Machine, b.Machine) })
+	slices.SortFunc(p.bindings, func(a, b Assignment) int { return strings.Compare(a.Machine, b.Machine) })
 	slices.SortFunc(p.unbound, func(a, b Unbound) int { return strings.Compare(a.Machine, b.Machine) })
 	// p.released is in machine order already.
 	return Result{Bindings: p.bindings, Released: p.released, Unbound: p.unbound}
@@ -392,7 +392,7 @@ func (p *pass) run() Result {
 
 func (p *pass) bind(r Request, hi int) {
 	p.hosts[hi].owner = r.Machine
-	p.bindings = append(p.bindings, BindingStatus{Machine: r.Machine, Host: p.hosts[hi].h.Metadata.Name, Status: StatusNew})
+	p.bindings = append(p.bindings, Assignment{Machine: r.Machine, Host: p.hosts[hi].h.Metadata.Name, Status: StatusNew})
 }
 
 func (p *pass) bindPinned(r Request) {

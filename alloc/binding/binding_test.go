@@ -62,8 +62,8 @@ func reqs(nt *schemas.NodeType, machines ...string) []Request {
 	return out
 }
 
-func kept(m, h string) BindingStatus  { return BindingStatus{Machine: m, Host: h, Status: StatusKept} }
-func newly(m, h string) BindingStatus { return BindingStatus{Machine: m, Host: h, Status: StatusNew} }
+func kept(m, h string) Assignment     { return Assignment{Machine: m, Host: h, Status: StatusKept} }
+func newly(m, h string) Assignment    { return Assignment{Machine: m, Host: h, Status: StatusNew} }
 func gone(m, h string) Release        { return Release{Machine: m, Host: h, Reason: ReleaseMachineGone} }
 func hostGone(m, h string) Release    { return Release{Machine: m, Host: h, Reason: ReleaseHostGone} }
 func role(r string) map[string]string { return map[string]string{"role": r} }
@@ -89,7 +89,7 @@ var bindCases = map[string]bindCase{
 			mkHost("c", map[string]string{"role": "gpu", "dc": "east"}, nil),
 		},
 		requests: reqs(mkNodeType("g", matchLabels("role", "gpu"), nil), "m-0", "m-1"),
-		want:     Result{Bindings: []BindingStatus{newly("m-0", "b"), newly("m-1", "c")}},
+		want:     Result{Bindings: []Assignment{newly("m-0", "b"), newly("m-1", "c")}},
 	},
 	"matchLabels requires every label": {
 		hosts: []*schemas.Host{
@@ -99,7 +99,7 @@ var bindCases = map[string]bindCase{
 		},
 		requests: reqs(mkNodeType("g", matchLabels("role", "gpu", "dc", "east"), nil), "m-0", "m-1"),
 		want: Result{
-			Bindings: []BindingStatus{newly("m-0", "c")},
+			Bindings: []Assignment{newly("m-0", "c")},
 			Unbound: []Unbound{{Machine: "m-1", Reason: ReasonAllTaken,
 				Detail: "g: 1 host matches dc=east,role=gpu with enough resources, all bound to other machines"}},
 		},
@@ -113,7 +113,7 @@ var bindCases = map[string]bindCase{
 		},
 		requests: reqs(mkNodeType("g", expr("role", "In", "gpu", "storage"), nil), "m-0", "m-1", "m-2"),
 		want: Result{
-			Bindings: []BindingStatus{newly("m-0", "b"), newly("m-1", "d")},
+			Bindings: []Assignment{newly("m-0", "b"), newly("m-1", "d")},
 			Unbound: []Unbound{{Machine: "m-2", Reason: ReasonAllTaken,
 				Detail: "g: 2 hosts match role in (gpu,storage) with enough resources, all bound to other machines"}},
 		},
@@ -127,7 +127,7 @@ var bindCases = map[string]bindCase{
 		},
 		requests: reqs(mkNodeType("g", expr("role", "NotIn", "gpu", "storage"), nil), "m-0", "m-1", "m-2"),
 		want: Result{
-			Bindings: []BindingStatus{newly("m-0", "b"), newly("m-1", "c")},
+			Bindings: []Assignment{newly("m-0", "b"), newly("m-1", "c")},
 			Unbound: []Unbound{{Machine: "m-2", Reason: ReasonAllTaken,
 				Detail: "g: 2 hosts match role notin (gpu,storage) with enough resources, all bound to other machines"}},
 		},
@@ -140,7 +140,7 @@ var bindCases = map[string]bindCase{
 			mkHost("d", map[string]string{"row": "r1"}, nil),
 		},
 		requests: reqs(mkNodeType("g", expr("rack", "Exists"), nil), "m-0", "m-1"),
-		want:     Result{Bindings: []BindingStatus{newly("m-0", "b"), newly("m-1", "c")}},
+		want:     Result{Bindings: []Assignment{newly("m-0", "b"), newly("m-1", "c")}},
 	},
 	"DoesNotExist": {
 		hosts: []*schemas.Host{
@@ -150,7 +150,7 @@ var bindCases = map[string]bindCase{
 		},
 		requests: reqs(mkNodeType("g", expr("maintenance", "DoesNotExist"), nil), "m-0", "m-1"),
 		want: Result{
-			Bindings: []BindingStatus{newly("m-0", "c")},
+			Bindings: []Assignment{newly("m-0", "c")},
 			Unbound: []Unbound{{Machine: "m-1", Reason: ReasonAllTaken,
 				Detail: "g: 1 host matches !maintenance with enough resources, all bound to other machines"}},
 		},
@@ -165,12 +165,12 @@ var bindCases = map[string]bindCase{
 			MatchLabels:      map[string]string{"role": "gpu"},
 			MatchExpressions: []schemas.LabelSelectorRequirement{{Key: "maintenance", Operator: "DoesNotExist"}},
 		}, nil), "m-0"),
-		want: Result{Bindings: []BindingStatus{newly("m-0", "c")}},
+		want: Result{Bindings: []Assignment{newly("m-0", "c")}},
 	},
 	"nil selector matches every host": {
 		hosts:    []*schemas.Host{mkHost("b", role("gpu"), nil), mkHost("a", nil, nil)},
 		requests: reqs(anyNT, "m-0", "m-1"),
-		want:     Result{Bindings: []BindingStatus{newly("m-0", "a"), newly("m-1", "b")}},
+		want:     Result{Bindings: []Assignment{newly("m-0", "a"), newly("m-1", "b")}},
 	},
 	"no host matches the selector": {
 		hosts:    []*schemas.Host{mkHost("a", role("cpu"), nil)},
@@ -192,7 +192,7 @@ var bindCases = map[string]bindCase{
 			mkHost("a", role("gpu"), map[string]string{"cpu": "64", "memory": "262144Mi", "nvidia.com/gpu": "4"}),
 		},
 		requests: reqs(gpuNT, "m-0"),
-		want:     Result{Bindings: []BindingStatus{newly("m-0", "a")}},
+		want:     Result{Bindings: []Assignment{newly("m-0", "a")}},
 	},
 	"one short of the minimum": {
 		hosts: []*schemas.Host{
@@ -211,7 +211,7 @@ var bindCases = map[string]bindCase{
 		},
 		requests: reqs(gpuNT, "m-0", "m-1"),
 		want: Result{
-			Bindings: []BindingStatus{newly("m-0", "b")},
+			Bindings: []Assignment{newly("m-0", "b")},
 			Unbound: []Unbound{{Machine: "m-1", Reason: ReasonAllTaken,
 				Detail: "gpu-server: 1 host matches role=gpu with enough resources, all bound to other machines"}},
 		},
@@ -228,7 +228,7 @@ var bindCases = map[string]bindCase{
 	"a zero minimum is met by a host without the resource": {
 		hosts:    []*schemas.Host{mkHost("a", nil, nil)},
 		requests: reqs(mkNodeType("z", nil, map[string]string{"nvidia.com/gpu": "0"}), "m-0"),
-		want:     Result{Bindings: []BindingStatus{newly("m-0", "a")}},
+		want:     Result{Bindings: []Assignment{newly("m-0", "a")}},
 	},
 	"resources too small: every shortfall of the closest host": {
 		hosts: []*schemas.Host{
@@ -243,7 +243,7 @@ var bindCases = map[string]bindCase{
 	"pin ok": {
 		hosts:    []*schemas.Host{mkHost("a", nil, nil), mkHost("b", nil, nil)},
 		requests: []Request{{Machine: "db-0", NodeType: anyNT, Pin: "b"}},
-		want:     Result{Bindings: []BindingStatus{newly("db-0", "b")}},
+		want:     Result{Bindings: []Assignment{newly("db-0", "b")}},
 	},
 	"pinned host missing": {
 		hosts:    []*schemas.Host{mkHost("a", nil, nil)},
@@ -256,7 +256,7 @@ var bindCases = map[string]bindCase{
 		requests: append(reqs(anyNT, "aaa"), Request{Machine: "db-0", NodeType: anyNT, Pin: "b"}),
 		existing: map[string]string{"aaa": "b"},
 		want: Result{
-			Bindings: []BindingStatus{kept("aaa", "b")},
+			Bindings: []Assignment{kept("aaa", "b")},
 			Unbound: []Unbound{{Machine: "db-0", Reason: ReasonPinnedTaken,
 				Detail: "b is bound to machine aaa"}},
 		},
@@ -268,7 +268,7 @@ var bindCases = map[string]bindCase{
 			{Machine: "db-0", NodeType: anyNT, Pin: "a"},
 		},
 		want: Result{
-			Bindings: []BindingStatus{newly("db-0", "a")},
+			Bindings: []Assignment{newly("db-0", "a")},
 			Unbound: []Unbound{{Machine: "db-1", Reason: ReasonPinnedTaken,
 				Detail: "a is bound to machine db-0"}},
 		},
@@ -305,12 +305,12 @@ var bindCases = map[string]bindCase{
 			{Machine: "zz-pinned", NodeType: anyNT, Pin: "a"},
 			{Machine: "aa-free", NodeType: anyNT},
 		},
-		want: Result{Bindings: []BindingStatus{newly("aa-free", "b"), newly("zz-pinned", "a")}},
+		want: Result{Bindings: []Assignment{newly("aa-free", "b"), newly("zz-pinned", "a")}},
 	},
 	"lexical machine and host order": {
 		hosts:    []*schemas.Host{mkHost("h-2", nil, nil), mkHost("h-10", nil, nil), mkHost("h-1", nil, nil)},
 		requests: reqs(anyNT, "m-2", "m-10", "m-1"),
-		want:     Result{Bindings: []BindingStatus{newly("m-1", "h-1"), newly("m-10", "h-10"), newly("m-2", "h-2")}},
+		want:     Result{Bindings: []Assignment{newly("m-1", "h-1"), newly("m-10", "h-10"), newly("m-2", "h-2")}},
 	},
 	"node types share hosts": {
 		hosts: []*schemas.Host{
@@ -320,7 +320,7 @@ var bindCases = map[string]bindCase{
 		},
 		requests: append(reqs(anyNT, "b-any-0", "b-any-1"), reqs(mkNodeType("g", matchLabels("role", "gpu"), nil), "a-gpu-0", "c-gpu-1")...),
 		want: Result{
-			Bindings: []BindingStatus{newly("a-gpu-0", "a"), newly("b-any-0", "b"), newly("b-any-1", "c")},
+			Bindings: []Assignment{newly("a-gpu-0", "a"), newly("b-any-0", "b"), newly("b-any-1", "c")},
 			Unbound: []Unbound{{Machine: "c-gpu-1", Reason: ReasonAllTaken,
 				Detail: "g: 2 hosts match role=gpu with enough resources, all bound to other machines"}},
 		},
@@ -329,7 +329,7 @@ var bindCases = map[string]bindCase{
 		hosts:    []*schemas.Host{mkHost("a", role("cpu"), nil), mkHost("b", role("gpu"), map[string]string{"cpu": "96", "memory": "1Ti", "nvidia.com/gpu": "8"})},
 		requests: reqs(gpuNT, "m-0", "m-1"),
 		existing: map[string]string{"m-1": "a"},
-		want: Result{Bindings: []BindingStatus{
+		want: Result{Bindings: []Assignment{
 			newly("m-0", "b"),
 			kept("m-1", "a"),
 		}},
@@ -338,14 +338,14 @@ var bindCases = map[string]bindCase{
 		hosts:    []*schemas.Host{mkHost("a", nil, nil), mkHost("b", nil, nil)},
 		requests: []Request{{Machine: "db-0", NodeType: anyNT, Pin: "b"}},
 		existing: map[string]string{"db-0": "a"},
-		want:     Result{Bindings: []BindingStatus{kept("db-0", "a")}},
+		want:     Result{Bindings: []Assignment{kept("db-0", "a")}},
 	},
 	"host removed: released and rebound": {
 		hosts:    []*schemas.Host{mkHost("a", nil, nil), mkHost("c", nil, nil)},
 		requests: reqs(anyNT, "m-0", "m-1"),
 		existing: map[string]string{"m-0": "b", "m-1": "a"},
 		want: Result{
-			Bindings: []BindingStatus{newly("m-0", "c"), kept("m-1", "a")},
+			Bindings: []Assignment{newly("m-0", "c"), kept("m-1", "a")},
 			Released: []Release{hostGone("m-0", "b")},
 		},
 	},
@@ -354,7 +354,7 @@ var bindCases = map[string]bindCase{
 		requests: reqs(anyNT, "m-0", "m-1"),
 		existing: map[string]string{"m-0": "b", "m-1": "a"},
 		want: Result{
-			Bindings: []BindingStatus{kept("m-1", "a")},
+			Bindings: []Assignment{kept("m-1", "a")},
 			Released: []Release{hostGone("m-0", "b")},
 			Unbound: []Unbound{{Machine: "m-0", Reason: ReasonAllTaken,
 				Detail: "any: 1 host matches the empty selector with enough resources, all bound to other machines"}},
@@ -365,7 +365,7 @@ var bindCases = map[string]bindCase{
 		requests: reqs(anyNT, "ws-0"),
 		existing: map[string]string{"ws-0": "b", "ws-1": "c", "ws-2": "a"},
 		want: Result{
-			Bindings: []BindingStatus{kept("ws-0", "b")},
+			Bindings: []Assignment{kept("ws-0", "b")},
 			Released: []Release{gone("ws-1", "c"), gone("ws-2", "a")},
 		},
 	},
@@ -379,7 +379,7 @@ var bindCases = map[string]bindCase{
 		requests: reqs(anyNT, "new-0"),
 		existing: map[string]string{"old-0": "a"},
 		want: Result{
-			Bindings: []BindingStatus{newly("new-0", "a")},
+			Bindings: []Assignment{newly("new-0", "a")},
 			Released: []Release{gone("old-0", "a")},
 		},
 	},
@@ -392,7 +392,7 @@ var bindCases = map[string]bindCase{
 		requests: reqs(mkNodeType("g", matchLabels("role", "gpu"), nil), "m-0", "m-1", "m-2", "m-3"),
 		existing: map[string]string{"m-2": "a"},
 		want: Result{
-			Bindings: []BindingStatus{newly("m-0", "b"), kept("m-2", "a")},
+			Bindings: []Assignment{newly("m-0", "b"), kept("m-2", "a")},
 			Unbound: []Unbound{
 				{Machine: "m-1", Reason: ReasonAllTaken, Detail: "g: 2 hosts match role=gpu with enough resources, all bound to other machines"},
 				{Machine: "m-3", Reason: ReasonAllTaken, Detail: "g: 2 hosts match role=gpu with enough resources, all bound to other machines"},
@@ -612,7 +612,7 @@ func TestExpandScaleIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Result{
-		Bindings: []BindingStatus{kept("ws-0", "a")},
+		Bindings: []Assignment{kept("ws-0", "a")},
 		Released: []Release{gone("ws-1", "b"), gone("ws-2", "c")},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {

@@ -62,11 +62,12 @@ func rangeSet(t testing.TB, ranges []string, reserved ...string) *netipx.IPSet {
 	t.Helper()
 	var b netipx.IPSetBuilder
 	for _, r := range ranges {
-		if strings.Contains(r, "-") {
+		switch {
+		case strings.Contains(r, "-"):
 			b.AddRange(netipx.MustParseIPRange(r))
-		} else if strings.Contains(r, "/") {
+		case strings.Contains(r, "/"):
 			b.AddPrefix(netip.MustParsePrefix(r))
-		} else {
+		default:
 			b.Add(addr(r))
 		}
 	}

@@ -24,15 +24,14 @@ type readmeExample struct {
 // ```console blocks, with the lines that follow it as its output.
 func readmeExamples(t *testing.T, path string) []readmeExample {
 	t.Helper()
-	f, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
 	var out []readmeExample
 	var cur *readmeExample
 	inConsole := false
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		switch {

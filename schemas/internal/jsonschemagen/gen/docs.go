@@ -38,7 +38,10 @@ func readDocs(src fs.FS) (map[string]string, error) {
 				continue
 			}
 			for _, spec := range gd.Specs {
-				ts := spec.(*ast.TypeSpec)
+				ts, ok := spec.(*ast.TypeSpec)
+				if !ok {
+					continue
+				}
 				doc := ts.Doc
 				if doc == nil && len(gd.Specs) == 1 {
 					doc = gd.Doc

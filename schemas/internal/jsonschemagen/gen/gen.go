@@ -138,7 +138,10 @@ func (g *generator) document(d document) (obj, error) {
 	if err != nil {
 		return nil, err
 	}
-	props := s["properties"].(obj)
+	props, ok := s["properties"].(obj)
+	if !ok {
+		return nil, fmt.Errorf("%s: the schema of %s has no properties", d.kind, d.typ)
+	}
 	props["apiVersion"] = obj{"const": d.apiVersion, "description": "The API version of " + d.kind + " documents."}
 	props["kind"] = obj{"const": d.kind}
 	required := []any{"apiVersion", "kind", "metadata"}
@@ -198,13 +201,13 @@ func (g *generator) structSchema(t reflect.Type, nullable bool) (obj, error) {
 // maps, slices and interfaces may be null, as the Go decoder takes null
 // for "not set" there; a required list may not.
 func (g *generator) schemaOf(t reflect.Type, r rule) (obj, error) {
-	switch {
-	case t == quantityType:
+	switch t {
+	case quantityType:
 		return obj{"oneOf": []any{
 			obj{"type": "string", "pattern": schemas.QuantityPattern},
 			obj{"type": "number", "minimum": 0},
 		}}, nil
-	case t == stringListType:
+	case stringListType:
 		return obj{
 			"type":  []any{"string", "array", "null"},
 			"items": stringSchema(rule{pattern: r.pattern, enum: r.enum}),

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the Debian packages CI (and integration tests) need beyond git, make
+# and Go.  Idempotent: apt runs only when something is missing.
+#
+# To add a dependency, append it to DEB_PACKAGES below with a comment saying
+# who needs it (e.g. udhcpc, isc-dhcp-client, kea-dhcp4-server, qemu-system-x86
+# for DHCP / netboot integration tests).  Extra packages for a one-off run can
+# be given in the CI_EXTRA_DEB_PACKAGES environment variable (space-separated).
+set -euo pipefail
+
+DEB_PACKAGES=(
+	ca-certificates # HTTPS to the Go module proxy
+	gcc             # cgo, required by `go test -race`
+	libc6-dev       # headers/crt for the race runtime link
+)
+read -r -a extra <<<"${CI_EXTRA_DEB_PACKAGES:-}"
+DEB_PACKAGES+=("${extra[@]}")
+
+if ! command -v dpkg-query >/dev/null || ! command -v apt-get >/dev/null; then
+	echo "ci-deps: not a Debian/Ubuntu system; make sure these are installed: ${DEB_PACKAGES[*]}" >&2
+	exit 0
+fi
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+	if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" != installed ]; then
+		missing+=("$p")
+	fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "ci-deps: all Debian packages present (${DEB_PACKAGES[*]})"
+	exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	command -v sudo >/dev/null || { echo "ci-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+	sudo=(sudo -n)
+fi
+
+echo "ci-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -q </dev/null
+"${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null

@@ -1,0 +1,6 @@
+// Package schemas is metalgit's inventory model: the Go types of every
+// kind (Site, IPPool, NodeType, Host, MachineSet, Machine, OSImage,
+// SSHKey), the loader that reads an inventory directory or kustomization
+// while keeping every document's file and line, the validation of every
+// rule, and the JSON Schemas editors use. It imports nothing of metalgit's.
+package schemas
