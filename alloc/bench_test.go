@@ -2,9 +2,11 @@ package alloc_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 
 	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/alloc/state"
 	"github.com/metalgit/metalgit/schemas"
 	"github.com/metalgit/metalgit/schemas/fleetgen"
 )
@@ -33,22 +35,32 @@ func BenchmarkPlan(b *testing.B) {
 	}
 }
 
-// BenchmarkLoadValidatePlan is the whole of 'metalgit plan' but the file
-// reads: parse and decode every document, validate, plan.
-func BenchmarkLoadValidatePlan(b *testing.B) {
+// BenchmarkPlanCommand is the whole of 'metalgit plan' but the printing,
+// on an inventory laid out as one file per host: read and parse every
+// file, validate, read the (empty) state, plan.
+func BenchmarkPlanCommand(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
-			data := fleetgen.Documents(fleetgen.Spec{Hosts: n, Machines: n})
+			dir := b.TempDir()
+			if err := fleetgen.WriteDir(dir, fleetgen.Spec{Hosts: n, Machines: n}); err != nil {
+				b.Fatal(err)
+			}
 			b.ReportAllocs()
-			b.SetBytes(int64(len(data)))
 			b.ResetTimer()
 			for b.Loop() {
-				inv, problems := schemas.LoadBytes("fleet.yaml", data)
+				inv, problems, err := schemas.Load(dir, schemas.LoadOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
 				problems = append(problems, inv.Validate()...)
 				if len(problems) > 0 {
 					b.Fatal(problems[:1])
 				}
-				if _, err := alloc.Compute(inv, nil); err != nil {
+				st, problems, err := state.Read(filepath.Join(dir, schemas.DefaultStateDir))
+				if err != nil || len(problems) > 0 {
+					b.Fatal(err, problems)
+				}
+				if _, err := alloc.Compute(inv, st); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -9,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -131,14 +133,59 @@ func (l *loader) loadTree(root, stateDir string) error {
 		return fmt.Errorf("reading inventory %s: %w", root, err)
 	}
 	slices.Sort(files)
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			return fmt.Errorf("reading inventory: %w", err)
-		}
-		l.loadFile(f, data)
+	return l.loadFiles(files)
+}
+
+// loadFiles reads and parses files on every CPU, then merges the results
+// in the order of files, so the outcome does not depend on scheduling.
+func (l *loader) loadFiles(files []string) error {
+	parts := make([]*loader, len(files))
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(files)) {
+		wg.Go(func() {
+			cache := map[reflect.Type]*structInfo{} // one per worker: the decoder's cache is not shared
+			for i := range next {
+				data, err := os.ReadFile(files[i])
+				if err != nil {
+					errs[i] = fmt.Errorf("reading inventory: %w", err)
+					continue
+				}
+				part := &loader{inv: &Inventory{}, dec: decoder{cache: cache}}
+				part.loadFile(files[i], data)
+				parts[i] = part
+			}
+		})
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, p := range parts {
+		l.merge(p)
 	}
 	return nil
+}
+
+// merge appends what another loader read.
+func (l *loader) merge(o *loader) {
+	a, b := l.inv, o.inv
+	a.Sites = append(a.Sites, b.Sites...)
+	a.IPPools = append(a.IPPools, b.IPPools...)
+	a.NodeTypes = append(a.NodeTypes, b.NodeTypes...)
+	a.Hosts = append(a.Hosts, b.Hosts...)
+	a.MachineSets = append(a.MachineSets, b.MachineSets...)
+	a.Machines = append(a.Machines, b.Machines...)
+	a.OSImages = append(a.OSImages, b.OSImages...)
+	a.SSHKeys = append(a.SSHKeys, b.SSHKeys...)
+	a.Secrets = append(a.Secrets, b.Secrets...)
+	l.problems = append(l.problems, o.problems...)
+	l.docs += o.docs
 }
 
 // SyntaxProblem turns a YAML parser error into a Problem at its line,

@@ -6,6 +6,8 @@ package fleetgen
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -22,6 +24,37 @@ type Spec struct {
 func Documents(s Spec) []byte {
 	var b strings.Builder
 	b.Grow(s.Hosts*420 + 4096)
+	site(&b, s)
+	for i := range s.Hosts {
+		b.WriteString("---\n")
+		host(&b, i)
+	}
+	return []byte(b.String())
+}
+
+// WriteDir writes the inventory as an operator would lay it out: site.yaml
+// with everything but the hosts, and one file per host under hosts/.
+func WriteDir(dir string, s Spec) error {
+	if err := os.MkdirAll(filepath.Join(dir, "hosts"), 0o755); err != nil {
+		return fmt.Errorf("writing inventory: %w", err)
+	}
+	var b strings.Builder
+	site(&b, s)
+	if err := os.WriteFile(filepath.Join(dir, "site.yaml"), []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("writing inventory: %w", err)
+	}
+	for i := range s.Hosts {
+		b.Reset()
+		host(&b, i)
+		if err := os.WriteFile(filepath.Join(dir, "hosts", fmt.Sprintf("host-%06d.yaml", i)), []byte(b.String()), 0o644); err != nil {
+			return fmt.Errorf("writing inventory: %w", err)
+		}
+	}
+	return nil
+}
+
+// site writes every document but the hosts.
+func site(b *strings.Builder, s Spec) {
 	b.WriteString(`apiVersion: metalgit.dev/v1alpha1
 kind: Site
 metadata: {name: fleet}
@@ -51,7 +84,7 @@ metadata: {name: tenant-2}
 spec: {ranges: ["10.2.0.10-10.2.127.255", "10.2.128.0-10.2.255.254"], prefix: 16, gateway: 10.2.0.1}
 `)
 	for i := range 3 {
-		fmt.Fprintf(&b, `---
+		fmt.Fprintf(b, `---
 apiVersion: metalgit.dev/v1alpha1
 kind: NodeType
 metadata: {name: type-%d}
@@ -68,11 +101,13 @@ spec:
 		if i < s.Machines%3 {
 			q++
 		}
-		fmt.Fprintf(&b, "---\napiVersion: metalgit.dev/v1alpha1\nkind: MachineSet\nmetadata: {name: set-%d}\nspec: {nodeType: type-%d, quantity: %d}\n", i, i, q)
+		fmt.Fprintf(b, "---\napiVersion: metalgit.dev/v1alpha1\nkind: MachineSet\nmetadata: {name: set-%d}\nspec: {nodeType: type-%d, quantity: %d}\n", i, i, q)
 	}
-	for i := range s.Hosts {
-		fmt.Fprintf(&b, `---
-apiVersion: metalgit.dev/v1alpha1
+}
+
+// host writes host i.
+func host(b *strings.Builder, i int) {
+	fmt.Fprintf(b, `apiVersion: metalgit.dev/v1alpha1
 kind: Host
 metadata: {name: host-%06d, labels: {role: r%d, rack: r%d}}
 spec:
@@ -80,6 +115,4 @@ spec:
   bootMACAddress: "02:00:00:%02x:%02x:%02x"
   resources: {cpu: "32", memory: 128Gi}
 `, i, i%3, i/40, i/250, i%250, i, byte(i>>16), byte(i>>8), byte(i))
-	}
-	return []byte(b.String())
 }
