@@ -276,3 +276,49 @@ func TestComputeReleasesWhatLeftTheInventory(t *testing.T) {
 		t.Errorf("plan (-want +got):\n%s", diff)
 	}
 }
+
+// FuzzCompute plans arbitrary inventories that validate, on top of the
+// base documents: planning must not fail, no address may be given twice,
+// every address must be allocatable in its pool, no host may run two
+// machines, and a second pass over the result must change nothing.
+func FuzzCompute(f *testing.F) {
+	f.Add(host("g1", "gpu", 1, "") + set("w", "gpu", 2))
+	f.Add(host("g1", "gpu", 1, "") + host("g2", "gpu", 2, "") + host("p1", "plain", 0, "") + set("w", "gpu", 5) + set("s", "shared", 1) + machine("db", "gpu", "g2"))
+	f.Add(host("p1", "plain", 0, "  ipAddress: 192.168.0.250\n") + set("s", "shared", 3))
+	f.Fuzz(func(t *testing.T, docs string) {
+		inv, problems := schemas.LoadBytes("fuzz.yaml", []byte(base+docs))
+		if len(problems) > 0 || len(inv.Validate()) > 0 {
+			return
+		}
+		p, err := alloc.Compute(inv, nil)
+		if err != nil {
+			t.Fatalf("Compute on a valid inventory: %v", err)
+		}
+		pools := map[string]schemas.PoolAddresses{}
+		for _, pool := range inv.IPPools {
+			addrs, _ := pool.Spec.Addresses()
+			pools[pool.Metadata.Name] = addrs
+		}
+		seen := map[netip.Addr]string{}
+		for _, a := range p.Next.Allocations {
+			if prev, dup := seen[a.Address]; dup {
+				t.Fatalf("%s given to %s and %s", a.Address, prev, a.Owner)
+			}
+			seen[a.Address] = a.Owner
+			if !pools[a.Pool].Allocatable.Contains(a.Address) {
+				t.Fatalf("%s of %s is not allocatable in pool %s", a.Address, a.Owner, a.Pool)
+			}
+		}
+		hosts := map[string]string{}
+		for _, b := range p.Next.Bindings {
+			if prev, dup := hosts[b.Host]; dup {
+				t.Fatalf("host %s runs %s and %s", b.Host, prev, b.Machine)
+			}
+			hosts[b.Host] = b.Machine
+		}
+		again, err := alloc.Compute(inv, p.Next)
+		if err != nil || again.Changed() {
+			t.Fatalf("second pass: err %v, changed %v: %v", err, again != nil && again.Changed(), entries(again))
+		}
+	})
+}
