@@ -123,10 +123,20 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		info := d.structFields(t)
+		// <<: *anchor (or a list of them): the merged mappings give
+		// defaults, which the mapping's own keys override wherever they stand.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if resolveAlias(n.Content[i]).Tag == "!!merge" {
+				d.merge(n.Content[i+1], v, path)
+			}
+		}
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, val := resolveAlias(n.Content[i]), n.Content[i+1]
 			key := k.Value
+			if k.Tag == "!!merge" {
+				continue
+			}
 			if seen[key] {
 				d.report(k.Line, joinKey(path, key), RuleType, "appears twice in one mapping; keep one")
 				continue
@@ -224,6 +234,22 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 	default:
 		d.report(n.Line, path, RuleType, fmt.Sprintf("cannot decode into %s", t))
+	}
+}
+
+// merge decodes the mapping (or list of mappings) of a YAML merge key into
+// the struct v. Keys given beside the merge key are decoded after it and win.
+func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
+	n = resolveAlias(n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		d.decode(n, v, path)
+	case yaml.SequenceNode:
+		for i := len(n.Content) - 1; i >= 0; i-- { // earlier mappings win
+			d.merge(n.Content[i], v, path)
+		}
+	default:
+		d.report(n.Line, path, RuleType, "a merge key (<<) takes a mapping or a list of mappings")
 	}
 }
 

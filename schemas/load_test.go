@@ -211,6 +211,34 @@ spec:
 	}
 }
 
+// TestMergeKeys checks that YAML merge keys (<<: *anchor) work, with the
+// keys beside the merge key winning.
+func TestMergeKeys(t *testing.T) {
+	doc := `apiVersion: metalgit.dev/v1alpha1
+kind: Host
+metadata: {name: a}
+spec: &base
+  bmc: {address: "redfish://10.0.0.1/x", credentialsName: a-bmc}
+  bootMACAddress: "02:00:00:00:00:01"
+  bootMode: legacy
+---
+apiVersion: metalgit.dev/v1alpha1
+kind: Host
+metadata: {name: b}
+spec:
+  bootMACAddress: "02:00:00:00:00:02"
+  <<: *base
+`
+	inv, problems := schemas.LoadBytes("m.yaml", []byte(doc))
+	if len(problems) > 0 || len(inv.Hosts) != 2 {
+		t.Fatalf("problems %v", problems)
+	}
+	b := inv.Hosts[1].Spec
+	if b.BootMACAddress != "02:00:00:00:00:02" || b.BootMode != "legacy" || b.BMC.CredentialsName != "a-bmc" {
+		t.Fatalf("merged spec = %+v", b)
+	}
+}
+
 // FuzzLoadBytes feeds arbitrary bytes to the loader and the validator:
 // neither may panic, and every problem must carry a rule and a message.
 func FuzzLoadBytes(f *testing.F) {
