@@ -22,7 +22,18 @@ import (
 type decoder struct {
 	report func(line int, path string, rule Rule, msg string)
 	cache  map[reflect.Type]*structInfo
+	// active holds the anchored nodes being decoded, to stop alias cycles.
+	active map[*yaml.Node]bool
+	// visited counts the values decoded in the current document, so that
+	// aliases cannot expand a small document into a huge one.
+	visited int
 }
+
+// maxValues bounds the values one document may expand to through aliases.
+const maxValues = 1_000_000
+
+// reset readies the decoder for the next document.
+func (d *decoder) reset() { d.visited = 0 }
 
 var (
 	quantityType   = reflect.TypeFor[Quantity]()
@@ -69,9 +80,32 @@ func (d *decoder) structFields(t reflect.Type) *structInfo {
 }
 
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
-	n = resolveAlias(n)
+	d.visited++
+	if d.visited > maxValues {
+		if d.visited == maxValues+1 {
+			d.report(0, path, RuleType, fmt.Sprintf("the document expands to more than %d values through aliases; write it out or use fewer aliases", maxValues))
+		}
+		return
+	}
+	if n != nil && n.Kind == yaml.AliasNode {
+		// An alias whose anchor is being decoded refers to itself: stop
+		// rather than expand it for ever.
+		if n.Alias == nil || d.active[n.Alias] {
+			d.report(n.Line, path, RuleType, "alias *"+n.Value+" refers to a mapping that contains it; remove the cycle")
+			return
+		}
+		d.decode(n.Alias, v, path) // the anchored node marks itself active
+		return
+	}
 	if n == nil {
 		return
+	}
+	if n.Anchor != "" {
+		if d.active == nil {
+			d.active = map[*yaml.Node]bool{}
+		}
+		d.active[n] = true
+		defer delete(d.active, n)
 	}
 	if isNull(n) {
 		switch v.Kind() {
@@ -240,16 +274,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 // merge decodes the mapping (or list of mappings) of a YAML merge key into
 // the struct v. Keys given beside the merge key are decoded after it and win.
 func (d *decoder) merge(n *yaml.Node, v reflect.Value, path string) {
-	n = resolveAlias(n)
-	switch n.Kind {
+	target := resolveAlias(n)
+	switch target.Kind {
 	case yaml.MappingNode:
-		d.decode(n, v, path)
+		d.decode(n, v, path) // through the alias, so cycles are caught
 	case yaml.SequenceNode:
-		for i := len(n.Content) - 1; i >= 0; i-- { // earlier mappings win
-			d.merge(n.Content[i], v, path)
+		for i := len(target.Content) - 1; i >= 0; i-- { // earlier mappings win
+			d.merge(target.Content[i], v, path)
 		}
 	default:
-		d.report(n.Line, path, RuleType, "a merge key (<<) takes a mapping or a list of mappings")
+		d.report(target.Line, path, RuleType, "a merge key (<<) takes a mapping or a list of mappings")
 	}
 }
 

@@ -270,14 +270,23 @@ func (l *loader) loadDocument(src Source, index int) {
 		}
 		return
 	}
+	reported := 0
 	l.dec.report = func(_ int, path string, rule Rule, msg string) {
-		l.problems = append(l.problems, Problem{File: src.File, Line: src.LineOf(path), Object: object, Field: path, Rule: rule, Message: msg})
+		reported++
+		switch {
+		case reported == MaxProblemsPerDocument+1:
+			l.problems = append(l.problems, Problem{File: src.File, Line: src.Line, Object: object, Rule: rule,
+				Message: fmt.Sprintf("more than %d problems in this document; fix the ones above and validate again", MaxProblemsPerDocument)})
+		case reported <= MaxProblemsPerDocument:
+			l.problems = append(l.problems, Problem{File: src.File, Line: src.LineOf(path), Object: object, Field: path, Rule: rule, Message: msg})
+		}
 		if src.bad == nil {
 			src.bad = map[string]bool{}
 		}
 		src.bad[path] = true
 	}
 	v := reflect.ValueOf(target).Elem()
+	l.dec.reset()
 	l.dec.decode(n, v, "")
 	v.FieldByName("Source").Set(reflect.ValueOf(src))
 	l.add(target)

@@ -239,6 +239,55 @@ spec:
 	}
 }
 
+func TestAliasCyclesAreProblems(t *testing.T) {
+	for name, spec := range map[string]string{
+		"merge":  "spec: &x\n  <<: *x\n",
+		"nested": "spec: &x\n  rootDeviceHints: {model: a}\n  interfaces: [{name: a, bond: {mode: *x}}]\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			doc := "apiVersion: metalgit.dev/v1alpha1\nkind: Host\nmetadata: {name: a}\n" + spec
+			_, problems := schemas.LoadBytes("c.yaml", []byte(doc))
+			if len(problems) == 0 {
+				t.Fatal("no problem reported for an alias cycle")
+			}
+			for _, p := range problems {
+				if p.Rule != schemas.RuleType {
+					t.Errorf("unexpected problem %v", p)
+				}
+			}
+		})
+	}
+}
+
+// TestProblemsPerDocumentAreBounded feeds a document whose aliases expand
+// to millions of values: decoding stops at a bound and the problems of one
+// document are cut at MaxProblemsPerDocument with a line saying so.
+func TestProblemsPerDocumentAreBounded(t *testing.T) {
+	members := strings.Repeat("e,", 1999) + "e"
+	ifc := "{name: n, bond: {mode: 802.3ad, interfaces: *y}}"
+	doc := "apiVersion: metalgit.dev/v1alpha1\nkind: Host\nmetadata: {name: a}\nspec:\n" +
+		"  bootMACAddress: '02:00:00:00:00:01'\n  bmc: {address: 'redfish://a/b', credentialsName: c}\n" +
+		"  switchPort: {switchID: &y [" + members + "]}\n" +
+		"  interfaces: [" + strings.TrimSuffix(strings.Repeat(ifc+",", 2000), ",") + "]\n"
+	inv, problems := schemas.LoadBytes("big.yaml", []byte(doc))
+	problems = append(problems, inv.Validate()...)
+	var expansion, cut, host int
+	for _, p := range problems {
+		switch {
+		case strings.Contains(p.Message, "expands to more than"):
+			expansion++
+		case strings.Contains(p.Message, "more than 100 problems in this document"):
+			cut++
+		}
+		if p.Object == "Host/a" {
+			host++
+		}
+	}
+	if expansion != 1 || cut != 1 || host > 2*schemas.MaxProblemsPerDocument+2 {
+		t.Fatalf("got %d problems for Host/a, %d expansion and %d cut notices; want the bounds to hold", host, expansion, cut)
+	}
+}
+
 // FuzzLoadBytes feeds arbitrary bytes to the loader and the validator:
 // neither may panic, and every problem must carry a rule and a message.
 func FuzzLoadBytes(f *testing.F) {
@@ -252,6 +301,8 @@ func FuzzLoadBytes(f *testing.F) {
 	}
 	f.Add([]byte("apiVersion: metalgit.dev/v1alpha1\nkind: IPPool\nmetadata: {name: p}\nspec: {ranges: '1.2.3.4-1.2.3.1,::1-::2', prefix: 129, gateway: x}\n"))
 	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("apiVersion: metalgit.dev/v1alpha1\nkind: Host\nmetadata: {name: a}\nspec: &x\n  <<: *x\n"))
+	f.Add([]byte("apiVersion: metalgit.dev/v1alpha1\nkind: Host\nmetadata: {name: a}\nspec: &x\n  bmc: *x\n"))
 	f.Add([]byte("--- !!binary\n---\n- 1\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		inv, problems := schemas.LoadBytes("fuzz.yaml", data)

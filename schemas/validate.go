@@ -95,12 +95,31 @@ type validator struct {
 	problems Problems
 	// secretRefs maps a template Secret to the first field that references it.
 	secretRefs map[string]string
+	// perDoc counts the problems reported per document.
+	perDoc map[string]int
 }
+
+// MaxProblemsPerDocument bounds the problems reported for one document;
+// past it, one line says that there are more.
+const MaxProblemsPerDocument = 100
 
 // at records a problem at a field of a document.
 func (v *validator) at(src Source, object, field string, rule Rule, format string, args ...any) {
 	if src.failed(field) {
 		return // the loader already reported that this value did not decode
+	}
+	if v.perDoc == nil {
+		v.perDoc = map[string]int{}
+	}
+	key := src.File + "\x00" + object
+	v.perDoc[key]++
+	switch n := v.perDoc[key]; {
+	case n == MaxProblemsPerDocument+1:
+		v.problems = append(v.problems, Problem{File: src.File, Line: src.Line, Object: object, Rule: rule,
+			Message: fmt.Sprintf("more than %d problems in this document; fix the ones above and validate again", MaxProblemsPerDocument)})
+		return
+	case n > MaxProblemsPerDocument:
+		return
 	}
 	v.problems = append(v.problems, Problem{
 		File: src.File, Line: src.LineOf(field), Object: object, Field: field, Rule: rule,
