@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -246,7 +247,7 @@ func (l *loader) loadDocument(src Source, index int) {
 	apiVersion, kind, name := scalarAt(n, "apiVersion"), scalarAt(n, "kind"), nameOf(n)
 	object := kind + "/" + name
 	if name == "" {
-		object = fmt.Sprintf("%s (document %d)", cmpOr(kind, "document"), index+1)
+		object = fmt.Sprintf("%s (document %d)", cmp.Or(kind, "document"), index+1)
 	}
 	target := newObject(apiVersion, kind)
 	if target == nil {
@@ -290,13 +291,6 @@ func (l *loader) loadDocument(src Source, index int) {
 	l.dec.decode(n, v, "")
 	v.FieldByName("Source").Set(reflect.ValueOf(src))
 	l.add(target)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // newObject returns a pointer to a new value of the kind, or nil.

@@ -201,6 +201,7 @@ func TestUsageErrors(t *testing.T) {
 		"two paths":       {"validate", "a", "b"},
 		"unknown flag":    {"plan", "--nope"},
 		"validate format": {"validate", "-o", "markdown", "../../examples/dc2"},
+		"unknown command": {"aloccate", "../../examples/dc2"},
 	}
 	for name, args := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -65,6 +65,16 @@ SSH keys, binds machines to matching hosts, allocates their addresses and
 writes those decisions to the state directory.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				return usageError{fmt.Errorf("unknown command %q; did you mean %q?", args[0], s[0])}
+			}
+			return usageError{fmt.Errorf("unknown command %q", args[0])}
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
