@@ -74,7 +74,8 @@ writes those decisions to the state directory.`,
 			}
 			return usageError{fmt.Errorf("unknown command %q", args[0])}
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		RunE:                       func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+		SuggestionsMinimumDistance: 2,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
