@@ -1,0 +1,163 @@
+// Package render turns a validated inventory and its state into the
+// manifests a cluster needs: one Metal3 BareMetalHost per Host, its
+// preprovisioning network-data Secret and, for a host bound to a machine,
+// the machine's user-data and network-data Secrets. Every object goes
+// through kustomize (in memory) so that an optional output kustomization
+// can set namespaces, labels and patches the kustomize way; the output is
+// a deterministic YAML stream, objects sorted by kind, then name.
+//
+// Render never allocates: it reads the bindings and leases that
+// `metalgit allocate` wrote. It imports the model (schemas) and the state
+// (alloc/state), never reconciler or boot.
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/schemas"
+)
+
+// Annotations and labels set on rendered objects.
+const (
+	// AnnotationIPAddress is the host's provisioning lease in CIDR form
+	// (192.168.100.10/24).
+	AnnotationIPAddress = "metalgit.dev/ip-address"
+	// AnnotationGateway is the provisioning pool's gateway.
+	AnnotationGateway = "metalgit.dev/gateway"
+	// AnnotationDNSServers and AnnotationNTPServers are comma-separated.
+	AnnotationDNSServers = "metalgit.dev/dns-servers"
+	AnnotationNTPServers = "metalgit.dev/ntp-servers"
+	// LabelHost and LabelMachine name the inventory Host and the Machine
+	// bound to it.
+	LabelHost    = "metalgit.dev/host"
+	LabelMachine = "metalgit.dev/machine"
+)
+
+// Secret keys, as Metal3 reads them.
+const (
+	KeyUserData    = "userData"
+	KeyNetworkData = "networkData"
+)
+
+// DefaultOutputKustomization is the output kustomization Render applies
+// when the inventory root holds one.
+const DefaultOutputKustomization = "render/kustomization.yaml"
+
+// Input is what Render turns into manifests.
+type Input struct {
+	// Inventory must have passed validation.
+	Inventory *schemas.Inventory
+	// State holds the bindings and allocations; nil is an empty state.
+	State *state.State
+	// Root is the inventory root, where render/kustomization.yaml is
+	// looked up; "" means Inventory.Root.
+	Root string
+}
+
+// Options tune Render.
+type Options struct {
+	// OutputKustomization is a kustomization file applied on top of the
+	// generated objects, with them as a base. "" means
+	// <root>/render/kustomization.yaml when it exists, and none otherwise.
+	// A relative path is relative to the working directory.
+	OutputKustomization string
+}
+
+// MissingAddressError lists the owners that need an address the state does
+// not hold: hosts without a provisioning lease and bound machines without
+// an address in their node type's pool. `metalgit allocate` fixes it.
+type MissingAddressError struct {
+	// Owners are "Host/<name>" and "Machine/<name>", sorted.
+	Owners []string
+}
+
+func (e *MissingAddressError) Error() string {
+	return fmt.Sprintf("no address allocated for %s; run 'metalgit allocate' first", strings.Join(e.Owners, ", "))
+}
+
+// Render renders the inventory and state into a multi-document YAML stream.
+// The same input gives the same bytes. On any error it returns no output.
+func Render(in Input, opts Options) ([]byte, error) {
+	if in.Inventory == nil {
+		return nil, errors.New("rendering: no inventory")
+	}
+	if in.Root == "" {
+		in.Root = in.Inventory.Root
+	}
+	objs, err := generate(in)
+	if err != nil {
+		return nil, err
+	}
+	overlay, err := outputKustomization(in.Root, opts.OutputKustomization)
+	if err != nil {
+		return nil, err
+	}
+	return build(objs, overlay)
+}
+
+// outputKustomization returns the overlay to apply, "" for none.
+func outputKustomization(root, explicit string) (string, error) {
+	if explicit != "" {
+		info, err := os.Stat(explicit)
+		if err != nil {
+			return "", fmt.Errorf("reading the output kustomization: %w", err)
+		}
+		if info.IsDir() {
+			return "", fmt.Errorf("output kustomization %s is a directory; name the kustomization file", explicit)
+		}
+		return explicit, nil
+	}
+	if root == "" {
+		return "", nil
+	}
+	path := filepath.Join(root, filepath.FromSlash(DefaultOutputKustomization))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("reading the output kustomization: %w", err)
+	}
+	return "", nil
+}
+
+// object is one generated manifest.
+type object struct {
+	kind, name string
+	data       []byte // YAML
+}
+
+// fileName is the object's file name in the generated kustomization and
+// in a rendered directory: <kind>-<name>.yaml, lower case.
+func fileName(kind, name string) string {
+	return strings.ToLower(kind) + "-" + strings.ToLower(name) + ".yaml"
+}
+
+func sortObjects(objs []object) {
+	slices.SortFunc(objs, func(a, b object) int {
+		if c := strings.Compare(a.kind, b.kind); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+}
+
+// joinDocs joins YAML documents into one stream.
+func joinDocs(docs [][]byte) []byte {
+	var buf bytes.Buffer
+	for i, d := range docs {
+		if i > 0 {
+			buf.WriteString("---\n")
+		}
+		buf.Write(d)
+		if len(d) > 0 && d[len(d)-1] != '\n' {
+			buf.WriteByte('\n')
+		}
+	}
+	return buf.Bytes()
+}

@@ -1,0 +1,291 @@
+package render_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/render"
+	"github.com/metalgit/metalgit/schemas"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/<case>/expected.yaml from the current output")
+
+// goldenCases are the directories of testdata with inventory/ and expected.yaml.
+var goldenCases = []string{"section10", "pinned-ip", "unbound", "direct-image", "overlay"}
+
+// load loads and validates testdata/<name>/inventory and plans its state
+// from scratch, the way `metalgit allocate` would on a fresh repository.
+func load(t *testing.T, name string) render.Input {
+	t.Helper()
+	root := filepath.Join("testdata", name, "inventory")
+	inv, problems, err := schemas.Load(root, schemas.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	problems = append(problems, inv.Validate()...)
+	if len(problems) > 0 {
+		t.Fatalf("%s does not validate:\n%v", root, problems)
+	}
+	plan, err := alloc.Compute(inv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return render.Input{Inventory: inv, State: plan.Next, Root: root}
+}
+
+func TestRenderGolden(t *testing.T) {
+	for _, name := range goldenCases {
+		t.Run(name, func(t *testing.T) {
+			got, err := render.Render(load(t, name), render.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", name, "expected.yaml")
+			if *update {
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test ./render/ -run TestRenderGolden -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("%s differs (-want +got); review, then -update:\n%s", path, diff)
+			}
+		})
+	}
+}
+
+// TestRenderFacts checks what the golden files are meant to show, so that an
+// -update cannot silently bless a regression.
+func TestRenderFacts(t *testing.T) {
+	tests := map[string]struct {
+		contains, absent []string
+	}{
+		"section10": {contains: []string{
+			"kind: BareMetalHost\nmetadata:\n  annotations:\n    metalgit.dev/dns-servers: 8.8.8.8,8.8.4.4\n    metalgit.dev/gateway: 192.168.100.1\n    metalgit.dev/ip-address: 192.168.100.3/24\n    metalgit.dev/ntp-servers: 192.168.100.1\n",
+			"metalgit.dev/machine: gpu-workers-0",
+			"metalgit.dev/machine: db-0",
+			"    checksumType: sha256\n    format: qcow2\n    url: https://images.example.com/noble-server-cloudimg-amd64.img",
+			"  bootMode: legacy",
+			"  rootDeviceHints:\n    deviceName: /dev/nvme0n1",
+			"    credentialsName: server-01-bmc\n    disableCertificateVerification: true",
+			"  name: gpu-workers-0-user-data\n",
+			"  name: db-0-network-data\n",
+		}},
+		"pinned-ip": {contains: []string{
+			"metalgit.dev/ip-address: 10.1.0.5/24",
+			"metalgit.dev/ntp-servers: 10.1.0.1,10.1.0.2",
+			"  online: false",
+			"  bootMode: UEFISecureBoot",
+		}, absent: []string{"image:", "userData:"}},
+		"unbound": {contains: []string{"metalgit.dev/machine: app-0", "storage-01-preprov-network-data", "rotational: false"},
+			absent: []string{"metalgit.dev/machine: storage"}},
+		"direct-image": {contains: []string{"    checksumType: sha512\n    format: raw\n", "app-0-user-data"}},
+		"overlay": {
+			contains: []string{"  namespace: fleet-a\n", "    team: infra\n", "  automatedCleaningMode: disabled\n",
+				"  networkData:\n    name: app-0-network-data\n    namespace: fleet-a\n"},
+			absent: []string{"lab-hosts"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := render.Render(load(t, name), render.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range tc.contains {
+				if !bytes.Contains(got, []byte(s)) {
+					t.Errorf("output lacks %q", s)
+				}
+			}
+			for _, s := range tc.absent {
+				if bytes.Contains(got, []byte(s)) {
+					t.Errorf("output has %q", s)
+				}
+			}
+			// The unbound host has no machine references.
+			if name == "unbound" {
+				storage := doc(t, got, "kind: BareMetalHost", "name: storage-01\n")
+				for _, s := range []string{"image:", "userData:", "networkData:"} {
+					if strings.Contains(storage, s) {
+						t.Errorf("unbound host storage-01 has %s:\n%s", s, storage)
+					}
+				}
+			}
+		})
+	}
+}
+
+// doc returns the document of a stream that contains every marker.
+func doc(t *testing.T, stream []byte, markers ...string) string {
+	t.Helper()
+	for _, d := range strings.Split(string(stream), "---\n") {
+		if !slices.ContainsFunc(markers, func(m string) bool { return !strings.Contains(d, m) }) {
+			return d
+		}
+	}
+	t.Fatalf("no document with %q", markers)
+	return ""
+}
+
+func TestRenderDeterministic(t *testing.T) {
+	in := load(t, "section10")
+	first, err := render.Render(in, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		again, err := render.Render(in, render.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(first, again) {
+			t.Fatal("two renders of the same input differ")
+		}
+	}
+	// Document order in the inventory does not matter either.
+	shuffled := *in.Inventory
+	shuffled.Hosts = slices.Clone(in.Inventory.Hosts)
+	slices.Reverse(shuffled.Hosts)
+	in.Inventory = &shuffled
+	reordered, err := render.Render(in, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(first), string(reordered)); diff != "" {
+		t.Errorf("host order changes the output:\n%s", diff)
+	}
+}
+
+func TestRenderTemplateErrorNoOutput(t *testing.T) {
+	out, err := render.Render(load(t, "template-error"), render.Options{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if out != nil {
+		t.Errorf("partial output on error: %q", out)
+	}
+	if !strings.Contains(err.Error(), "Machine/app-0") {
+		t.Errorf("error does not name the machine: %v", err)
+	}
+}
+
+func TestRenderMissingAddress(t *testing.T) {
+	in := load(t, "section10")
+	in.State = &state.State{}
+	out, err := render.Render(in, render.Options{})
+	var missing *render.MissingAddressError
+	if !errors.As(err, &missing) {
+		t.Fatalf("err = %v, want a MissingAddressError", err)
+	}
+	if out != nil {
+		t.Errorf("partial output on error")
+	}
+	// server-01's lease is missing; with no bindings no machine needs one.
+	if diff := cmp.Diff([]string{"Host/server-01", "Host/server-02"}, missing.Owners); diff != "" {
+		t.Errorf("owners (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(err.Error(), "metalgit allocate") {
+		t.Errorf("error does not say how to fix it: %v", err)
+	}
+
+	// A bound machine whose tenant address is gone is listed too.
+	in = load(t, "section10")
+	st := *in.State
+	st.Allocations = slices.DeleteFunc(slices.Clone(st.Allocations), func(a state.Allocation) bool { return a.Owner == "Machine/db-0" })
+	in.State = &st
+	_, err = render.Render(in, render.Options{})
+	if !errors.As(err, &missing) || !slices.Equal(missing.Owners, []string{"Machine/db-0"}) {
+		t.Errorf("err = %v, want Machine/db-0 missing", err)
+	}
+}
+
+func TestRenderOutputKustomizationOption(t *testing.T) {
+	in := load(t, "unbound")
+	dir := t.TempDir()
+	k := filepath.Join(dir, "prod.yaml")
+	if err := os.WriteFile(k, []byte("namePrefix: prod-\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := render.Render(in, render.Options{OutputKustomization: k})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmh := doc(t, out, "kind: BareMetalHost", "name: prod-compute-01\n")
+	// The references follow the renamed Secrets.
+	for _, s := range []string{"name: prod-app-0-network-data", "preprovisioningNetworkDataName: prod-compute-01-preprov-network-data"} {
+		if !strings.Contains(bmh, s) {
+			t.Errorf("BareMetalHost lacks %q:\n%s", s, bmh)
+		}
+	}
+
+	if err := os.WriteFile(k, []byte("resources: [missing.yaml]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = render.Render(in, render.Options{OutputKustomization: k})
+	if err == nil || out != nil || !strings.Contains(err.Error(), k) {
+		t.Errorf("broken output kustomization: err = %v, out = %d bytes; want an error naming %s", err, len(out), k)
+	}
+}
+
+func TestChecksumType(t *testing.T) {
+	tests := map[string]struct{ declared, checksum, want string }{
+		"declared wins": {"md5", strings.Repeat("a", 64), "md5"},
+		"md5":           {"", strings.Repeat("a", 32), "md5"},
+		"sha256":        {"", strings.Repeat("a", 64), "sha256"},
+		"sha512":        {"", strings.Repeat("a", 128), "sha512"},
+		"unknown":       {"", "abc", ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := render.ChecksumType(tc.declared, tc.checksum); string(got) != tc.want {
+				t.Errorf("ChecksumType(%q, %q) = %q, want %q", tc.declared, tc.checksum, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestWriteDir(t *testing.T) {
+	out, err := render.Render(load(t, "unbound"), render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "deploy")
+	files, err := render.WriteDir(dir, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	want := []string{"baremetalhost-compute-01.yaml", "baremetalhost-storage-01.yaml", "secret-app-0-network-data.yaml",
+		"secret-compute-01-preprov-network-data.yaml", "secret-storage-01-preprov-network-data.yaml", "kustomization.yaml"}
+	if diff := cmp.Diff(want, names); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	// A directory that holds something else is never replaced.
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := render.WriteDir(other, out); err == nil || !strings.Contains(err.Error(), "notes.txt") {
+		t.Errorf("err = %v, want a refusal naming notes.txt", err)
+	}
+	if data, err := os.ReadFile(filepath.Join(other, "notes.txt")); err != nil || string(data) != "mine" {
+		t.Errorf("notes.txt was touched: %q, %v", data, err)
+	}
+}

@@ -1,0 +1,117 @@
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/kio"
+)
+
+// WriteDir writes a rendered stream to dir as one file per object
+// (<kind>-<name>.yaml, lower case) plus a kustomization.yaml listing them,
+// ready for Flux or Argo CD. The directory is replaced as a whole: the
+// files are written to a temporary directory next to it, which is then
+// renamed into place, so a failure never leaves half a result. An existing
+// dir must look like an earlier result (only *.yaml files), so that a
+// mistyped -o never deletes anything else. It returns the files written.
+func WriteDir(dir string, stream []byte) ([]string, error) {
+	nodes, err := kio.FromBytes(stream)
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: reading the rendered stream: %w", dir, err)
+	}
+	files := map[string][]byte{}
+	names := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		f := fileName(n.GetKind(), n.GetName())
+		if _, dup := files[f]; dup {
+			return nil, fmt.Errorf("writing %s: two objects would be written to %s (%s/%s in two namespaces?)", dir, f, n.GetKind(), n.GetName())
+		}
+		s, err := n.String()
+		if err != nil {
+			return nil, fmt.Errorf("writing %s: %w", dir, err)
+		}
+		files[f] = []byte(s)
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	if _, dup := files["kustomization.yaml"]; dup {
+		return nil, fmt.Errorf("writing %s: an object would overwrite kustomization.yaml", dir)
+	}
+	files["kustomization.yaml"] = kustomization(names)
+
+	if err := checkReplaceable(dir); err != nil {
+		return nil, err
+	}
+	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", dir, err)
+	}
+	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: %w", dir, err)
+	}
+	defer os.RemoveAll(tmp)                      //nolint:errcheck // gone already after a successful rename
+	if err := os.Chmod(tmp, 0o755); err != nil { //nolint:gosec // a directory of manifests, readable like the repository it is in
+		return nil, fmt.Errorf("writing %s: %w", dir, err)
+	}
+	written := append(slices.Clone(names), "kustomization.yaml")
+	for _, f := range written {
+		if err := os.WriteFile(filepath.Join(tmp, f), files[f], 0o644); err != nil { //nolint:gosec // manifests are not secret beyond what Git holds
+			return nil, fmt.Errorf("writing %s: %w", dir, err)
+		}
+	}
+	if err := replaceDir(tmp, dir); err != nil {
+		return nil, fmt.Errorf("writing %s: %w", dir, err)
+	}
+	out := make([]string, len(written))
+	for i, f := range written {
+		out[i] = filepath.Join(dir, f)
+	}
+	return out, nil
+}
+
+// checkReplaceable refuses to replace a directory that holds anything but
+// YAML files.
+func checkReplaceable(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".yaml") {
+			return fmt.Errorf("writing %s: refusing to replace it: it holds %s, which metalgit did not write; choose an empty or new directory", dir, e.Name())
+		}
+	}
+	return nil
+}
+
+// replaceDir puts tmp in dir's place: the old dir is moved aside, tmp
+// renamed, and the old one removed; if the rename fails the old dir is put
+// back.
+func replaceDir(tmp, dir string) error {
+	old := ""
+	if _, err := os.Stat(dir); err == nil {
+		old = tmp + ".old"
+		if err := os.Rename(dir, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		if old != "" {
+			_ = os.Rename(old, dir)
+		}
+		return err
+	}
+	if old != "" {
+		return os.RemoveAll(old)
+	}
+	return nil
+}
