@@ -120,6 +120,25 @@ func generate(in Input) ([]object, error) {
 	return objs, nil
 }
 
+// sourceOf returns "FILE:LINE: " of the data field that is in use — the
+// literal, else the template, else the template Secret reference — or "".
+func sourceOf(nt *schemas.NodeType, literal, tmpl, literalField, tmplField, secretField string) string {
+	field := secretField
+	switch {
+	case literal != "":
+		field = literalField
+	case tmpl != "":
+		field = tmplField
+	}
+	if nt.Source.File == "" {
+		return ""
+	}
+	if line := nt.Source.LineOf(field); line > 0 {
+		return fmt.Sprintf("%s:%d: ", nt.Source.File, line)
+	}
+	return nt.Source.File + ": "
+}
+
 // hostLease returns the host's provisioning lease: its pinned address or
 // its allocation in the provisioning pool.
 func (g *generator) hostLease(h *schemas.Host) (lease, bool) {
@@ -258,15 +277,16 @@ func (g *generator) bind(bmh *metal3v1alpha1.BareMetalHost, info HostInfo, hostL
 	if b := g.ix.Site.Spec.Bootstrap; b != nil {
 		mc.Bootstrap = b.Runcmd
 	}
-	// UserData and NetworkData name the machine, node type and field in
-	// their errors.
+	// UserData and NetworkData name the machine, node type, field and
+	// template line in their errors; the file and line of the field in use
+	// go in front.
 	userData, err := UserData(mc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s%w", sourceOf(nt, nt.Spec.UserData, nt.Spec.UserDataTemplate, "spec.userData", "spec.userDataTemplate", "spec.userDataTemplateSecret"), err)
 	}
 	networkData, err := NetworkData(mc)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s%w", sourceOf(nt, nt.Spec.NetworkData, nt.Spec.NetworkDataTemplate, "spec.networkData", "spec.networkDataTemplate", "spec.networkDataTemplateSecret"), err)
 	}
 	labels := map[string]string{LabelHost: info.Name, LabelMachine: m.name}
 	var objs []object

@@ -178,8 +178,10 @@ func TestRenderTemplateErrorNoOutput(t *testing.T) {
 	if out != nil {
 		t.Errorf("partial output on error: %q", out)
 	}
-	if !strings.Contains(err.Error(), "Machine/app-0") {
-		t.Errorf("error does not name the machine: %v", err)
+	for _, want := range []string{"inventory.yaml:23: ", "Machine/app-0", "NodeType/compute spec.userDataTemplate", "template line 2"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q (file and line, machine, document and field, template line)", err, want)
+		}
 	}
 }
 
