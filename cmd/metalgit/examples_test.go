@@ -356,13 +356,30 @@ func TestValidExamples(t *testing.T) {
 				t.Fatalf("metalgit plan %s exited %d; stdout:\n%s\nstderr:\n%s", dir, code, stdout, stderr)
 			}
 			var plan struct {
-				Problems []json.RawMessage `json:"problems"`
+				Problems    []json.RawMessage `json:"problems"`
+				Releases    []json.RawMessage `json:"releases"`
+				Bindings    []struct{ Status string }
+				Allocations []struct{ Status string }
 			}
 			if err := json.Unmarshal([]byte(stdout), &plan); err != nil {
 				t.Fatalf("metalgit plan -o json %s: %v; stdout:\n%s", dir, err, stdout)
 			}
 			if plan.Problems == nil || len(plan.Problems) > 0 {
 				t.Errorf("metalgit plan %s: problems = %s, want []", dir, plan.Problems)
+			}
+			// An example that carries its state must carry it up to date,
+			// as a repository does after the controller's commit.
+			if _, err := os.Stat(path.Join(dir, "state")); err == nil {
+				changed := len(plan.Releases) > 0
+				for _, b := range plan.Bindings {
+					changed = changed || b.Status != "kept"
+				}
+				for _, a := range plan.Allocations {
+					changed = changed || a.Status != "kept"
+				}
+				if changed {
+					t.Errorf("%s/state is out of date with the inventory: run metalgit allocate %s and commit the result", dir, dir)
+				}
 			}
 		})
 	}
