@@ -117,7 +117,11 @@ func generate(in Input) ([]object, error) {
 		slices.Sort(g.missing)
 		return nil, &MissingAddressError{Owners: g.missing}
 	}
-	return objs, nil
+	siteObjs, err := siteObjects(ix)
+	if err != nil {
+		return nil, err
+	}
+	return append(objs, siteObjs...), nil
 }
 
 // sourceOf returns "FILE:LINE: " of the data field that is in use — the

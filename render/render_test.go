@@ -21,7 +21,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/<case>/expected.yaml from the current output")
 
 // goldenCases are the directories of testdata with inventory/ and expected.yaml.
-var goldenCases = []string{"section10", "pinned-ip", "unbound", "direct-image", "overlay"}
+var goldenCases = []string{"section10", "pinned-ip", "unbound", "direct-image", "overlay", "site-macvlan", "site-hostnetwork"}
 
 // load loads and validates testdata/<name>/inventory and plans its state
 // from scratch, the way `metalgit allocate` would on a fresh repository.
@@ -84,6 +84,10 @@ func TestRenderFacts(t *testing.T) {
 			"    credentialsName: server-01-bmc\n    disableCertificateVerification: true",
 			"  name: gpu-workers-0-user-data\n",
 			"  name: db-0-network-data\n",
+			`config: '{"cniVersion":"0.3.1","name":"dc1-provisioning","type":"bridge","bridge":"br0","ipam":{"type":"static","addresses":[{"address":"192.168.100.2/24","gateway":"192.168.100.1"}]}}'`,
+			"  name: services-pxe\n  namespace: metallb-system\nspec:\n  addresses:\n  - 192.168.100.240-192.168.100.250\n  autoAssign: false\n",
+			"  ipAddressPools:\n  - services-pxe\n",
+			"    ironic:\n      apiURL: http://ironic.metal3-system.svc:6385\n      httpURL: http://ironic.metal3-system.svc:6180\n      image:\n        tag: release-32.0\n",
 		}},
 		"pinned-ip": {contains: []string{
 			"metalgit.dev/ip-address: 10.1.0.5/24",
@@ -94,6 +98,17 @@ func TestRenderFacts(t *testing.T) {
 		"unbound": {contains: []string{"metalgit.dev/machine: app-0", "storage-01-preprov-network-data", "rotational: false"},
 			absent: []string{"metalgit.dev/machine: storage"}},
 		"direct-image": {contains: []string{"    checksumType: sha512\n    format: raw\n", "app-0-user-data"}},
+		"site-macvlan": {contains: []string{
+			`config: '{"cniVersion":"0.3.1","name":"edge-provisioning","type":"macvlan","master":"eno2","mode":"bridge",`,
+			"  name: api\n  namespace: lb\nspec:\n  addresses:\n  - 10.3.1.10-10.3.1.12\n---\n",
+			"  name: ingress\n  namespace: lb\nspec:\n  addresses:\n  - 10.3.0.0/28\n---\n", // autoAssign: true is omitted
+			"      apiURL: https://ironic.edge.example:6385\n",                              // user over generated
+			"      callback: 9081\n      dhcp: 67\n      http: 8880\n      tftp: 69\n",      // user > Site > default
+			"      networkAttachmentDefinition: edge-hosts/edge-provisioning\n",
+			"  values:\n    image:\n      tag: v4.1.0\n",
+		}, absent: []string{"autoAssign", "metallb-system", "hostNetwork"}},
+		"site-hostnetwork": {contains: []string{"    hostNetwork: true\n", "      dhcp: 67\n      http: 8880\n      tftp: 1069\n"},
+			absent: []string{"NetworkAttachmentDefinition", "networkAttachmentDefinition", "name: metal3\n", "name: multus\n", "metallb.io"}},
 		"overlay": {
 			contains: []string{"  namespace: fleet-a\n", "    team: infra\n", "  automatedCleaningMode: disabled\n",
 				"  networkData:\n    name: app-0-network-data\n    namespace: fleet-a\n"},

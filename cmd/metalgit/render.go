@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -11,14 +12,17 @@ import (
 
 func newRenderCmd() *cobra.Command {
 	var flags inventoryFlags
-	var outDir, overlay string
+	var outDir, overlay, valuesDir string
 	cmd := &cobra.Command{
 		Use:   "render [PATH]",
-		Short: "Render BareMetalHosts and their Secrets from the inventory and its state",
+		Short: "Render BareMetalHosts, their Secrets and the Site's objects from the inventory and its state",
 		Long: `Render validates the inventory at PATH, reads its state and prints the
 manifests for the cluster: one Metal3 BareMetalHost per Host with its
 preprovisioning network-data Secret and, for a host bound to a machine, the
-machine's image and its user-data and network-data Secrets. Everything goes
+machine's image and its user-data and network-data Secrets; per Site, the
+boot proxy's Multus NetworkAttachmentDefinition, MetalLB IPAddressPools and
+L2Advertisements and a Flux HelmRelease per enabled deploy component
+(metal3, metalgit-boot-proxy, multus). Everything goes
 through kustomize; PATH/render/kustomization.yaml (or the file named by
 --output-kustomization), when present, is applied on top with the generated
 objects as its base. The output is deterministic.
@@ -27,12 +31,21 @@ Render does not allocate: it renders the bindings and leases in the state
 directory. Run 'metalgit allocate' first.
 
 With -o DIR it writes one file per object (<kind>-<name>.yaml) and a
-kustomization.yaml to DIR, replacing DIR as a whole.`,
+kustomization.yaml to DIR, replacing DIR as a whole.
+
+With --helm-values-dir DIR it additionally writes each enabled component's
+Helm values to DIR/<component>-values.yaml (the HelmReleases' values, before
+any output kustomization), for Argo CD or plain Helm; DIR is replaced as a
+whole too.`,
 		Example: `  metalgit render examples/dc1
   metalgit render -o deploy/ .
+  metalgit render -o deploy/ --helm-values-dir values/ .
   metalgit render --output-kustomization overlays/prod/kustomization.yaml .`,
 		Args: maxOnePath,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if valuesDir != "" && outDir != "" && filepath.Clean(outDir) == filepath.Clean(valuesDir) {
+				return usageError{errors.New("--helm-values-dir and --output-dir must be different directories")}
+			}
 			root := pathArg(args)
 			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
 			if err != nil {
@@ -47,20 +60,38 @@ kustomization.yaml to DIR, replacing DIR as a whole.`,
 			if err != nil {
 				return err
 			}
-			if outDir == "" {
-				_, err := cmd.OutOrStdout().Write(out)
-				return err
+			var values []render.ComponentValues
+			if valuesDir != "" {
+				// Computed before anything is written, so that an error writes nothing.
+				if values, err = render.HelmValues(l.inv); err != nil {
+					return err
+				}
 			}
-			files, err := render.WriteDir(outDir, out)
+			if outDir == "" {
+				if _, err := cmd.OutOrStdout().Write(out); err != nil {
+					return err
+				}
+			} else {
+				files, err := render.WriteDir(outDir, out)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), outDir)
+			}
+			if valuesDir == "" {
+				return nil
+			}
+			files, err := render.WriteValuesDir(valuesDir, values)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), outDir)
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d values files to %s\n", len(files), valuesDir)
 			return nil
 		},
 	}
 	flags.register(cmd.Flags())
 	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write one file per object and a kustomization.yaml to this directory instead of stdout")
+	cmd.Flags().StringVar(&valuesDir, "helm-values-dir", "", "also write each enabled component's Helm values to this directory as <component>-values.yaml")
 	cmd.Flags().StringVar(&overlay, "output-kustomization", "", "kustomization applied on top of the generated objects (default PATH/render/kustomization.yaml when it exists)")
 	return cmd
 }

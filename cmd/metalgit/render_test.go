@@ -60,7 +60,11 @@ func TestRenderCommand(t *testing.T) {
 	}
 	slices.Sort(names)
 	want := []string{
-		"baremetalhost-server-01.yaml", "baremetalhost-server-02.yaml", "kustomization.yaml",
+		"baremetalhost-server-01.yaml", "baremetalhost-server-02.yaml",
+		"helmrelease-metal3.yaml", "helmrelease-metalgit-boot-proxy.yaml", "helmrelease-multus.yaml",
+		"ipaddresspool-default.yaml", "ipaddresspool-services-pxe.yaml", "kustomization.yaml",
+		"l2advertisement-default.yaml", "l2advertisement-services-pxe.yaml",
+		"networkattachmentdefinition-dc1-provisioning.yaml",
 		"secret-db-0-network-data.yaml", "secret-db-0-user-data.yaml",
 		"secret-gpu-workers-0-network-data.yaml", "secret-gpu-workers-0-user-data.yaml",
 		"secret-server-01-preprov-network-data.yaml", "secret-server-02-preprov-network-data.yaml",
@@ -105,6 +109,96 @@ func TestRenderCommand(t *testing.T) {
 	if len(parent) != 1 {
 		t.Errorf("temporary directories left behind next to %s: %v", out, parent)
 	}
+}
+
+func TestRenderCommandHelmValuesDir(t *testing.T) {
+	inv := copyDir(t, "../../render/testdata/section10/inventory")
+	if code, _, stderr := runCLI(t, "allocate", inv); code != exitOK {
+		t.Fatalf("allocate: exit %d\n%s", code, stderr)
+	}
+	_, plain, _ := runCLI(t, "render", inv)
+
+	// With stdout: the stream is unchanged, the values files come in addition.
+	values := filepath.Join(t.TempDir(), "values")
+	code, stream, stderr := runCLI(t, "render", inv, "--helm-values-dir", values)
+	if code != exitOK {
+		t.Fatalf("render --helm-values-dir: exit %d\n%s", code, stderr)
+	}
+	if stream != plain {
+		t.Error("--helm-values-dir changed the rendered stream")
+	}
+	if !strings.Contains(stderr, "wrote 3 values files to "+values) {
+		t.Errorf("stderr = %q", stderr)
+	}
+	first := readTree(t, values)
+	want := map[string]string{
+		"metal3-values.yaml": "ironic:\n  apiURL: http://ironic.metal3-system.svc:6385\n  httpURL: http://ironic.metal3-system.svc:6180\n" +
+			"  image:\n    tag: release-32.0\nprovisioning:\n  interface: br0\n  ip: 192.168.100.2\n  vip: 192.168.100.2/24\n",
+		"metalgit-boot-proxy-values.yaml": "attachment:\n  bridge: br0\n  networkAttachmentDefinition: metal3-system/dc1-provisioning\n  type: bridge\n" +
+			"ironic:\n  apiURL: http://ironic.metal3-system.svc:6385\n  httpURL: http://ironic.metal3-system.svc:6180\n" +
+			"kernelParams:\n  inspector:\n  - console=ttyS0,115200n8\n  installer:\n  - console=ttyS0,115200n8\n" +
+			"ports:\n  callback: 8081\n  dhcp: 67\n  http: 8080\n  tftp: 69\nvip: 192.168.100.2/24\n",
+		"multus-values.yaml": "namespace: kube-system\n",
+	}
+	if len(first) != len(want) {
+		t.Errorf("values dir holds %d files, want %d", len(first), len(want))
+	}
+	for name, w := range want {
+		if got := string(first[name]); got != w {
+			t.Errorf("%s =\n%s\nwant\n%s", name, got, w)
+		}
+		// The same values as the HelmRelease, indented under spec.values.
+		indented := "  values:\n" + strings.TrimRight(indentLines(w, "    "), " ")
+		if !strings.Contains(stream, indented) {
+			t.Errorf("the HelmRelease for %s does not carry the same values", name)
+		}
+	}
+
+	// With -o as well; a second run gives the same bytes and no leftovers.
+	out := filepath.Join(t.TempDir(), "deploy")
+	if code, _, stderr := runCLI(t, "render", inv, "-o", out, "--helm-values-dir", values); code != exitOK {
+		t.Fatalf("render -o --helm-values-dir: exit %d\n%s", code, stderr)
+	}
+	second := readTree(t, values)
+	for name, data := range first {
+		if !bytes.Equal(second[name], data) {
+			t.Errorf("%s differs between runs", name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "kustomization.yaml")); err != nil {
+		t.Errorf("-o not written: %v", err)
+	}
+	parent, err := os.ReadDir(filepath.Dir(values))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(parent) != 1 {
+		t.Errorf("temporary directories left behind next to %s: %v", values, parent)
+	}
+
+	// The same directory for both is a usage error; a directory holding
+	// other files is never replaced.
+	if code, _, stderr := runCLI(t, "render", inv, "-o", out, "--helm-values-dir", out+"/"); code != exitUsage {
+		t.Errorf("same dir: exit %d, want %d\n%s", code, exitUsage, stderr)
+	}
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "notes.txt"), []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCLI(t, "render", inv, "--helm-values-dir", other); code != exitFailed || !strings.Contains(stderr, "notes.txt") {
+		t.Errorf("dir with other files: exit %d\n%s", code, stderr)
+	}
+}
+
+// indentLines indents every line of s.
+func indentLines(s, indent string) string {
+	lines := strings.SplitAfter(s, "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = indent + l
+		}
+	}
+	return strings.Join(lines, "")
 }
 
 func TestRenderCommandErrors(t *testing.T) {
