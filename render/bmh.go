@@ -11,7 +11,6 @@ import (
 	metal3v1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/metalgit/metalgit/alloc/state"
 	"github.com/metalgit/metalgit/schemas"
@@ -110,6 +109,9 @@ func generate(in Input) ([]object, error) {
 		hostObjs, err := g.host(h, m)
 		if err != nil {
 			return nil, err
+		}
+		for i := range hostObjs {
+			hostObjs[i].group = h.Metadata.Name
 		}
 		objs = append(objs, hostObjs...)
 	}
@@ -405,7 +407,8 @@ func toObject(kind, name string, v any) (object, error) {
 	if meta, ok := m["metadata"].(map[string]any); ok {
 		delete(meta, "creationTimestamp")
 	}
-	out, err := yaml.Marshal(m)
+	// JSON is YAML: kustomize reads it as it is, and writes the output.
+	out, err := json.Marshal(m)
 	if err != nil {
 		return object{}, fmt.Errorf("rendering %s/%s: %w", kind, name, err)
 	}

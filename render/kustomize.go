@@ -1,16 +1,21 @@
 package render
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
+	yamlv2 "go.yaml.in/yaml/v2"
 	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/api/resource"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
@@ -37,21 +42,157 @@ nameReference:
   - {kind: BareMetalHost, group: metal3.io, path: spec/preprovisioningNetworkDataName}
 `
 
+// partSize is the most objects one kustomize build takes. kustomize checks
+// every object it adds against all it holds, so a build's cost grows with
+// the square of its objects: a fleet is built in parts of this size, on
+// every core, and the parts joined. A host's objects are never split.
+const partSize = 64
+
 // build writes the generated objects and their kustomization into an
 // in-memory filesystem, applies the output kustomization at overlay (""
 // for none) on top and returns the result, sorted by kind, then name.
+//
+// The objects are built in parts of at most partSize objects (a host's
+// objects always together), each part with the whole output kustomization.
+// Objects that the output kustomization itself adds (its own resources and
+// generators) come out of every part; they are kept once, and must come
+// out the same every time.
+//
+// Without an output kustomization, kustomize would change nothing: the
+// objects are then written as kustomize writes them (JSON to YAML, keys
+// sorted) without the pass, which TestRenderSkipsIdentityKustomize proves
+// gives the same bytes.
 func build(objs []object, overlay string) ([]byte, error) {
+	return buildWith(objs, overlay, overlay != "")
+}
+
+// buildWith is build, with the kustomize pass forced on or off.
+func buildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error) {
+	sortObjects(objs)
+	seen := make(map[string]bool, len(objs))
+	for _, o := range objs {
+		f := fileName(o.kind, o.name)
+		if seen[f] {
+			return nil, fmt.Errorf("rendering: two objects would be %s/%s", o.kind, o.name)
+		}
+		seen[f] = true
+	}
+	parts := partition(objs, partSize)
+	if len(parts) == 0 {
+		parts = [][]object{nil} // an output kustomization may add objects of its own
+	}
+	results := make([][]rendered, len(parts))
+	errs := make([]error, len(parts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(parts)) {
+		wg.Go(func() {
+			for i := range next {
+				if viaKustomize {
+					results[i], errs[i] = buildPart(parts[i], overlay)
+				} else {
+					results[i], errs[i] = writePart(parts[i])
+				}
+			}
+		})
+	}
+	for i := range parts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+
+	byID := map[string]int{}
+	var out []rendered
+	for _, res := range results {
+		for _, r := range res {
+			id := r.kind + "/" + r.namespace + "/" + r.name
+			if i, dup := byID[id]; dup {
+				if !bytes.Equal(out[i].doc, r.doc) {
+					return nil, fmt.Errorf("applying the output kustomization %s: it makes %s differently for different hosts; metalgit applies it to a few hosts at a time, so it must not copy values between objects", overlay, id)
+				}
+				continue
+			}
+			byID[id] = len(out)
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b rendered) int {
+		return cmp.Or(strings.Compare(a.kind, b.kind), strings.Compare(a.name, b.name), strings.Compare(a.namespace, b.namespace))
+	})
+	docs := make([][]byte, len(out))
+	for i, r := range out {
+		docs[i] = r.doc
+	}
+	return joinDocs(docs), nil
+}
+
+// partition splits sorted objects into parts of at most size objects,
+// keeping each group whole (a group larger than size is a part of its own).
+func partition(objs []object, size int) [][]object {
+	groups := map[string][]object{}
+	var order []string
+	for _, o := range objs {
+		if _, ok := groups[o.group]; !ok {
+			order = append(order, o.group)
+		}
+		groups[o.group] = append(groups[o.group], o)
+	}
+	slices.Sort(order)
+	var parts [][]object
+	var cur []object
+	for _, g := range order {
+		if len(cur) > 0 && len(cur)+len(groups[g]) > size {
+			parts = append(parts, cur)
+			cur = nil
+		}
+		cur = append(cur, groups[g]...)
+	}
+	if len(cur) > 0 {
+		parts = append(parts, cur)
+	}
+	return parts
+}
+
+// writePart writes objects as kustomize's output would show them.
+func writePart(objs []object) ([]rendered, error) {
+	out := make([]rendered, 0, len(objs))
+	for _, o := range objs {
+		// What sigs.k8s.io/yaml.JSONToYAML does, with the faster JSON
+		// decoder: numbers stay integers, keys come out sorted.
+		dec := json.NewDecoder(bytes.NewReader(o.data))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("rendering %s/%s: %w", o.kind, o.name, err)
+		}
+		doc, err := yamlv2.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("rendering %s/%s: %w", o.kind, o.name, err)
+		}
+		out = append(out, rendered{kind: o.kind, name: o.name, doc: doc})
+	}
+	return out, nil
+}
+
+// rendered is one object kustomize put out, as YAML.
+type rendered struct {
+	kind, name, namespace string
+	doc                   []byte
+}
+
+// buildPart runs kustomize on one part of the objects.
+func buildPart(objs []object, overlay string) ([]rendered, error) {
 	fsys := filesys.MakeFsInMemory()
 	if err := fsys.MkdirAll(generatedDir); err != nil {
 		return nil, fmt.Errorf("rendering: %w", err)
 	}
-	sortObjects(objs)
 	resources := make([]string, 0, len(objs))
 	for _, o := range objs {
 		f := fileName(o.kind, o.name)
-		if slices.Contains(resources, f) {
-			return nil, fmt.Errorf("rendering: two objects would be %s/%s", o.kind, o.name)
-		}
 		resources = append(resources, f)
 		if err := fsys.WriteFile(filepath.Join(generatedDir, f), o.data); err != nil {
 			return nil, fmt.Errorf("rendering: %w", err)
@@ -74,20 +215,15 @@ func build(objs []object, overlay string) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("rendering: kustomize build: %w", err)
 	}
-	res := resMap.Resources()
-	slices.SortFunc(res, func(a, b *resource.Resource) int {
-		return cmp.Or(strings.Compare(a.GetKind(), b.GetKind()), strings.Compare(a.GetName(), b.GetName()),
-			strings.Compare(a.GetNamespace(), b.GetNamespace()))
-	})
-	docs := make([][]byte, 0, len(res))
-	for _, r := range res {
-		out, err := r.AsYAML()
+	out := make([]rendered, 0, resMap.Size())
+	for _, r := range resMap.Resources() {
+		doc, err := r.AsYAML()
 		if err != nil {
 			return nil, fmt.Errorf("rendering %s/%s: %w", r.GetKind(), r.GetName(), err)
 		}
-		docs = append(docs, out)
+		out = append(out, rendered{r.GetKind(), r.GetName(), r.GetNamespace(), doc})
 	}
-	return joinDocs(docs), nil
+	return out, nil
 }
 
 // kustomization returns a kustomization.yaml listing resources.

@@ -130,6 +130,9 @@ func outputKustomization(root, explicit string) (string, error) {
 type object struct {
 	kind, name string
 	data       []byte // YAML
+	// group keeps objects that refer to each other in one kustomize
+	// build: a host's BareMetalHost and Secrets; "" for the Site's objects.
+	group string
 }
 
 // fileName is the object's file name in the generated kustomization and
