@@ -380,6 +380,11 @@ func TestValidExamples(t *testing.T) {
 				if changed {
 					t.Errorf("%s/state is out of date with the inventory: run metalgit allocate %s and commit the result", dir, dir)
 				}
+				// With its state, the example renders as it stands.
+				code, stdout, stderr = runExample(t, "render", dir)
+				if code != exitOK || strings.Count(stdout, "\nkind: BareMetalHost\n") == 0 {
+					t.Errorf("metalgit render %s exited %d; stderr:\n%s", dir, code, stderr)
+				}
 			}
 		})
 	}
