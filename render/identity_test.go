@@ -14,7 +14,7 @@ import (
 // case, the objects built through krusty and written directly are the same
 // bytes.
 func TestRenderSkipsIdentityKustomize(t *testing.T) {
-	for _, name := range append(goldenCases, "precedence") {
+	for _, name := range goldenCases {
 		t.Run(name, func(t *testing.T) {
 			objs, err := render.Objects(load(t, name))
 			if err != nil {

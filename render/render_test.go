@@ -21,7 +21,7 @@ import (
 var update = flag.Bool("update", false, "rewrite testdata/<case>/expected.yaml from the current output")
 
 // goldenCases are the directories of testdata with inventory/ and expected.yaml.
-var goldenCases = []string{"section10", "pinned-ip", "unbound", "direct-image", "overlay", "site-macvlan", "site-hostnetwork"}
+var goldenCases = []string{"section10", "pinned-ip", "unbound", "direct-image", "overlay", "site-macvlan", "site-hostnetwork", "precedence"}
 
 // load loads and validates testdata/<name>/inventory and plans its state
 // from scratch, the way `metalgit allocate` would on a fresh repository.
