@@ -161,21 +161,26 @@ func partition(objs []object, size int) [][]object {
 func writePart(objs []object) ([]rendered, error) {
 	out := make([]rendered, 0, len(objs))
 	for _, o := range objs {
-		// What sigs.k8s.io/yaml.JSONToYAML does, with the faster JSON
-		// decoder: numbers stay integers, keys come out sorted.
-		dec := json.NewDecoder(bytes.NewReader(o.data))
-		dec.UseNumber()
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("rendering %s/%s: %w", o.kind, o.name, err)
-		}
-		doc, err := yamlv2.Marshal(v)
+		doc, err := jsonToYAML(o.data)
 		if err != nil {
 			return nil, fmt.Errorf("rendering %s/%s: %w", o.kind, o.name, err)
 		}
 		out = append(out, rendered{kind: o.kind, name: o.name, doc: doc})
 	}
 	return out, nil
+}
+
+// jsonToYAML does what sigs.k8s.io/yaml.JSONToYAML (and so kustomize's
+// Resource.AsYAML) does, with the faster JSON decoder: numbers stay
+// integers, keys come out sorted, the bytes are the same.
+func jsonToYAML(data []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return yamlv2.Marshal(v)
 }
 
 // rendered is one object kustomize put out, as YAML.
@@ -217,7 +222,11 @@ func buildPart(objs []object, overlay string) ([]rendered, error) {
 	}
 	out := make([]rendered, 0, resMap.Size())
 	for _, r := range resMap.Resources() {
-		doc, err := r.AsYAML()
+		js, err := r.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("rendering %s/%s: %w", r.GetKind(), r.GetName(), err)
+		}
+		doc, err := jsonToYAML(js)
 		if err != nil {
 			return nil, fmt.Errorf("rendering %s/%s: %w", r.GetKind(), r.GetName(), err)
 		}
