@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"slices"
 
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -499,32 +497,5 @@ func WriteValuesDir(dir string, values []ComponentValues) ([]string, error) {
 		names = append(names, f)
 	}
 	slices.Sort(names)
-	if err := checkReplaceable(dir); err != nil {
-		return nil, err
-	}
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", dir, err)
-	}
-	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(dir)+".tmp-")
-	if err != nil {
-		return nil, fmt.Errorf("writing %s: %w", dir, err)
-	}
-	defer os.RemoveAll(tmp)                      //nolint:errcheck // gone already after a successful rename
-	if err := os.Chmod(tmp, 0o755); err != nil { //nolint:gosec // a directory of Helm values, readable like the repository it is in
-		return nil, fmt.Errorf("writing %s: %w", dir, err)
-	}
-	for _, f := range names {
-		if err := os.WriteFile(filepath.Join(tmp, f), files[f], 0o644); err != nil { //nolint:gosec // values are not secret beyond what Git holds
-			return nil, fmt.Errorf("writing %s: %w", dir, err)
-		}
-	}
-	if err := replaceDir(tmp, dir); err != nil {
-		return nil, fmt.Errorf("writing %s: %w", dir, err)
-	}
-	out := make([]string, len(names))
-	for i, f := range names {
-		out[i] = filepath.Join(dir, f)
-	}
-	return out, nil
+	return replaceWithFiles(dir, files, names)
 }

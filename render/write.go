@@ -44,6 +44,14 @@ func WriteDir(dir string, stream []byte) ([]string, error) {
 	}
 	files["kustomization.yaml"] = kustomization(names)
 
+	return replaceWithFiles(dir, files, append(slices.Clone(names), "kustomization.yaml"))
+}
+
+// replaceWithFiles replaces dir with a directory holding files, written in
+// the order given: into a temporary directory next to dir, then renamed into
+// place, so that a failure never leaves half a result. An existing dir must
+// hold only *.yaml files. It returns the paths written.
+func replaceWithFiles(dir string, files map[string][]byte, order []string) ([]string, error) {
 	if err := checkReplaceable(dir); err != nil {
 		return nil, err
 	}
@@ -56,20 +64,19 @@ func WriteDir(dir string, stream []byte) ([]string, error) {
 		return nil, fmt.Errorf("writing %s: %w", dir, err)
 	}
 	defer os.RemoveAll(tmp)                      //nolint:errcheck // gone already after a successful rename
-	if err := os.Chmod(tmp, 0o755); err != nil { //nolint:gosec // a directory of manifests, readable like the repository it is in
+	if err := os.Chmod(tmp, 0o755); err != nil { //nolint:gosec // rendered files, readable like the repository they come from
 		return nil, fmt.Errorf("writing %s: %w", dir, err)
 	}
-	written := append(slices.Clone(names), "kustomization.yaml")
-	for _, f := range written {
-		if err := os.WriteFile(filepath.Join(tmp, f), files[f], 0o644); err != nil { //nolint:gosec // manifests are not secret beyond what Git holds
+	for _, f := range order {
+		if err := os.WriteFile(filepath.Join(tmp, f), files[f], 0o644); err != nil { //nolint:gosec // not secret beyond what Git holds
 			return nil, fmt.Errorf("writing %s: %w", dir, err)
 		}
 	}
 	if err := replaceDir(tmp, dir); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", dir, err)
 	}
-	out := make([]string, len(written))
-	for i, f := range written {
+	out := make([]string, len(order))
+	for i, f := range order {
 		out[i] = filepath.Join(dir, f)
 	}
 	return out, nil
