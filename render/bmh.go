@@ -45,7 +45,7 @@ type generator struct {
 }
 
 // generate builds every object, unsorted.
-func generate(in Input) ([]object, error) {
+func generate(in Input, helmReleases bool) ([]object, error) {
 	ix := in.Inventory.Index()
 	if ix.Site == nil {
 		return nil, fmt.Errorf("rendering: the inventory has no Site")
@@ -119,7 +119,7 @@ func generate(in Input) ([]object, error) {
 		slices.Sort(g.missing)
 		return nil, &MissingAddressError{Owners: g.missing}
 	}
-	siteObjs, err := siteObjects(ix)
+	siteObjs, err := siteObjects(ix, helmReleases)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,7 @@ package render
 var BuildWith = buildWith
 
 // Objects returns the generated objects of an input, unbuilt.
-func Objects(in Input) ([]object, error) { return generate(in) }
+func Objects(in Input) ([]object, error) { return generate(in, true) }
 
 // JSONToYAML exposes jsonToYAML to the tests.
 var JSONToYAML = jsonToYAML

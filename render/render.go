@@ -68,6 +68,9 @@ type Options struct {
 	// <root>/render/kustomization.yaml when it exists, and none otherwise.
 	// A relative path is relative to the working directory.
 	OutputKustomization string
+	// WithoutHelmReleases leaves the Flux HelmReleases out, for users who
+	// take the plain values files (HelmValues, WriteValuesDir) instead.
+	WithoutHelmReleases bool
 }
 
 // MissingAddressError lists the owners that need an address the state does
@@ -91,7 +94,7 @@ func Render(in Input, opts Options) ([]byte, error) {
 	if in.Root == "" {
 		in.Root = in.Inventory.Root
 	}
-	objs, err := generate(in)
+	objs, err := generate(in, !opts.WithoutHelmReleases)
 	if err != nil {
 		return nil, err
 	}

@@ -181,8 +181,8 @@ func newSiteGen(ix *schemas.Index) *siteGen {
 }
 
 // siteObjects returns the Site's NetworkAttachmentDefinition, MetalLB
-// objects and HelmReleases, unsorted.
-func siteObjects(ix *schemas.Index) ([]object, error) {
+// objects and (with helmReleases) HelmReleases, unsorted.
+func siteObjects(ix *schemas.Index, helmReleases bool) ([]object, error) {
 	s := newSiteGen(ix)
 	var objs []object
 	nad, err := s.networkAttachmentDefinition()
@@ -201,6 +201,9 @@ func siteObjects(ix *schemas.Index) ([]object, error) {
 		return nil, err
 	}
 	objs = append(objs, lb...)
+	if !helmReleases {
+		return objs, nil
+	}
 	comps, err := s.components()
 	if err != nil {
 		return nil, err

@@ -33,10 +33,10 @@ directory. Run 'metalgit allocate' first.
 With -o DIR it writes one file per object (<kind>-<name>.yaml) and a
 kustomization.yaml to DIR, replacing DIR as a whole.
 
-With --helm-values-dir DIR it additionally writes each enabled component's
-Helm values to DIR/<component>-values.yaml (the HelmReleases' values, before
-any output kustomization), for Argo CD or plain Helm; DIR is replaced as a
-whole too.`,
+With --helm-values-dir DIR it writes each enabled component's Helm values
+to DIR/<component>-values.yaml instead of rendering Flux HelmReleases (the
+same values, before any output kustomization), for Argo CD or plain Helm;
+DIR is replaced as a whole too.`,
 		Example: `  metalgit render examples/dc1
   metalgit render -o deploy/ .
   metalgit render -o deploy/ --helm-values-dir values/ .
@@ -52,7 +52,7 @@ whole too.`,
 				return err
 			}
 			out, err := render.Render(render.Input{Inventory: l.inv, State: l.state, Root: root},
-				render.Options{OutputKustomization: overlay})
+				render.Options{OutputKustomization: overlay, WithoutHelmReleases: valuesDir != ""})
 			var missing *render.MissingAddressError
 			if errors.As(err, &missing) {
 				return fmt.Errorf("%w (state directory %s)", err, l.stateDir)
@@ -91,7 +91,7 @@ whole too.`,
 	}
 	flags.register(cmd.Flags())
 	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write one file per object and a kustomization.yaml to this directory instead of stdout")
-	cmd.Flags().StringVar(&valuesDir, "helm-values-dir", "", "also write each enabled component's Helm values to this directory as <component>-values.yaml")
+	cmd.Flags().StringVar(&valuesDir, "helm-values-dir", "", "write each enabled component's Helm values to this directory as <component>-values.yaml, instead of HelmReleases")
 	cmd.Flags().StringVar(&overlay, "output-kustomization", "", "kustomization applied on top of the generated objects (default PATH/render/kustomization.yaml when it exists)")
 	return cmd
 }

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // readTree returns every file below dir, by relative path.
@@ -118,14 +120,24 @@ func TestRenderCommandHelmValuesDir(t *testing.T) {
 	}
 	_, plain, _ := runCLI(t, "render", inv)
 
-	// With stdout: the stream is unchanged, the values files come in addition.
+	// The values files come instead of the HelmReleases; the rest of the
+	// stream is unchanged.
 	values := filepath.Join(t.TempDir(), "values")
 	code, stream, stderr := runCLI(t, "render", inv, "--helm-values-dir", values)
 	if code != exitOK {
 		t.Fatalf("render --helm-values-dir: exit %d\n%s", code, stderr)
 	}
-	if stream != plain {
-		t.Error("--helm-values-dir changed the rendered stream")
+	if strings.Contains(stream, "kind: HelmRelease") {
+		t.Error("--helm-values-dir left HelmReleases in the stream")
+	}
+	var kept []string
+	for _, d := range strings.Split(plain, "---\n") {
+		if !strings.Contains(d, "kind: HelmRelease\n") {
+			kept = append(kept, d)
+		}
+	}
+	if want := strings.Join(kept, "---\n"); stream != want {
+		t.Errorf("--helm-values-dir changed more than the HelmReleases:\n%s", cmp.Diff(want, stream))
 	}
 	if !strings.Contains(stderr, "wrote 3 values files to "+values) {
 		t.Errorf("stderr = %q", stderr)
@@ -149,7 +161,7 @@ func TestRenderCommandHelmValuesDir(t *testing.T) {
 		}
 		// The same values as the HelmRelease, indented under spec.values.
 		indented := "  values:\n" + strings.TrimRight(indentLines(w, "    "), " ")
-		if !strings.Contains(stream, indented) {
+		if !strings.Contains(plain, indented) {
 			t.Errorf("the HelmRelease for %s does not carry the same values", name)
 		}
 	}
