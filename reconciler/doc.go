@@ -1,5 +1,10 @@
-// Package reconciler will orchestrate one GitOps pass: fetch the branch,
-// load and validate the inventory, plan (package alloc), commit the state
-// back with conflict-safe pushes, render, and hand the result to its output
-// and to the boot proxy's host table.
+// Package reconciler orchestrates one GitOps pass: fetch the newest commit
+// of a branch, load and validate the inventory, plan (package alloc),
+// commit the state back with conflict-safe pushes (fetch, recompute and
+// push again on a rejected push; never force), and render the result to a
+// folder (package render).
+//
+// Git access goes through github.com/fluxcd/pkg/git/gogit (clone, commit,
+// push) with go-git used directly only to check the work tree before a
+// commit.
 package reconciler

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/metalgit/metalgit/reconciler"
+)
+
+func newReconcileCmd() *cobra.Command {
+	var cfg reconciler.Config
+	var verbose bool
+	cmd := &cobra.Command{
+		Use:   "reconcile --repo URL [--branch BRANCH] [--path DIR] [--output OUTDIR]",
+		Short: "Run one GitOps pass: fetch, validate, allocate, commit and push the state, render",
+		Long: `Reconcile runs one pass against a Git repository: it clones the newest
+commit of --branch from --repo, validates the inventory at --path, binds
+machines and allocates addresses from the state stored there, and, if the
+state changed, commits the state directory alone (author metalgit
+<metalgit@localhost>, one message line per change and a
+Metalgit-Source-Commit trailer) and pushes it. When the push is rejected
+because someone pushed first, it fetches the new head, recomputes from it and
+pushes again, up to --max-push-attempts times with jittered backoff; it never
+force-pushes. It then renders the manifests to --output.
+
+--repo may be a local path, file://, http:// or https://. Credentials are
+read from files (--username-file, --password-file, --token-file) or from the
+environment variables METALGIT_GIT_USERNAME, METALGIT_GIT_PASSWORD and
+METALGIT_GIT_TOKEN, never from flag values; they are stripped from errors.`,
+		Example: `  metalgit reconcile --repo /srv/git/fleet.git --branch main --path . --output out/
+  metalgit reconcile --repo https://git.example/fleet.git --username-file /run/secrets/user \
+    --password-file /run/secrets/pass --ca-file /etc/ssl/git-ca.pem --output out/`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelWarn
+			if verbose {
+				level = slog.LevelInfo
+			}
+			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			r, err := reconciler.New(cfg)
+			if err != nil {
+				return usageError{err}
+			}
+			res, err := r.Pass(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "source commit: %s\n", res.SourceCommit)
+			if res.StateCommit == "" {
+				fmt.Fprintln(w, "state commit: no changes")
+			} else {
+				fmt.Fprintf(w, "state commit: %s (pushed after %d attempt(s))\n", res.StateCommit, res.Attempts)
+				for _, c := range res.Changes {
+					fmt.Fprintf(w, "  %s\n", c)
+				}
+			}
+			fmt.Fprintf(w, "summary: %s\n", res.Summary)
+			if cfg.Output != "" {
+				fmt.Fprintf(w, "wrote %d files to %s\n", len(res.OutputFiles), cfg.Output)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.URL, "repo", "", "repository URL: a local path, file://, http:// or https://")
+	f.StringVar(&cfg.Branch, "branch", reconciler.DefaultBranch, "branch to reconcile")
+	f.StringVar(&cfg.Path, "path", ".", "inventory root inside the repository")
+	f.StringVar(&cfg.StateDir, "state-dir", "state", "state directory, relative to --path")
+	f.StringVar(&cfg.Output, "output", "", "write the rendered manifests to this directory, replacing it")
+	f.StringVar(&cfg.Credentials.UsernameFile, "username-file", "", "file holding the HTTPS username (default: $METALGIT_GIT_USERNAME)")
+	f.StringVar(&cfg.Credentials.PasswordFile, "password-file", "", "file holding the HTTPS password (default: $METALGIT_GIT_PASSWORD)")
+	f.StringVar(&cfg.Credentials.TokenFile, "token-file", "", "file holding an HTTPS bearer token (default: $METALGIT_GIT_TOKEN)")
+	f.StringVar(&cfg.Credentials.CAFile, "ca-file", "", "PEM file of CA certificates trusted for HTTPS")
+	f.StringVar(&cfg.AuthorName, "author-name", reconciler.DefaultAuthorName, "author and committer name of state commits")
+	f.StringVar(&cfg.AuthorEmail, "author-email", reconciler.DefaultAuthorEmail, "author and committer email of state commits")
+	f.IntVar(&cfg.MaxPushAttempts, "max-push-attempts", reconciler.DefaultMaxPushAttempts, "attempts (fetch, recompute, push) before giving up on a moving remote")
+	f.BoolVarP(&verbose, "verbose", "v", false, "log each step to stderr")
+	cfg.Credentials.UsernameEnv = "METALGIT_GIT_USERNAME"
+	cfg.Credentials.PasswordEnv = "METALGIT_GIT_PASSWORD"
+	cfg.Credentials.TokenEnv = "METALGIT_GIT_TOKEN"
+	return cmd
+}

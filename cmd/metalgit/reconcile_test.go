@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// bareRemote creates a bare repository whose main branch holds
+// examples/dc1 without its state directory.
+func bareRemote(t *testing.T) string {
+	t.Helper()
+	tmp := t.TempDir()
+	bare, seed := filepath.Join(tmp, "remote.git"), filepath.Join(tmp, "seed")
+	gitRun := func(dir string, args ...string) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+			"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	gitRun(tmp, "init", "-q", "--bare", "-b", "main", bare)
+	if out, err := exec.Command("cp", "-R", "../../examples/dc1", seed).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if err := os.RemoveAll(filepath.Join(seed, "state")); err != nil {
+		t.Fatal(err)
+	}
+	gitRun(seed, "init", "-q", "-b", "main")
+	gitRun(seed, "add", "-A")
+	gitRun(seed, "commit", "-q", "-m", "inventory")
+	gitRun(seed, "push", "-q", bare, "main")
+	return bare
+}
+
+func TestReconcileCommand(t *testing.T) {
+	remote := bareRemote(t)
+	out := filepath.Join(t.TempDir(), "out")
+	args := []string{"reconcile", "--repo", "file://" + remote, "--branch", "main", "--path", ".", "--output", out}
+
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+	}
+	for _, want := range []string{"source commit: ", "state commit: ", "allocate 192.168.100.3 to Host/server-01 (pool provisioning)", "files to " + out} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, &stdout)
+		}
+	}
+
+	stdout.Reset()
+	stderr.Reset()
+	if code := run(context.Background(), args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("second run: exit %d\n%s", code, &stderr)
+	}
+	if !strings.Contains(stdout.String(), "state commit: no changes") {
+		t.Errorf("second run:\n%s", &stdout)
+	}
+}
+
+func TestReconcileCommandFails(t *testing.T) {
+	tests := map[string]struct {
+		args []string
+		code int
+		want string
+	}{
+		"no repo":          {args: []string{"reconcile"}, code: exitUsage, want: "repo"},
+		"missing remote":   {args: []string{"reconcile", "--repo", "/nonexistent/repo.git"}, code: exitFailed, want: "fetching branch main"},
+		"bad attempts":     {args: []string{"reconcile", "--repo", "x", "--max-push-attempts", "-1"}, code: exitUsage, want: "--max-push-attempts"},
+		"escaping path":    {args: []string{"reconcile", "--repo", "x", "--path", "../x"}, code: exitUsage, want: "--path"},
+		"scp-like ssh URL": {args: []string{"reconcile", "--repo", "git@example.com:fleet.git"}, code: exitFailed, want: "ssh://"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := run(context.Background(), tc.args, &stdout, &stderr); code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s", code, tc.code, &stderr)
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, &stderr)
+			}
+		})
+	}
+}

@@ -1,0 +1,156 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	"github.com/metalgit/metalgit/schemas"
+)
+
+// Defaults of Config.
+const (
+	DefaultBranch          = "main"
+	DefaultAuthorName      = "metalgit"
+	DefaultAuthorEmail     = "metalgit@localhost"
+	DefaultMaxPushAttempts = 5
+	DefaultBackoffBase     = 100 * time.Millisecond
+	DefaultBackoffMax      = 2 * time.Second
+)
+
+// Config configures a Reconciler. Use New to apply the defaults.
+type Config struct {
+	// URL of the repository: a local path, file://, http://, https:// or
+	// ssh:// (ssh is wired but not yet tested).
+	URL string
+	// Branch to reconcile. Default "main".
+	Branch string
+	// Path of the inventory root inside the repository. Default ".".
+	Path string
+	// StateDir is the state directory relative to Path. Default "state".
+	StateDir string
+	// Output is the folder the rendered manifests are written to; "" renders
+	// without writing.
+	Output string
+	// WorkDir holds the temporary clones of a pass. Default os.TempDir().
+	WorkDir string
+	// AuthorName and AuthorEmail are the author and committer of state
+	// commits. Default "metalgit <metalgit@localhost>".
+	AuthorName, AuthorEmail string
+	// Credentials for the remote; read from files or the environment on
+	// every pass, never given as values.
+	Credentials Credentials
+	// MaxPushAttempts bounds the attempts (clone, compute, push) of a pass
+	// whose pushes are rejected because the remote moved. Default 5.
+	MaxPushAttempts int
+	// BackoffBase and BackoffMax shape the jittered exponential backoff
+	// between attempts: attempt n waits a random time in [d/2, d] with
+	// d = min(BackoffMax, BackoffBase·2^(n-1)).
+	BackoffBase, BackoffMax time.Duration
+	// Rand returns a number in [0, 1) for the jitter. Default math/rand/v2.
+	Rand func() float64
+	// Sleep waits d or until ctx is done. Default a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// BeforePush, when set, runs after the state commit is made and before
+	// it is pushed; tests use it to move the remote under a pass.
+	BeforePush func(ctx context.Context, attempt int) error
+	// Logger receives progress; default discards.
+	Logger *slog.Logger
+}
+
+// Credentials name where secrets are read from. Each secret comes from a
+// file (…File) or, when that is empty, from an environment variable
+// (…Env names the variable).
+type Credentials struct {
+	UsernameFile, UsernameEnv string
+	PasswordFile, PasswordEnv string
+	// Token is an HTTPS bearer token.
+	TokenFile, TokenEnv string
+	// CAFile is a PEM bundle trusted for HTTPS in addition to the system's.
+	CAFile string
+	// SSHKeyFile and KnownHostsFile are used for ssh:// URLs; both are
+	// required there (host keys are always verified).
+	SSHKeyFile, KnownHostsFile string
+}
+
+// Reconciler runs passes over one repository.
+type Reconciler struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New checks cfg, applies the defaults and returns a Reconciler.
+func New(cfg Config) (*Reconciler, error) {
+	if cfg.URL == "" {
+		return nil, errors.New("reconciler: URL is required (--repo)")
+	}
+	if cfg.Branch == "" {
+		cfg.Branch = DefaultBranch
+	}
+	if cfg.Path == "" {
+		cfg.Path = "."
+	}
+	cfg.Path = filepath.Clean(cfg.Path)
+	if !filepath.IsLocal(cfg.Path) && cfg.Path != "." {
+		return nil, fmt.Errorf("reconciler: path %q must be relative and inside the repository (--path)", cfg.Path)
+	}
+	if cfg.StateDir == "" {
+		cfg.StateDir = schemas.DefaultStateDir
+	}
+	if !filepath.IsLocal(cfg.StateDir) {
+		return nil, fmt.Errorf("reconciler: state directory %q must be relative and inside the inventory", cfg.StateDir)
+	}
+	if cfg.AuthorName == "" {
+		cfg.AuthorName = DefaultAuthorName
+	}
+	if cfg.AuthorEmail == "" {
+		cfg.AuthorEmail = DefaultAuthorEmail
+	}
+	if cfg.MaxPushAttempts == 0 {
+		cfg.MaxPushAttempts = DefaultMaxPushAttempts
+	}
+	if cfg.MaxPushAttempts < 1 {
+		return nil, fmt.Errorf("reconciler: max push attempts must be at least 1, got %d (--max-push-attempts)", cfg.MaxPushAttempts)
+	}
+	if cfg.BackoffBase <= 0 {
+		cfg.BackoffBase = DefaultBackoffBase
+	}
+	if cfg.BackoffMax <= 0 {
+		cfg.BackoffMax = DefaultBackoffMax
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Float64
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = sleep
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Reconciler{cfg: cfg, log: cfg.Logger}, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// backoff returns the wait after the given failed attempt (1-based).
+func (r *Reconciler) backoff(attempt int) time.Duration {
+	d := r.cfg.BackoffBase
+	for i := 1; i < attempt && d < r.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, r.cfg.BackoffMax)
+	return d/2 + time.Duration(r.cfg.Rand()*float64(d/2))
+}

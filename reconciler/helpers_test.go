@@ -1,0 +1,160 @@
+package reconciler_test
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/metalgit/metalgit/reconciler"
+)
+
+// seedDir is the example inventory the remotes start from (without state).
+const seedDir = "../examples/dc1"
+
+// gitEnv isolates the git CLI from the user's configuration.
+func gitEnv() []string {
+	return append(os.Environ(),
+		"GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=someone", "GIT_AUTHOR_EMAIL=someone@example.com",
+		"GIT_COMMITTER_NAME=someone", "GIT_COMMITTER_EMAIL=someone@example.com",
+	)
+}
+
+// git runs the git CLI in dir and returns its trimmed output.
+func git(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	out, err := gitErr(dir, args...)
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func gitErr(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = gitEnv()
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// newRemote creates a bare repository whose main branch holds the example
+// inventory without its state directory, and returns its path.
+func newRemote(t testing.TB) string {
+	t.Helper()
+	tmp := t.TempDir()
+	bare := filepath.Join(tmp, "remote.git")
+	git(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
+	seed := filepath.Join(tmp, "seed")
+	git(t, tmp, "init", "-q", "-b", "main", seed)
+	copyTree(t, seedDir, seed)
+	git(t, seed, "add", "-A")
+	git(t, seed, "commit", "-q", "-m", "inventory")
+	git(t, seed, "push", "-q", bare, "main")
+	return bare
+}
+
+func copyTree(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		if rel == "state" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pushChange clones the remote, lets change edit the work tree, commits
+// and pushes, retrying when another writer pushed first.
+func pushChange(t testing.TB, remote, msg string, change func(dir string)) {
+	t.Helper()
+	for range 50 {
+		dir := filepath.Join(t.TempDir(), "clone")
+		git(t, "/", "clone", "-q", "-b", "main", remote, dir)
+		change(dir)
+		git(t, dir, "add", "-A")
+		git(t, dir, "commit", "-q", "-m", msg)
+		if _, err := gitErr(dir, "push", "-q", "origin", "main"); err == nil {
+			return
+		}
+	}
+	t.Fatalf("pushing %q: rejected 50 times", msg)
+}
+
+// hostYAML is a schedulable host numbered n (n ≥ 11, clear of the example's).
+func hostYAML(n int) string {
+	return fmt.Sprintf(`apiVersion: metalgit.dev/v1alpha1
+kind: Host
+metadata:
+  name: extra-%[1]d
+  labels: {role: compute, datacenter: us-east, rack: r3}
+spec:
+  bmc:
+    address: redfish+https://10.21.%[2]d.%[3]d/redfish/v1/Systems/1
+    credentialsName: extra-%[1]d-bmc
+  bootMACAddress: "aa:bb:cc:ee:%02[2]x:%02[3]x"
+  bootMode: UEFI
+  resources: {cpu: "32", memory: 128Gi}
+  rootDeviceHints: {deviceName: /dev/sda}
+`, n, n/256, n%256)
+}
+
+func addHost(n int) func(dir string) {
+	return func(dir string) {
+		if err := os.WriteFile(filepath.Join(dir, "hosts", fmt.Sprintf("extra-%d.yaml", n)), []byte(hostYAML(n)), 0o644); err != nil {
+			panic(err)
+		}
+	}
+}
+
+// newReconciler returns a reconciler for remote with test defaults: no
+// real sleeping, a fixed jitter.
+func newReconciler(t testing.TB, cfg reconciler.Config) *reconciler.Reconciler {
+	t.Helper()
+	cfg.WorkDir = t.TempDir()
+	if cfg.Sleep == nil {
+		cfg.Sleep = func(context.Context, time.Duration) error { return nil }
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = func() float64 { return 0.5 }
+	}
+	r, err := reconciler.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// showFile returns a file's content at a commit of the remote.
+func showFile(t testing.TB, remote, commit, path string) string {
+	t.Helper()
+	return git(t, remote, "show", commit+":"+path)
+}
+
+// linear fails when the remote's main has a merge commit.
+func linear(t testing.TB, remote string) {
+	t.Helper()
+	if merges := git(t, remote, "rev-list", "--merges", "main"); merges != "" {
+		t.Errorf("history has merge commits: %s", merges)
+	}
+}

@@ -1,0 +1,250 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/fluxcd/pkg/git"
+	"github.com/fluxcd/pkg/git/gogit"
+	"github.com/fluxcd/pkg/git/repository"
+	extgogit "github.com/go-git/go-git/v5"
+
+	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/render"
+	"github.com/metalgit/metalgit/schemas"
+)
+
+// Errors a pass reports; check them with errors.Is.
+var (
+	// ErrInvalidInventory: the inventory or the state at the branch head has
+	// problems; nothing was committed or rendered.
+	ErrInvalidInventory = errors.New("invalid inventory")
+	// ErrPushAttempts: every push was rejected because the remote moved.
+	ErrPushAttempts = errors.New("push rejected on every attempt")
+)
+
+// Result is the outcome of a pass.
+type Result struct {
+	// SourceCommit is the branch head the final plan was computed from.
+	SourceCommit string
+	// StateCommit is the state commit pushed; "" when nothing changed.
+	StateCommit string
+	// Pushed reports whether StateCommit was pushed.
+	Pushed bool
+	// Attempts counts clone-compute-push rounds (1 without conflicts).
+	Attempts int
+	// Summary counts the plan's changes; Changes lists them, one line each.
+	Summary string
+	Changes []string
+	// Plan is the final plan.
+	Plan *alloc.Plan
+	// OutputFiles are the files written to Config.Output.
+	OutputFiles []string
+}
+
+// computed is one attempt's checkout and plan.
+type computed struct {
+	client *gogit.Client
+	dir    string // checkout
+	root   string // inventory root inside the checkout
+	head   string
+	inv    *schemas.Inventory
+	plan   *alloc.Plan
+}
+
+// Pass runs one reconcile pass. Errors never carry credentials.
+func (r *Reconciler) Pass(ctx context.Context) (*Result, error) {
+	rem, err := r.resolveRemote()
+	if err != nil {
+		return nil, fmt.Errorf("reconciling: %w", err)
+	}
+	res, err := r.pass(ctx, rem)
+	return res, redact(err, rem.secrets)
+}
+
+func (r *Reconciler) pass(ctx context.Context, rem *remote) (*Result, error) {
+	work, err := os.MkdirTemp(r.cfg.WorkDir, "metalgit-pass-")
+	if err != nil {
+		return nil, fmt.Errorf("creating work directory: %w", err)
+	}
+	defer func() { _ = os.RemoveAll(work) }()
+
+	var pushErr error
+	var lastHead string
+	for attempt := 1; ; attempt++ {
+		c, err := r.checkout(ctx, rem, filepath.Join(work, fmt.Sprintf("attempt-%d", attempt)))
+		if err != nil {
+			return nil, err
+		}
+		if pushErr != nil && c.head == lastHead {
+			// The remote did not move: the push failed for another reason.
+			return nil, fmt.Errorf("pushing state commit: %w", pushErr)
+		}
+		if err := r.compute(c); err != nil {
+			return nil, err
+		}
+		res := &Result{SourceCommit: c.head, Attempts: attempt, Plan: c.plan, Summary: c.plan.Summary(), Changes: changeLines(c.plan)}
+		if !c.plan.Changed() {
+			r.log.Info("state up to date", "commit", c.head)
+			return r.finish(c, res)
+		}
+		commit, err := r.commit(c, res.Changes)
+		if err != nil {
+			return nil, err
+		}
+		if r.cfg.BeforePush != nil {
+			if err := r.cfg.BeforePush(ctx, attempt); err != nil {
+				return nil, fmt.Errorf("before push: %w", err)
+			}
+		}
+		pushErr = c.client.Push(ctx, repository.PushConfig{
+			Refspecs: []string{"refs/heads/" + r.cfg.Branch + ":refs/heads/" + r.cfg.Branch},
+		})
+		if pushErr == nil {
+			res.StateCommit, res.Pushed = commit, true
+			r.log.Info("pushed state commit", "commit", commit, "source", c.head, "attempt", attempt)
+			return r.finish(c, res)
+		}
+		r.log.Info("push rejected; refetching", "source", c.head, "attempt", attempt, "error", redact(pushErr, rem.secrets))
+		if attempt >= r.cfg.MaxPushAttempts {
+			return nil, fmt.Errorf("%w (%d attempts): last: %w", ErrPushAttempts, attempt, pushErr)
+		}
+		lastHead = c.head
+		if err := r.cfg.Sleep(ctx, r.backoff(attempt)); err != nil {
+			return nil, fmt.Errorf("waiting to retry the push: %w", err)
+		}
+	}
+}
+
+// checkout clones the newest commit of the branch into dir.
+func (r *Reconciler) checkout(ctx context.Context, rem *remote, dir string) (*computed, error) {
+	opts := []gogit.ClientOption{gogit.WithDiskStorage()}
+	if rem.plainHTTP {
+		// Plain HTTP with credentials is the user's choice of URL.
+		opts = append(opts, gogit.WithInsecureCredentialsOverHTTP())
+	}
+	client, err := gogit.NewClient(dir, rem.auth, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("creating git client: %w", err)
+	}
+	commit, err := client.Clone(ctx, rem.url, repository.CloneConfig{
+		CheckoutStrategy: repository.CheckoutStrategy{Branch: r.cfg.Branch},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
+	}
+	return &computed{client: client, dir: dir, root: filepath.Join(dir, r.cfg.Path), head: commit.Hash.String()}, nil
+}
+
+// compute loads and validates the inventory and state of the checkout and
+// plans the next state.
+func (r *Reconciler) compute(c *computed) error {
+	inv, problems, err := schemas.Load(c.root, schemas.LoadOptions{StateDir: r.cfg.StateDir})
+	if err != nil {
+		return fmt.Errorf("loading inventory at commit %s: %w", c.head, err)
+	}
+	problems = append(problems, inv.Validate()...)
+	if len(problems) > 0 {
+		return invalid(c, "inventory", problems)
+	}
+	prev, problems, err := state.Read(filepath.Join(c.root, r.cfg.StateDir))
+	if err != nil {
+		return fmt.Errorf("reading state at commit %s: %w", c.head, err)
+	}
+	if len(problems) > 0 {
+		return invalid(c, "state", problems)
+	}
+	plan, err := alloc.Compute(inv, prev)
+	if errors.As(err, &problems) {
+		return invalid(c, "state", problems)
+	}
+	if err != nil {
+		return fmt.Errorf("planning at commit %s: %w", c.head, err)
+	}
+	c.inv, c.plan = inv, plan
+	return nil
+}
+
+// invalid reports problems with paths relative to the repository.
+func invalid(c *computed, what string, problems schemas.Problems) error {
+	problems.Sort()
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		if rel, err := filepath.Rel(c.dir, p.File); err == nil && p.File != "" {
+			p.File = rel
+		}
+		lines[i] = "  " + p.String()
+	}
+	return fmt.Errorf("%w: %s at commit %s has %d problem(s); nothing committed:\n%s",
+		ErrInvalidInventory, what, c.head, len(problems), strings.Join(lines, "\n"))
+}
+
+// commit writes the next state into the checkout and commits the state
+// directory alone.
+func (r *Reconciler) commit(c *computed, changes []string) (string, error) {
+	stateDir := filepath.Join(c.root, r.cfg.StateDir)
+	if _, err := state.Write(stateDir, c.plan.Next); err != nil {
+		return "", err
+	}
+	if err := onlyUnder(c.dir, stateDir); err != nil {
+		return "", err
+	}
+	hash, err := c.client.Commit(git.Commit{
+		Author:  git.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail},
+		Message: commitMessage(c.plan, changes, c.head),
+	})
+	if err != nil {
+		return "", fmt.Errorf("committing state: %w", err)
+	}
+	return hash, nil
+}
+
+// onlyUnder checks with go-git that every change in the work tree lies
+// inside dir, so that a commit holds the state directory alone.
+func onlyUnder(checkout, dir string) error {
+	repo, err := extgogit.PlainOpen(checkout)
+	if err != nil {
+		return fmt.Errorf("opening checkout: %w", err)
+	}
+	wt, err := repo.Worktree()
+	if err != nil {
+		return fmt.Errorf("opening work tree: %w", err)
+	}
+	st, err := wt.Status()
+	if err != nil {
+		return fmt.Errorf("reading work tree status: %w", err)
+	}
+	rel, err := filepath.Rel(checkout, dir)
+	if err != nil {
+		return fmt.Errorf("locating state directory: %w", err)
+	}
+	prefix := filepath.ToSlash(rel) + "/"
+	for file := range st {
+		if !strings.HasPrefix(file, prefix) {
+			return fmt.Errorf("refusing to commit: %s changed outside the state directory %s", file, rel)
+		}
+	}
+	return nil
+}
+
+// finish renders the plan's state and writes it to the output folder.
+func (r *Reconciler) finish(c *computed, res *Result) (*Result, error) {
+	out, err := render.Render(render.Input{Inventory: c.inv, State: c.plan.Next, Root: c.root}, render.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("rendering commit %s: %w", res.SourceCommit, err)
+	}
+	if r.cfg.Output == "" {
+		return res, nil
+	}
+	files, err := render.WriteDir(r.cfg.Output, out)
+	if err != nil {
+		return nil, err
+	}
+	res.OutputFiles = files
+	return res, nil
+}
