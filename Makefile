@@ -55,7 +55,11 @@ METALGIT_CRD_DIR       ?= $(abspath $(CRD_DIR)/metal3-$(METAL3_APIS_VERSION)):$(
 # --- demo ------------------------------------------------------------------
 DEMO_SRC ?= examples/dc1
 DEMO_OUT ?= out/demo
-DEMO_DIR ?= $(DEMO_OUT)/inventory
+DEMO_DIR ?= $(DEMO_OUT)/seed
+DEMO_REPO ?= $(DEMO_OUT)/fleet.git
+# The seed commit's author, independent of the user's git configuration.
+DEMO_GIT = GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@localhost \
+	GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@localhost git
 
 .PHONY: help build test check fmt-check vet tidy-check lint lint-config tools \
         versions ci demo bench fuzz clean clean-tools crds clean-crds
@@ -132,32 +136,28 @@ versions: tools ## Print the versions of the tools the build uses.
 
 ci: check test ## Everything CI runs: check + test.
 
-demo: build ## Validate, plan, allocate (twice: idempotent) and render examples/dc1 in out/demo.
+demo: build ## GitOps pass on a local bare repo seeded from examples/dc1: commit the allocation, render to out/demo.
 	rm -rf -- '$(DEMO_OUT)'
-	mkdir -p -- '$(dir $(DEMO_DIR))'
-	cp -R -- '$(DEMO_SRC)' '$(DEMO_DIR)'
+	mkdir -p -- '$(DEMO_OUT)'
+	@echo '>> seeding $(DEMO_REPO) from $(DEMO_SRC) (without its state/)'
+	git init -q --bare -b main '$(DEMO_REPO)'
+	git init -q -b main '$(DEMO_DIR)'
+	cp -R -- '$(DEMO_SRC)'/. '$(DEMO_DIR)'
 	rm -rf -- '$(DEMO_DIR)/state' # start from no state, to show the allocation
-	@echo '>> metalgit validate'
-	$(BINARY) validate '$(DEMO_DIR)'
-	@echo '>> metalgit plan'
-	$(BINARY) plan '$(DEMO_DIR)'
-	@echo '>> metalgit allocate'
-	$(BINARY) allocate '$(DEMO_DIR)'
-	@shopt -s nullglob; files=('$(DEMO_DIR)'/state/*.yaml); \
-	if [ $${#files[@]} -eq 0 ]; then echo 'demo: allocate wrote no $(DEMO_DIR)/state/*.yaml' >&2; exit 1; fi; \
-	for f in "$${files[@]}"; do echo "----- $$f"; cat -- "$$f"; done
-	rm -rf -- '$(DEMO_OUT)/state.before'
-	cp -R -- '$(DEMO_DIR)/state' '$(DEMO_OUT)/state.before'
-	@echo '>> metalgit allocate (second run: state must not change)'
-	$(BINARY) allocate '$(DEMO_DIR)'
-	@if diff -ru -- '$(DEMO_OUT)/state.before' '$(DEMO_DIR)/state'; then \
-	  echo '>> second allocate changed nothing'; \
-	else \
-	  echo 'demo: second allocate changed the state files (diff above)' >&2; exit 1; \
-	fi
-	@echo '>> metalgit render -o $(DEMO_OUT)/rendered'
-	$(BINARY) render '$(DEMO_DIR)' -o '$(DEMO_OUT)/rendered'
+	git -C '$(DEMO_DIR)' add -A
+	$(DEMO_GIT) -C '$(DEMO_DIR)' commit -q -m 'inventory from $(DEMO_SRC)'
+	git -C '$(DEMO_DIR)' push -q '$(abspath $(DEMO_REPO))' main
+	rm -rf -- '$(DEMO_DIR)'
+	@echo '>> metalgit reconcile (first pass: allocates, commits and pushes the state)'
+	$(BINARY) reconcile --repo '$(DEMO_REPO)' --branch main --path . --output '$(DEMO_OUT)/rendered'
+	@echo '>> the allocation commit: git --git-dir=$(DEMO_REPO) log -p -1 -- state'
+	@git --no-pager --git-dir='$(DEMO_REPO)' log -p -1 -- state
+	@echo '>> rendered files in $(DEMO_OUT)/rendered'
 	@ls -- '$(DEMO_OUT)/rendered'
+	@echo '>> metalgit reconcile (second pass: nothing to commit)'
+	@out=$$($(BINARY) reconcile --repo '$(DEMO_REPO)' --branch main --path . --output '$(DEMO_OUT)/rendered') || exit 1; \
+	echo "$$out"; \
+	if ! grep -q '^state commit: no changes' <<<"$$out"; then echo 'demo: the second pass committed again' >&2; exit 1; fi
 
 bench: ## Run benchmarks (BENCH=regexp, PKG=packages, BENCH_FLAGS=extra flags).
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) $(PKG)

@@ -12,6 +12,8 @@ DEB_PACKAGES=(
 	ca-certificates # HTTPS to the Go module proxy
 	gcc             # cgo, required by `go test -race`
 	libc6-dev       # headers/crt for the race runtime link
+	openssh-server  # reconciler SSH tests: sshd started by the test on loopback
+	openssh-client  # reconciler SSH tests: ssh-keygen for host and user keys
 )
 read -r -a extra <<<"${CI_EXTRA_DEB_PACKAGES:-}"
 DEB_PACKAGES+=("${extra[@]}")

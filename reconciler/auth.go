@@ -30,16 +30,25 @@ func noAuth() *git.AuthOptions { return &git.AuthOptions{Transport: git.HTTP} }
 func (r *Reconciler) resolveRemote() (*remote, error) {
 	raw := r.cfg.URL
 	c := r.cfg.Credentials
+	if m := scpURL.FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") {
+		// scp-like user@host:path becomes ssh://user@host/path, which the
+		// Git client parses; a relative path is taken from the server's
+		// root, as Git forges serve it (GitHub, GitLab, Gitea).
+		return r.sshRemote(scpToSSH(m[1], m[2], m[3]), m[1], m[2])
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
-		if strings.Contains(raw, "@") && strings.Contains(raw, ":") {
-			return nil, errors.New("scp-like SSH URLs (git@host:repo) are not supported yet; use ssh://git@host/repo")
-		}
 		abs, err := filepath.Abs(raw)
 		if err != nil {
 			return nil, fmt.Errorf("resolving repository path: %w", err)
 		}
 		return &remote{url: abs, auth: noAuth()}, nil
+	}
+	if u.Scheme == "ssh" {
+		if _, hasPass := u.User.Password(); hasPass {
+			return nil, errors.New("the repository URL must not hold a password; use --ssh-key-file")
+		}
+		return r.sshRemote(raw, u.User.Username(), u.Host)
 	}
 	if u.User != nil {
 		return nil, errors.New("the repository URL must not hold credentials; use --username-file/--password-file or --token-file")
@@ -71,26 +80,66 @@ func (r *Reconciler) resolveRemote() (*remote, error) {
 			}
 		}
 		return &remote{url: raw, auth: auth, secrets: nonEmpty(pass, token), plainHTTP: u.Scheme == "http"}, nil
-	case "ssh":
-		if c.SSHKeyFile == "" || c.KnownHostsFile == "" {
-			return nil, errors.New("ssh:// needs an SSH key file and a known_hosts file")
-		}
-		key, err := os.ReadFile(c.SSHKeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading SSH key: %w", err)
-		}
-		known, err := os.ReadFile(c.KnownHostsFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading known_hosts: %w", err)
-		}
-		user := u.User.Username()
-		if user == "" {
-			user = "git"
-		}
-		auth := &git.AuthOptions{Transport: git.SSH, Host: u.Host, Username: user, Identity: key, KnownHosts: known}
-		return &remote{url: raw, auth: auth}, nil
 	}
-	return nil, fmt.Errorf("unsupported repository URL scheme %q; use a path, file://, http://, https:// or ssh://", u.Scheme)
+	return nil, fmt.Errorf("unsupported repository URL scheme %q; use a path, file://, http://, https://, ssh:// or user@host:path", u.Scheme)
+}
+
+// scpURL matches an scp-like SSH URL, [user@]host:path, as Git reads it: a
+// colon before any slash. Group 1 is the user, group 2 the host.
+var scpURL = regexp.MustCompile(`^(?:([^@/:]+)@)?([^@/:]+):(.+)$`)
+
+// scpToSSH rewrites the parts of an scp-like URL as an ssh:// URL.
+func scpToSSH(user, host, path string) string {
+	u := url.URL{Scheme: "ssh", Host: host, Path: "/" + strings.TrimPrefix(path, "/")}
+	if user != "" {
+		u.User = url.User(user)
+	}
+	return u.String()
+}
+
+// sshRemote reads the key, its optional passphrase and the known_hosts
+// file for an SSH URL. Host keys are always verified: without a
+// known_hosts file holding at least one key the configuration is refused.
+func (r *Reconciler) sshRemote(raw, user, host string) (*remote, error) {
+	c := r.cfg.Credentials
+	if c.SSHKeyFile == "" {
+		return nil, errors.New("an SSH repository URL needs a private key file (--ssh-key-file)")
+	}
+	if c.KnownHostsFile == "" {
+		return nil, errors.New("an SSH repository URL needs a known_hosts file (--known-hosts-file); host keys are always verified")
+	}
+	key, err := os.ReadFile(c.SSHKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading SSH key: %w", err)
+	}
+	known, err := os.ReadFile(c.KnownHostsFile)
+	if err != nil {
+		return nil, fmt.Errorf("reading known_hosts: %w", err)
+	}
+	if !hasHostKey(known) {
+		return nil, fmt.Errorf("known_hosts file %s holds no host key; host keys are always verified", c.KnownHostsFile)
+	}
+	passphrase, err := readSecret("SSH key passphrase", c.SSHKeyPassphraseFile, c.SSHKeyPassphraseEnv)
+	if err != nil {
+		return nil, err
+	}
+	if user == "" {
+		user = "git"
+	}
+	auth := &git.AuthOptions{Transport: git.SSH, Host: host, Username: user,
+		Identity: key, KnownHosts: known, Password: passphrase}
+	return &remote{url: raw, auth: auth, secrets: nonEmpty(passphrase)}, nil
+}
+
+// hasHostKey reports whether a known_hosts file has a line that is neither
+// blank nor a comment.
+func hasHostKey(known []byte) bool {
+	for line := range strings.SplitSeq(string(known), "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			return true
+		}
+	}
+	return false
 }
 
 // readSecret reads a secret from file, else from the environment variable

@@ -24,8 +24,8 @@ const (
 
 // Config configures a Reconciler. Use New to apply the defaults.
 type Config struct {
-	// URL of the repository: a local path, file://, http://, https:// or
-	// ssh:// (ssh is wired but not yet tested).
+	// URL of the repository: a local path, file://, http://, https://,
+	// ssh://[user@]host[:port]/path or scp-like [user@]host:path.
 	URL string
 	// Branch to reconcile. Default "main".
 	Branch string
@@ -72,9 +72,12 @@ type Credentials struct {
 	TokenFile, TokenEnv string
 	// CAFile is a PEM bundle trusted for HTTPS in addition to the system's.
 	CAFile string
-	// SSHKeyFile and KnownHostsFile are used for ssh:// URLs; both are
-	// required there (host keys are always verified).
+	// SSHKeyFile and KnownHostsFile are used for ssh:// and scp-like
+	// URLs; both are required there (host keys are always verified).
 	SSHKeyFile, KnownHostsFile string
+	// SSHKeyPassphraseFile (else the variable SSHKeyPassphraseEnv) holds
+	// the passphrase of an encrypted SSH key.
+	SSHKeyPassphraseFile, SSHKeyPassphraseEnv string
 }
 
 // Reconciler runs passes over one repository.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/metalgit/metalgit/reconciler"
 )
@@ -25,13 +26,19 @@ because someone pushed first, it fetches the new head, recomputes from it and
 pushes again, up to --max-push-attempts times with jittered backoff; it never
 force-pushes. It then renders the manifests to --output.
 
---repo may be a local path, file://, http:// or https://. Credentials are
+--repo may be a local path, file://, http://, https://,
+ssh://[user@]host[:port]/path or scp-like [user@]host:path. Credentials are
 read from files (--username-file, --password-file, --token-file) or from the
 environment variables METALGIT_GIT_USERNAME, METALGIT_GIT_PASSWORD and
-METALGIT_GIT_TOKEN, never from flag values; they are stripped from errors.`,
+METALGIT_GIT_TOKEN, never from flag values; they are stripped from errors.
+SSH needs --ssh-key-file and --known-hosts-file (host keys are always
+verified; there is no way to skip it); an encrypted key's passphrase comes
+from --ssh-key-passphrase-file or METALGIT_SSH_KEY_PASSPHRASE.`,
 		Example: `  metalgit reconcile --repo /srv/git/fleet.git --branch main --path . --output out/
   metalgit reconcile --repo https://git.example/fleet.git --username-file /run/secrets/user \
-    --password-file /run/secrets/pass --ca-file /etc/ssl/git-ca.pem --output out/`,
+    --password-file /run/secrets/pass --ca-file /etc/ssl/git-ca.pem --output out/
+  metalgit reconcile --repo git@git.example:fleet.git --ssh-key-file /run/secrets/id_ed25519 \
+    --known-hosts-file /etc/metalgit/known_hosts --output out/`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			level := slog.LevelWarn
@@ -65,7 +72,15 @@ METALGIT_GIT_TOKEN, never from flag values; they are stripped from errors.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&cfg.URL, "repo", "", "repository URL: a local path, file://, http:// or https://")
+	addGitFlags(f, &cfg)
+	f.BoolVarP(&verbose, "verbose", "v", false, "log each step to stderr")
+	return cmd
+}
+
+// addGitFlags registers the repository, output, credential and commit flags
+// shared by reconcile and serve, and the credential environment variables.
+func addGitFlags(f *pflag.FlagSet, cfg *reconciler.Config) {
+	f.StringVar(&cfg.URL, "repo", "", "repository URL: a local path, file://, http://, https://, ssh:// or user@host:path")
 	f.StringVar(&cfg.Branch, "branch", reconciler.DefaultBranch, "branch to reconcile")
 	f.StringVar(&cfg.Path, "path", ".", "inventory root inside the repository")
 	f.StringVar(&cfg.StateDir, "state-dir", "state", "state directory, relative to --path")
@@ -74,12 +89,14 @@ METALGIT_GIT_TOKEN, never from flag values; they are stripped from errors.`,
 	f.StringVar(&cfg.Credentials.PasswordFile, "password-file", "", "file holding the HTTPS password (default: $METALGIT_GIT_PASSWORD)")
 	f.StringVar(&cfg.Credentials.TokenFile, "token-file", "", "file holding an HTTPS bearer token (default: $METALGIT_GIT_TOKEN)")
 	f.StringVar(&cfg.Credentials.CAFile, "ca-file", "", "PEM file of CA certificates trusted for HTTPS")
+	f.StringVar(&cfg.Credentials.SSHKeyFile, "ssh-key-file", "", "private key file for SSH repository URLs")
+	f.StringVar(&cfg.Credentials.SSHKeyPassphraseFile, "ssh-key-passphrase-file", "", "file holding the SSH key's passphrase (default: $METALGIT_SSH_KEY_PASSPHRASE)")
+	f.StringVar(&cfg.Credentials.KnownHostsFile, "known-hosts-file", "", "known_hosts file the SSH server's host key is verified against (required for SSH)")
 	f.StringVar(&cfg.AuthorName, "author-name", reconciler.DefaultAuthorName, "author and committer name of state commits")
 	f.StringVar(&cfg.AuthorEmail, "author-email", reconciler.DefaultAuthorEmail, "author and committer email of state commits")
 	f.IntVar(&cfg.MaxPushAttempts, "max-push-attempts", reconciler.DefaultMaxPushAttempts, "attempts (fetch, recompute, push) before giving up on a moving remote")
-	f.BoolVarP(&verbose, "verbose", "v", false, "log each step to stderr")
 	cfg.Credentials.UsernameEnv = "METALGIT_GIT_USERNAME"
 	cfg.Credentials.PasswordEnv = "METALGIT_GIT_PASSWORD"
 	cfg.Credentials.TokenEnv = "METALGIT_GIT_TOKEN"
-	return cmd
+	cfg.Credentials.SSHKeyPassphraseEnv = "METALGIT_SSH_KEY_PASSPHRASE"
 }

@@ -70,11 +70,11 @@ func TestReconcileCommandFails(t *testing.T) {
 		code int
 		want string
 	}{
-		"no repo":          {args: []string{"reconcile"}, code: exitUsage, want: "repo"},
-		"missing remote":   {args: []string{"reconcile", "--repo", "/nonexistent/repo.git"}, code: exitFailed, want: "fetching branch main"},
-		"bad attempts":     {args: []string{"reconcile", "--repo", "x", "--max-push-attempts", "-1"}, code: exitUsage, want: "--max-push-attempts"},
-		"escaping path":    {args: []string{"reconcile", "--repo", "x", "--path", "../x"}, code: exitUsage, want: "--path"},
-		"scp-like ssh URL": {args: []string{"reconcile", "--repo", "git@example.com:fleet.git"}, code: exitFailed, want: "ssh://"},
+		"no repo":                        {args: []string{"reconcile"}, code: exitUsage, want: "repo"},
+		"missing remote":                 {args: []string{"reconcile", "--repo", "/nonexistent/repo.git"}, code: exitFailed, want: "fetching branch main"},
+		"bad attempts":                   {args: []string{"reconcile", "--repo", "x", "--max-push-attempts", "-1"}, code: exitUsage, want: "--max-push-attempts"},
+		"escaping path":                  {args: []string{"reconcile", "--repo", "x", "--path", "../x"}, code: exitUsage, want: "--path"},
+		"scp-like ssh URL without a key": {args: []string{"reconcile", "--repo", "git@example.com:fleet.git"}, code: exitFailed, want: "--ssh-key-file"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,214 @@
+package reconciler
+
+import (
+	"context"
+	"log/slog"
+	"regexp"
+	"sync"
+	"time"
+)
+
+// Defaults of ControllerConfig.
+const (
+	DefaultInterval    = time.Minute
+	DefaultPassTimeout = 10 * time.Minute
+)
+
+// ControllerConfig configures a Controller. Zero values take the defaults.
+type ControllerConfig struct {
+	// Interval between passes when nothing triggers one. Default 1m.
+	Interval time.Duration
+	// PassTimeout bounds one pass. A pass does not see the cancellation of
+	// Run's context (so a commit in flight is pushed or not, never cut
+	// half-way); this timeout is its only deadline. Default 10m.
+	PassTimeout time.Duration
+	// NewTicker returns a channel that ticks every d and a function that
+	// stops it. Default time.NewTicker; tests inject their own.
+	NewTicker func(d time.Duration) (<-chan time.Time, func())
+	// Now returns the current time. Default time.Now.
+	Now func() time.Time
+	// Metrics, when set, records every pass.
+	Metrics *Metrics
+	// Logger receives one line per pass; default the reconciler's.
+	Logger *slog.Logger
+}
+
+// Status is what the controller knows about its passes.
+type Status struct {
+	// Ready is true once a pass has succeeded.
+	Ready bool `json:"ready"`
+	// LastGood is the last successful pass; nil before the first.
+	LastGood *GoodPass `json:"lastGood"`
+	// LastError is the last failed pass (kept after later successes); nil
+	// when no pass has failed.
+	LastError *FailedPass `json:"lastError"`
+	// ConsecutiveFailures counts the failed passes since the last good one.
+	ConsecutiveFailures int `json:"consecutiveFailures"`
+	// Passes counts the finished passes.
+	Passes int `json:"passes"`
+}
+
+// GoodPass describes a successful pass.
+type GoodPass struct {
+	// SourceCommit is the branch head the state was computed from.
+	SourceCommit string `json:"sourceCommit"`
+	// StateCommit is the state commit pushed by the pass, or "" when the
+	// state was already up to date.
+	StateCommit string    `json:"stateCommit"`
+	Time        time.Time `json:"time"`
+}
+
+// FailedPass describes a failed pass.
+type FailedPass struct {
+	// Error is the pass's error, credentials stripped.
+	Error string `json:"error"`
+	// Commit is the commit the error names, when it names one.
+	Commit  string    `json:"commit,omitempty"`
+	Invalid bool      `json:"invalid"`
+	Time    time.Time `json:"time"`
+}
+
+// Controller runs passes of a Reconciler on an interval and when
+// triggered, and keeps their status. Create it with NewController.
+type Controller struct {
+	r       *Reconciler
+	cfg     ControllerConfig
+	log     *slog.Logger
+	trigger chan struct{}
+
+	mu      sync.Mutex
+	status  Status
+	changed chan struct{} // closed and replaced after every pass
+}
+
+// NewController returns a controller of r.
+func NewController(r *Reconciler, cfg ControllerConfig) *Controller {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.PassTimeout <= 0 {
+		cfg.PassTimeout = DefaultPassTimeout
+	}
+	if cfg.NewTicker == nil {
+		cfg.NewTicker = func(d time.Duration) (<-chan time.Time, func()) {
+			t := time.NewTicker(d)
+			return t.C, t.Stop
+		}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = r.log
+	}
+	return &Controller{r: r, cfg: cfg, log: cfg.Logger, trigger: make(chan struct{}, 1), changed: make(chan struct{})}
+}
+
+// Trigger asks for a pass as soon as possible. It never blocks; triggers
+// that arrive while a pass runs coalesce into one more pass.
+func (c *Controller) Trigger() {
+	select {
+	case c.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Status returns a copy of the current status.
+func (c *Controller) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status.copy()
+}
+
+// Wait blocks until cond holds for the status (checked now and after every
+// pass) or ctx is done, and returns the last status seen.
+func (c *Controller) Wait(ctx context.Context, cond func(Status) bool) (Status, error) {
+	for {
+		c.mu.Lock()
+		st, ch := c.status.copy(), c.changed
+		c.mu.Unlock()
+		if cond(st) {
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, ctx.Err()
+		case <-ch:
+		}
+	}
+}
+
+// Run passes once at once, then on every tick and trigger, until ctx is
+// done. A pass in flight when ctx is cancelled runs to its end; Run then
+// returns nil.
+func (c *Controller) Run(ctx context.Context) error {
+	tick, stop := c.cfg.NewTicker(c.cfg.Interval)
+	defer stop()
+	for {
+		c.pass(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick:
+		case <-c.trigger:
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// pass runs one pass with a context that shutdown does not cancel.
+func (c *Controller) pass(ctx context.Context) {
+	// The pass about to start fetches the newest head: it answers every
+	// trigger received so far.
+	select {
+	case <-c.trigger:
+	default:
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.PassTimeout)
+	defer cancel()
+	start := c.cfg.Now()
+	res, err := c.r.Pass(pctx)
+	end := c.cfg.Now()
+	c.cfg.Metrics.observe(res, err, end.Sub(start), c.r.cfg.MaxPushAttempts)
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.status.Passes++
+	if err != nil {
+		c.status.ConsecutiveFailures++
+		c.status.LastError = &FailedPass{Error: err.Error(), Commit: errorCommit(err.Error()), Invalid: resultLabel(err) == ResultInvalid, Time: end}
+		c.log.Error("reconcile pass failed", "commit", c.status.LastError.Commit, "failures", c.status.ConsecutiveFailures, "error", err)
+	} else {
+		c.status.Ready = true
+		c.status.ConsecutiveFailures = 0
+		c.status.LastGood = &GoodPass{SourceCommit: res.SourceCommit, StateCommit: res.StateCommit, Time: end}
+		c.log.Info("reconcile pass done", "commit", res.SourceCommit, "state", res.StateCommit, "summary", res.Summary)
+	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+func (s Status) copy() Status {
+	if s.LastGood != nil {
+		g := *s.LastGood
+		s.LastGood = &g
+	}
+	if s.LastError != nil {
+		e := *s.LastError
+		s.LastError = &e
+	}
+	return s
+}
+
+// commitRE finds the commit a pass error names ("… at commit <hash>" or
+// "rendering commit <hash>").
+var commitRE = regexp.MustCompile(`\bcommit ([0-9a-f]{40})\b`)
+
+func errorCommit(msg string) string {
+	if m := commitRE.FindStringSubmatch(msg); m != nil {
+		return m[1]
+	}
+	return ""
+}
