@@ -44,6 +44,12 @@ type Config struct {
 	// Credentials for the remote; read from files or the environment on
 	// every pass, never given as values.
 	Credentials Credentials
+	// Signing, when its KeyFile is set, signs every state commit (OpenPGP
+	// or SSH).
+	Signing Signing
+	// OnResult, when set, is called by Controller after every successful
+	// pass (never after a failed one) with the host table of its plan.
+	OnResult func(*HostTable)
 	// MaxPushAttempts bounds the attempts (clone, compute, push) of a pass
 	// whose pushes are rejected because the remote moved. Default 5.
 	MaxPushAttempts int

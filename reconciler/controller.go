@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -76,6 +77,8 @@ type Controller struct {
 	log     *slog.Logger
 	trigger chan struct{}
 
+	hosts atomic.Pointer[HostTable] // of the last good pass
+
 	mu      sync.Mutex
 	status  Status
 	changed chan struct{} // closed and replaced after every pass
@@ -111,6 +114,12 @@ func (c *Controller) Trigger() {
 	case c.trigger <- struct{}{}:
 	default:
 	}
+}
+
+// Hosts returns the host table of the last good pass; nil before the
+// first. A failed pass never replaces it. The table must not be modified.
+func (c *Controller) Hosts() *HostTable {
+	return c.hosts.Load()
 }
 
 // Status returns a copy of the current status.
@@ -172,6 +181,12 @@ func (c *Controller) pass(ctx context.Context) {
 	res, err := c.r.Pass(pctx)
 	end := c.cfg.Now()
 	c.cfg.Metrics.observe(res, err, end.Sub(start), c.r.cfg.MaxPushAttempts)
+	if err == nil && res.Hosts != nil {
+		c.hosts.Store(res.Hosts)
+		if c.r.cfg.OnResult != nil {
+			c.r.cfg.OnResult(res.Hosts)
+		}
+	}
 
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -11,6 +11,7 @@ import (
 	"github.com/fluxcd/pkg/git"
 	"github.com/fluxcd/pkg/git/gogit"
 	"github.com/fluxcd/pkg/git/repository"
+	"github.com/fluxcd/pkg/git/signature"
 	extgogit "github.com/go-git/go-git/v5"
 
 	"github.com/metalgit/metalgit/alloc"
@@ -45,6 +46,8 @@ type Result struct {
 	Plan *alloc.Plan
 	// OutputFiles are the files written to Config.Output.
 	OutputFiles []string
+	// Hosts is the boot proxy's host table of the final plan.
+	Hosts *HostTable
 }
 
 // computed is one attempt's checkout and plan.
@@ -63,11 +66,15 @@ func (r *Reconciler) Pass(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconciling: %w", err)
 	}
-	res, err := r.pass(ctx, rem)
-	return res, redact(err, rem.secrets)
+	sg, secrets, err := r.cfg.Signing.signer()
+	if err != nil {
+		return nil, redact(fmt.Errorf("reconciling: %w", err), secrets)
+	}
+	res, err := r.pass(ctx, rem, sg)
+	return res, redact(err, append(rem.secrets, secrets...))
 }
 
-func (r *Reconciler) pass(ctx context.Context, rem *remote) (*Result, error) {
+func (r *Reconciler) pass(ctx context.Context, rem *remote, sg signature.Signer) (*Result, error) {
 	work, err := os.MkdirTemp(r.cfg.WorkDir, "metalgit-pass-")
 	if err != nil {
 		return nil, fmt.Errorf("creating work directory: %w", err)
@@ -93,7 +100,7 @@ func (r *Reconciler) pass(ctx context.Context, rem *remote) (*Result, error) {
 			r.log.Info("state up to date", "commit", c.head)
 			return r.finish(c, res)
 		}
-		commit, err := r.commit(c, res.Changes)
+		commit, err := r.commit(c, res.Changes, sg)
 		if err != nil {
 			return nil, err
 		}
@@ -186,7 +193,7 @@ func invalid(c *computed, what string, problems schemas.Problems) error {
 
 // commit writes the next state into the checkout and commits the state
 // directory alone.
-func (r *Reconciler) commit(c *computed, changes []string) (string, error) {
+func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer) (string, error) {
 	stateDir := filepath.Join(c.root, r.cfg.StateDir)
 	if _, err := state.Write(stateDir, c.plan.Next); err != nil {
 		return "", err
@@ -197,7 +204,7 @@ func (r *Reconciler) commit(c *computed, changes []string) (string, error) {
 	hash, err := c.client.Commit(git.Commit{
 		Author:  git.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail},
 		Message: commitMessage(c.plan, changes, c.head),
-	})
+	}, repository.WithSigner(sg))
 	if err != nil {
 		return "", fmt.Errorf("committing state: %w", err)
 	}
@@ -238,6 +245,7 @@ func (r *Reconciler) finish(c *computed, res *Result) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rendering commit %s: %w", res.SourceCommit, err)
 	}
+	res.Hosts = newHostTable(c.inv, c.plan, res.SourceCommit, res.StateCommit)
 	if r.cfg.Output == "" {
 		return res, nil
 	}

@@ -33,7 +33,12 @@ environment variables METALGIT_GIT_USERNAME, METALGIT_GIT_PASSWORD and
 METALGIT_GIT_TOKEN, never from flag values; they are stripped from errors.
 SSH needs --ssh-key-file and --known-hosts-file (host keys are always
 verified; there is no way to skip it); an encrypted key's passphrase comes
-from --ssh-key-passphrase-file or METALGIT_SSH_KEY_PASSPHRASE.`,
+from --ssh-key-passphrase-file or METALGIT_SSH_KEY_PASSPHRASE.
+
+--signing-key-file signs every state commit with an armored OpenPGP private
+key or an OpenSSH private key (git's gpg.format=ssh); an encrypted key's
+passphrase comes from --signing-key-passphrase-file or
+METALGIT_SIGNING_KEY_PASSPHRASE.`,
 		Example: `  metalgit reconcile --repo /srv/git/fleet.git --branch main --path . --output out/
   metalgit reconcile --repo https://git.example/fleet.git --username-file /run/secrets/user \
     --password-file /run/secrets/pass --ca-file /etc/ssl/git-ca.pem --output out/
@@ -94,9 +99,12 @@ func addGitFlags(f *pflag.FlagSet, cfg *reconciler.Config) {
 	f.StringVar(&cfg.Credentials.KnownHostsFile, "known-hosts-file", "", "known_hosts file the SSH server's host key is verified against (required for SSH)")
 	f.StringVar(&cfg.AuthorName, "author-name", reconciler.DefaultAuthorName, "author and committer name of state commits")
 	f.StringVar(&cfg.AuthorEmail, "author-email", reconciler.DefaultAuthorEmail, "author and committer email of state commits")
+	f.StringVar(&cfg.Signing.KeyFile, "signing-key-file", "", "sign state commits with this armored OpenPGP or OpenSSH private key")
+	f.StringVar(&cfg.Signing.PassphraseFile, "signing-key-passphrase-file", "", "file holding the signing key's passphrase (default: $METALGIT_SIGNING_KEY_PASSPHRASE)")
 	f.IntVar(&cfg.MaxPushAttempts, "max-push-attempts", reconciler.DefaultMaxPushAttempts, "attempts (fetch, recompute, push) before giving up on a moving remote")
 	cfg.Credentials.UsernameEnv = "METALGIT_GIT_USERNAME"
 	cfg.Credentials.PasswordEnv = "METALGIT_GIT_PASSWORD"
 	cfg.Credentials.TokenEnv = "METALGIT_GIT_TOKEN"
 	cfg.Credentials.SSHKeyPassphraseEnv = "METALGIT_SSH_KEY_PASSPHRASE"
+	cfg.Signing.PassphraseEnv = "METALGIT_SIGNING_KEY_PASSPHRASE"
 }

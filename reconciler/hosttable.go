@@ -1,0 +1,130 @@
+package reconciler
+
+import (
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/schemas"
+)
+
+// Host phases in a HostTable.
+const (
+	// PhaseAvailable: no machine is bound to the host.
+	PhaseAvailable = "available"
+	// PhaseBound: a machine is bound to the host; it is to be provisioned
+	// with the machine's name as hostname.
+	PhaseBound = "bound"
+)
+
+// HostTable is the boot proxy's view of one good pass: every host of the
+// inventory with its boot MAC and the address the plan gives it. It is
+// plain data, built fresh for every pass and never changed afterwards, so
+// it can be shared between goroutines and swapped atomically
+// (atomic.Pointer[HostTable]).
+//
+// The boot proxy (package boot, later) must not import this package: it
+// will declare its own table type, or a small interface such as
+//
+//	type HostSource interface{ Lookup(mac string) (HostEntry, bool) }
+//
+// and cmd/metalgit wires the two with Config.OnResult, converting or
+// wrapping the table (a field-by-field copy of HostEntry; every field is a
+// value type or a slice not shared with the reconciler).
+type HostTable struct {
+	// SourceCommit is the branch head the table was computed from;
+	// StateCommit the state commit that holds it ("" when unchanged).
+	SourceCommit, StateCommit string
+	// Hosts, sorted by name.
+	Hosts []HostEntry
+	byMAC map[string]int
+}
+
+// HostEntry is one host of a HostTable.
+type HostEntry struct {
+	// Name is the Host's name; MAC its boot MAC, lower case.
+	Name, MAC string
+	// Hostname is the bound machine's name, else the host's.
+	Hostname string
+	// Machine is the bound machine; "" when Phase is PhaseAvailable.
+	Machine string
+	Phase   string
+	// Pool is the IPPool the address comes from; Address (with the pool's
+	// prefix length), Gateway, DNS and NTP are zero/empty when the host
+	// has no address.
+	Pool     string
+	Address  netip.Prefix
+	Gateway  netip.Addr
+	DNS, NTP []netip.Addr
+}
+
+// Lookup returns the entry of the host whose boot MAC is mac (any case).
+func (t *HostTable) Lookup(mac string) (HostEntry, bool) {
+	if t == nil {
+		return HostEntry{}, false
+	}
+	i, ok := t.byMAC[strings.ToLower(mac)]
+	if !ok {
+		return HostEntry{}, false
+	}
+	return t.Hosts[i], true
+}
+
+// newHostTable builds the table of a plan over its inventory. A host takes
+// the address owned by itself or, when none, by the machine bound to it.
+func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit string) *HostTable {
+	ix := inv.Index()
+	machineOf := map[string]string{}
+	for _, b := range plan.Bindings {
+		machineOf[b.Host] = b.Machine
+	}
+	addrOf := map[string]alloc.Allocation{}
+	for _, a := range plan.Allocations {
+		if _, dup := addrOf[a.Owner]; !dup {
+			addrOf[a.Owner] = a
+		}
+	}
+	t := &HostTable{SourceCommit: source, StateCommit: stateCommit, byMAC: map[string]int{}}
+	for _, h := range inv.Hosts {
+		name := h.Metadata.Name
+		e := HostEntry{Name: name, MAC: strings.ToLower(h.Spec.BootMACAddress), Hostname: name, Phase: PhaseAvailable}
+		if m := machineOf[name]; m != "" {
+			e.Machine, e.Hostname, e.Phase = m, m, PhaseBound
+		}
+		a, ok := addrOf[schemas.KindHost+"/"+name]
+		if !ok && e.Machine != "" {
+			a, ok = addrOf[schemas.KindMachine+"/"+e.Machine]
+		}
+		if ok {
+			e.Pool = a.Pool
+			addr, err := netip.ParseAddr(a.Address)
+			if p := ix.IPPools[a.Pool]; p != nil && err == nil {
+				if pa, _ := p.Spec.Addresses(); pa.Network.IsValid() {
+					e.Address = netip.PrefixFrom(addr, pa.Network.Bits())
+					e.Gateway = pa.Gateway
+				}
+				e.DNS = parseAddrs(p.Spec.DNSServers)
+				e.NTP = parseAddrs(p.Spec.NTPServers)
+			}
+		}
+		t.Hosts = append(t.Hosts, e)
+	}
+	sort.Slice(t.Hosts, func(i, j int) bool { return t.Hosts[i].Name < t.Hosts[j].Name })
+	for i, e := range t.Hosts {
+		if e.MAC != "" {
+			t.byMAC[e.MAC] = i
+		}
+	}
+	return t
+}
+
+func parseAddrs(ss []string) []netip.Addr {
+	var out []netip.Addr
+	for _, s := range ss {
+		if a, err := netip.ParseAddr(s); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
