@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/metalgit/metalgit/schemas"
@@ -36,7 +38,9 @@ type Config struct {
 	// Output is the folder the rendered manifests are written to; "" renders
 	// without writing.
 	Output string
-	// WorkDir holds the temporary clones of a pass. Default os.TempDir().
+	// WorkDir is where New creates the Reconciler's work directory, which
+	// holds its working clone (reused across passes) until Close removes
+	// it. Default os.TempDir().
 	WorkDir string
 	// AuthorName and AuthorEmail are the author and committer of state
 	// commits. Default "metalgit <metalgit@localhost>".
@@ -90,6 +94,10 @@ type Credentials struct {
 type Reconciler struct {
 	cfg Config
 	log *slog.Logger
+
+	mu   sync.Mutex // serialises passes and Close
+	base string     // work directory; "" once closed
+	work *workClone // nil until the first pass or after a failure
 }
 
 // New checks cfg, applies the defaults and returns a Reconciler.
@@ -140,7 +148,11 @@ func New(cfg Config) (*Reconciler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{cfg: cfg, log: cfg.Logger}, nil
+	base, err := os.MkdirTemp(cfg.WorkDir, "metalgit-work-")
+	if err != nil {
+		return nil, fmt.Errorf("reconciler: creating work directory: %w", err)
+	}
+	return &Reconciler{cfg: cfg, log: cfg.Logger, base: base}, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

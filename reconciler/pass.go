@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/fluxcd/pkg/git"
-	"github.com/fluxcd/pkg/git/gogit"
-	"github.com/fluxcd/pkg/git/repository"
 	"github.com/fluxcd/pkg/git/signature"
 	extgogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
@@ -52,12 +51,12 @@ type Result struct {
 
 // computed is one attempt's checkout and plan.
 type computed struct {
-	client *gogit.Client
-	dir    string // checkout
-	root   string // inventory root inside the checkout
-	head   string
-	inv    *schemas.Inventory
-	plan   *alloc.Plan
+	repo *extgogit.Repository
+	dir  string // checkout
+	root string // inventory root inside the checkout
+	head string
+	inv  *schemas.Inventory
+	plan *alloc.Plan
 }
 
 // Pass runs one reconcile pass. Errors never carry credentials.
@@ -75,16 +74,21 @@ func (r *Reconciler) Pass(ctx context.Context) (*Result, error) {
 }
 
 func (r *Reconciler) pass(ctx context.Context, rem *remote, sg signature.Signer) (*Result, error) {
-	work, err := os.MkdirTemp(r.cfg.WorkDir, "metalgit-pass-")
-	if err != nil {
-		return nil, fmt.Errorf("creating work directory: %w", err)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	res, err := r.attempts(ctx, rem, sg)
+	if err != nil && !errors.Is(err, ErrInvalidInventory) {
+		// The working clone may hold a half-written state: clone afresh.
+		r.dropWork()
 	}
-	defer func() { _ = os.RemoveAll(work) }()
+	return res, err
+}
 
+func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Signer) (*Result, error) {
 	var pushErr error
 	var lastHead string
 	for attempt := 1; ; attempt++ {
-		c, err := r.checkout(ctx, rem, filepath.Join(work, fmt.Sprintf("attempt-%d", attempt)))
+		c, err := r.checkout(ctx, rem)
 		if err != nil {
 			return nil, err
 		}
@@ -109,9 +113,7 @@ func (r *Reconciler) pass(ctx context.Context, rem *remote, sg signature.Signer)
 				return nil, fmt.Errorf("before push: %w", err)
 			}
 		}
-		pushErr = c.client.Push(ctx, repository.PushConfig{
-			Refspecs: []string{"refs/heads/" + r.cfg.Branch + ":refs/heads/" + r.cfg.Branch},
-		})
+		pushErr = r.push(ctx, c, rem)
 		if pushErr == nil {
 			res.StateCommit, res.Pushed = commit, true
 			r.log.Info("pushed state commit", "commit", commit, "source", c.head, "attempt", attempt)
@@ -126,26 +128,6 @@ func (r *Reconciler) pass(ctx context.Context, rem *remote, sg signature.Signer)
 			return nil, fmt.Errorf("waiting to retry the push: %w", err)
 		}
 	}
-}
-
-// checkout clones the newest commit of the branch into dir.
-func (r *Reconciler) checkout(ctx context.Context, rem *remote, dir string) (*computed, error) {
-	opts := []gogit.ClientOption{gogit.WithDiskStorage()}
-	if rem.plainHTTP {
-		// Plain HTTP with credentials is the user's choice of URL.
-		opts = append(opts, gogit.WithInsecureCredentialsOverHTTP())
-	}
-	client, err := gogit.NewClient(dir, rem.auth, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("creating git client: %w", err)
-	}
-	commit, err := client.Clone(ctx, rem.url, repository.CloneConfig{
-		CheckoutStrategy: repository.CheckoutStrategy{Branch: r.cfg.Branch},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
-	}
-	return &computed{client: client, dir: dir, root: filepath.Join(dir, r.cfg.Path), head: commit.Hash.String()}, nil
 }
 
 // compute loads and validates the inventory and state of the checkout and
@@ -198,34 +180,37 @@ func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer) 
 	if _, err := state.Write(stateDir, c.plan.Next); err != nil {
 		return "", err
 	}
-	if err := onlyUnder(c.dir, stateDir); err != nil {
-		return "", err
-	}
-	hash, err := c.client.Commit(git.Commit{
-		Author:  git.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail},
-		Message: commitMessage(c.plan, changes, c.head),
-	}, repository.WithSigner(sg))
+	wt, err := c.repo.Worktree()
 	if err != nil {
-		return "", fmt.Errorf("committing state: %w", err)
-	}
-	return hash, nil
-}
-
-// onlyUnder checks with go-git that every change in the work tree lies
-// inside dir, so that a commit holds the state directory alone.
-func onlyUnder(checkout, dir string) error {
-	repo, err := extgogit.PlainOpen(checkout)
-	if err != nil {
-		return fmt.Errorf("opening checkout: %w", err)
-	}
-	wt, err := repo.Worktree()
-	if err != nil {
-		return fmt.Errorf("opening work tree: %w", err)
+		return "", fmt.Errorf("opening work tree: %w", err)
 	}
 	st, err := wt.Status()
 	if err != nil {
-		return fmt.Errorf("reading work tree status: %w", err)
+		return "", fmt.Errorf("reading work tree status: %w", err)
 	}
+	if err := onlyUnder(st, c.dir, stateDir); err != nil {
+		return "", err
+	}
+	if st.IsClean() {
+		return "", fmt.Errorf("committing state: %w", git.ErrNoStagedFiles)
+	}
+	for file := range st {
+		_, _ = wt.Add(file) // as the gogit client does
+	}
+	opts := &extgogit.CommitOptions{Author: &object.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail, When: time.Now()}}
+	if sg != nil {
+		opts.Signer = sg
+	}
+	hash, err := wt.Commit(commitMessage(c.plan, changes, c.head), opts)
+	if err != nil {
+		return "", fmt.Errorf("committing state: %w", err)
+	}
+	return hash.String(), nil
+}
+
+// onlyUnder checks that every change in the work tree status lies inside
+// dir, so that a commit holds the state directory alone.
+func onlyUnder(st extgogit.Status, checkout, dir string) error {
 	rel, err := filepath.Rel(checkout, dir)
 	if err != nil {
 		return fmt.Errorf("locating state directory: %w", err)

@@ -55,6 +55,7 @@ METALGIT_SIGNING_KEY_PASSPHRASE.`,
 			if err != nil {
 				return usageError{err}
 			}
+			defer func() { _ = r.Close() }()
 			res, err := r.Pass(cmd.Context())
 			if err != nil {
 				return err

@@ -117,6 +117,7 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	if err != nil {
 		return usageError{err}
 	}
+	defer func() { _ = r.Close() }()
 	log := o.cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,0 +1,370 @@
+package reconciler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"reflect"
+
+	"github.com/fluxcd/pkg/git"
+	// The gogit client's init turns off thin packs, which go-git's fetch
+	// into an existing repository does not handle.
+	_ "github.com/fluxcd/pkg/git/gogit"
+	"github.com/fluxcd/pkg/ssh/knownhosts"
+	extgogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	"github.com/go-git/go-git/v5/plumbing/transport/http"
+	"github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// maxReuse bounds the passes a working clone serves before it is cloned
+// afresh, so that the packs and loose objects of many fetches and state
+// commits do not pile up.
+const maxReuse = 500
+
+// workClone is the Reconciler's working clone, kept across the attempts
+// and passes made with the same remote and credentials.
+type workClone struct {
+	dir    string
+	remote remote // what it was cloned with
+	repo   *extgogit.Repository
+	uses   int
+}
+
+// Close removes the Reconciler's work directory. The Reconciler must not be
+// used afterwards.
+func (r *Reconciler) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.work = nil
+	if r.base == "" {
+		return nil
+	}
+	err := os.RemoveAll(r.base)
+	r.base = ""
+	return err
+}
+
+// dropWork discards the working clone; the next attempt clones afresh.
+func (r *Reconciler) dropWork() {
+	if r.work != nil {
+		_ = os.RemoveAll(r.work.dir)
+		r.work = nil
+	}
+}
+
+// checkout brings the working clone to the newest commit of the branch:
+// a fetch and a hard reset when the clone can be reused, else a clone.
+func (r *Reconciler) checkout(ctx context.Context, rem *remote) (*computed, error) {
+	if r.base == "" {
+		return nil, errors.New("reconciler is closed")
+	}
+	if w := r.work; w != nil && (w.uses >= maxReuse || !reflect.DeepEqual(w.remote, *rem)) {
+		r.dropWork()
+	}
+	if r.work == nil {
+		return r.clone(ctx, rem)
+	}
+	c, err := r.update(ctx, rem)
+	if err != nil {
+		// Start afresh: a clone reports the remote's errors as well.
+		r.log.Info("updating the working clone failed; cloning afresh", "error", redact(err, rem.secrets))
+		r.dropWork()
+		return r.clone(ctx, rem)
+	}
+	return c, nil
+}
+
+// clone makes a fresh working clone of the branch.
+func (r *Reconciler) clone(ctx context.Context, rem *remote) (*computed, error) {
+	dir := filepath.Join(r.base, "clone")
+	if err := os.RemoveAll(dir); err != nil {
+		return nil, fmt.Errorf("clearing work directory: %w", err)
+	}
+	auth, err := authMethod(rem.auth)
+	if err != nil {
+		return nil, fmt.Errorf("fetching branch %s of %s: constructing auth method: %w", r.cfg.Branch, rem.url, err)
+	}
+	// No checkout by go-git, whose checkout of many files is slow: the
+	// work tree and index are written from the tree below.
+	repo, err := extgogit.PlainCloneContext(ctx, dir, false, &extgogit.CloneOptions{
+		URL:           rem.url,
+		Auth:          auth,
+		RemoteName:    extgogit.DefaultRemoteName,
+		ReferenceName: plumbing.NewBranchReferenceName(r.cfg.Branch),
+		SingleBranch:  true,
+		NoCheckout:    true,
+		Tags:          extgogit.NoTags,
+		CABundle:      rem.auth.CAFile,
+	})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("fetching branch %s of %s: unable to clone: %w", r.cfg.Branch, rem.url, err)
+	}
+	w := &workClone{dir: dir, remote: *rem, repo: repo}
+	head, err := w.checkoutHead()
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("checking out branch %s: %w", r.cfg.Branch, err)
+	}
+	r.work = w
+	return r.computed(head.String()), nil
+}
+
+// checkoutHead writes the tree of HEAD into the empty work tree and index.
+func (w *workClone) checkoutHead() (plumbing.Hash, error) {
+	head, err := w.repo.Head()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	tree, err := commitTree(w.repo, head.Hash())
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	idx := &index.Index{Version: 2}
+	err = tree.Files().ForEach(func(f *object.File) error {
+		return w.apply(idx, &object.Change{To: object.ChangeEntry{Name: f.Name,
+			TreeEntry: object.TreeEntry{Name: filepath.Base(f.Name), Mode: f.Mode, Hash: f.Hash}}})
+	})
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return head.Hash(), w.repo.Storer.SetIndex(idx)
+}
+
+// update fetches the branch into the working clone and resets the branch,
+// index and work tree hard to the fetched head.
+func (r *Reconciler) update(ctx context.Context, rem *remote) (*computed, error) {
+	w := r.work
+	w.uses++
+	auth, err := authMethod(rem.auth)
+	if err != nil {
+		return nil, fmt.Errorf("fetching branch %s of %s: constructing auth method: %w", r.cfg.Branch, rem.url, err)
+	}
+	tracking := plumbing.NewRemoteReferenceName(extgogit.DefaultRemoteName, r.cfg.Branch)
+	err = w.repo.FetchContext(ctx, &extgogit.FetchOptions{
+		RemoteName: extgogit.DefaultRemoteName,
+		RefSpecs:   []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(r.cfg.Branch).String() + ":" + tracking.String())},
+		Auth:       auth,
+		CABundle:   rem.auth.CAFile,
+		Tags:       extgogit.NoTags,
+	})
+	if err != nil && !errors.Is(err, extgogit.NoErrAlreadyUpToDate) {
+		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
+	}
+	ref, err := w.repo.Reference(tracking, true)
+	if err != nil {
+		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
+	}
+	if err := w.moveTo(ref.Hash()); err != nil {
+		return nil, fmt.Errorf("updating work tree to %s: %w", ref.Hash(), err)
+	}
+	return r.computed(ref.Hash().String()), nil
+}
+
+func (r *Reconciler) computed(head string) *computed {
+	w := r.work
+	return &computed{repo: w.repo, dir: w.dir, root: filepath.Join(w.dir, r.cfg.Path), head: head}
+}
+
+// push pushes the branch to the remote without force.
+func (r *Reconciler) push(ctx context.Context, c *computed, rem *remote) error {
+	auth, err := authMethod(rem.auth)
+	if err != nil {
+		return fmt.Errorf("failed to construct auth method with options: %w", err)
+	}
+	ref := plumbing.NewBranchReferenceName(r.cfg.Branch).String()
+	err = c.repo.PushContext(ctx, &extgogit.PushOptions{
+		RemoteName: extgogit.DefaultRemoteName,
+		RefSpecs:   []config.RefSpec{config.RefSpec(ref + ":" + ref)},
+		Auth:       auth,
+		CABundle:   rem.auth.CAFile,
+	})
+	if err != nil {
+		return fmt.Errorf("failed to push to remote: %w", err)
+	}
+	return nil
+}
+
+// authMethod builds the go-git auth of the options as the gogit client
+// does: basic or bearer auth for HTTP(S), and for SSH the key with host
+// keys checked against the known_hosts given.
+func authMethod(opts *git.AuthOptions) (transport.AuthMethod, error) {
+	if opts == nil {
+		return nil, nil
+	}
+	switch opts.Transport {
+	case git.HTTPS, git.HTTP:
+		if opts.Username != "" || opts.Password != "" {
+			return &http.BasicAuth{Username: opts.Username, Password: opts.Password}, nil
+		}
+		if opts.BearerToken != "" {
+			return &http.TokenAuth{Token: opts.BearerToken}, nil
+		}
+		return nil, nil
+	case git.SSH:
+		if len(opts.KnownHosts) == 0 {
+			return nil, errors.New("no known_hosts; host keys are always verified")
+		}
+		pk, err := ssh.NewPublicKeys(opts.Username, opts.Identity, opts.Password)
+		if err != nil {
+			return nil, err
+		}
+		callback, algos, err := knownhosts.New(opts.KnownHosts)
+		if err != nil {
+			return nil, err
+		}
+		pk.HostKeyCallback = callback
+		return &sshAuth{PublicKeys: pk, hostKeyAlgos: algos}, nil
+	default:
+		return nil, fmt.Errorf("unknown transport %q", opts.Transport)
+	}
+}
+
+// sshAuth is public key auth that also offers the host key algorithms of
+// the known_hosts entries, as the gogit client's does.
+type sshAuth struct {
+	*ssh.PublicKeys
+	hostKeyAlgos []string
+}
+
+func (a *sshAuth) ClientConfig() (*gossh.ClientConfig, error) {
+	cfg, err := a.PublicKeys.ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	if len(git.KexAlgos) > 0 {
+		cfg.KeyExchanges = git.KexAlgos
+	}
+	algos := a.hostKeyAlgos
+	if len(algos) == 1 && algos[0] == "ssh-rsa" {
+		algos = []string{"rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"}
+	}
+	cfg.HostKeyAlgorithms = algos
+	if len(git.HostKeyAlgos) > 0 {
+		cfg.HostKeyAlgorithms = git.HostKeyAlgos
+	}
+	return cfg, nil
+}
+
+// moveTo makes the branch, the index and the work tree those of commit.
+// The work tree and index equal HEAD's tree on entry (a pass that fails
+// after touching them drops the clone), so only the files that differ
+// between the two trees are written, which a hard reset of go-git does
+// not manage (it rewrites every file).
+func (w *workClone) moveTo(commit plumbing.Hash) error {
+	head, err := w.repo.Head()
+	if err != nil {
+		return err
+	}
+	branch := head.Name()
+	if !branch.IsBranch() {
+		return fmt.Errorf("HEAD is not a branch: %s", branch)
+	}
+	if head.Hash() != commit {
+		from, err := commitTree(w.repo, head.Hash())
+		if err != nil {
+			return err
+		}
+		to, err := commitTree(w.repo, commit)
+		if err != nil {
+			return err
+		}
+		changes, err := object.DiffTree(from, to)
+		if err != nil {
+			return err
+		}
+		idx, err := w.repo.Storer.Index()
+		if err != nil {
+			return err
+		}
+		for _, ch := range changes {
+			if err := w.apply(idx, ch); err != nil {
+				return err
+			}
+		}
+		if err := w.repo.Storer.SetIndex(idx); err != nil {
+			return err
+		}
+	}
+	return w.repo.Storer.SetReference(plumbing.NewHashReference(branch, commit))
+}
+
+func commitTree(repo *extgogit.Repository, h plumbing.Hash) (*object.Tree, error) {
+	c, err := repo.CommitObject(h)
+	if err != nil {
+		return nil, err
+	}
+	return c.Tree()
+}
+
+// apply writes one change between trees to the work tree and index.
+func (w *workClone) apply(idx *index.Index, ch *object.Change) error {
+	if ch.From.Name != "" && ch.From.Name != ch.To.Name {
+		p := filepath.Join(w.dir, filepath.FromSlash(ch.From.Name))
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		_, _ = idx.Remove(ch.From.Name)
+	}
+	if ch.To.Name == "" {
+		return nil
+	}
+	e := ch.To.TreeEntry
+	if !e.Mode.IsFile() {
+		return fmt.Errorf("unsupported entry %s (mode %s)", ch.To.Name, e.Mode)
+	}
+	blob, err := w.repo.BlobObject(e.Hash)
+	if err != nil {
+		return err
+	}
+	rd, err := blob.Reader()
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rd.Close() }()
+	data, err := io.ReadAll(rd)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(w.dir, filepath.FromSlash(ch.To.Name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(p) // a symlink or a file of another mode
+	if e.Mode == filemode.Symlink {
+		if err := os.Symlink(string(data), p); err != nil {
+			return err
+		}
+	} else {
+		perm := os.FileMode(0o644)
+		if e.Mode == filemode.Executable {
+			perm = 0o755
+		}
+		if err := os.WriteFile(p, data, perm); err != nil {
+			return err
+		}
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	ie, err := idx.Entry(ch.To.Name)
+	if err != nil {
+		ie = idx.Add(ch.To.Name)
+	}
+	ie.Hash, ie.Mode = e.Hash, e.Mode
+	ie.Size = uint32(fi.Size() & math.MaxUint32) //nolint:gosec // masked: Git keeps the low 32 bits
+	ie.ModifiedAt = fi.ModTime()
+	return nil
+}
