@@ -52,16 +52,26 @@ CRD_DIR                ?= $(CACHE_DIR)/crds
 # Passed to `go test` by `make test`; a list (':'-separated) of directories.
 METALGIT_CRD_DIR       ?= $(abspath $(CRD_DIR)/metal3-$(METAL3_APIS_VERSION)):$(abspath $(CRD_DIR)/nad-$(NAD_VERSION))
 
+# kube-apiserver and etcd for the tests that need a real API server (hack/kube.sh).
+KUBE_VERSION      ?= v1.36.3
+ETCD_VERSION      ?= v3.6.8
+KUBE_DIR          ?= $(CACHE_DIR)/kube-$(KUBE_VERSION)
+# Passed to `go test` by `make test`: the directory holding kube-apiserver and etcd.
+METALGIT_KUBE_BIN ?= $(abspath $(KUBE_DIR))/bin
+
 # --- demo ------------------------------------------------------------------
 DEMO_SRC ?= examples/dc1
 DEMO_OUT ?= out/demo
 DEMO_DIR ?= $(DEMO_OUT)/seed
 DEMO_REPO ?= $(DEMO_OUT)/fleet.git
+# Unprivileged loopback ports for the demo's boot proxy (DHCP) and its replies.
+DEMO_DHCP_PORT       ?= 10067
+DEMO_DHCP_REPLY_PORT ?= 10068
 # The seed commit's author, independent of the user's git configuration.
 DEMO_GIT = GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@localhost \
 	GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@localhost git
 
-.PHONY: help build test check fmt-check vet tidy-check lint lint-config tools \
+.PHONY: kube clean-kube help build test check fmt-check vet tidy-check lint lint-config tools \
         versions ci demo bench fuzz clean clean-tools crds clean-crds
 
 help: ## Show this help.
@@ -77,7 +87,8 @@ build: ## Build bin/metalgit.
 	$(GO) build $(BUILD_FLAGS) -o $(BINARY) $(CMD_PKG)
 
 test: export METALGIT_CRD_DIR := $(METALGIT_CRD_DIR)
-test: crds ## Run all tests with the race detector (what CI runs).
+test: export METALGIT_KUBE_BIN := $(METALGIT_KUBE_BIN)
+test: crds kube ## Run all tests with the race detector (what CI runs).
 	$(GO) test $(TEST_FLAGS) $(PKG)
 
 check: fmt-check vet tidy-check lint ## gofmt check, go vet, go mod tidy -diff and lint (use `make -k check` to see every failure).
@@ -158,6 +169,18 @@ demo: build ## GitOps pass on a local bare repo seeded from examples/dc1: commit
 	@out=$$($(BINARY) reconcile --repo '$(DEMO_REPO)' --branch main --path . --output '$(DEMO_OUT)/rendered') || exit 1; \
 	echo "$$out"; \
 	if ! grep -q '^state commit: no changes' <<<"$$out"; then echo 'demo: the second pass committed again' >&2; exit 1; fi
+	@echo '>> boot proxy on loopback: metalgit serve --boot, DHCP on 127.0.0.1:$(DEMO_DHCP_PORT) (log: $(DEMO_OUT)/serve.log)'
+	@echo '>> metalgit boot probe: server-01 (aa:bb:cc:dd:ee:01) asks as a BIOS PXE ROM, then as iPXE'
+	@$(BINARY) serve --repo '$(DEMO_REPO)' --branch main --path . --output '$(DEMO_OUT)/rendered' --no-webhook \
+	  --listen 127.0.0.1:0 --boot --dhcp-listen 127.0.0.1:$(DEMO_DHCP_PORT) --dhcp-reply-port $(DEMO_DHCP_REPLY_PORT) \
+	  2>'$(DEMO_OUT)/serve.log' & pid=$$!; \
+	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT; \
+	probe() { $(BINARY) boot probe --server 127.0.0.1:$(DEMO_DHCP_PORT) --port $(DEMO_DHCP_REPLY_PORT) --mac aa:bb:cc:dd:ee:01 --timeout 500ms "$$@"; }; \
+	for i in $$(seq 40); do probe --arch 0 --vendor-class PXEClient:Arch:00000:UNDI:002001 2>/dev/null && break; \
+	  kill -0 $$pid 2>/dev/null || { cat '$(DEMO_OUT)/serve.log' >&2; exit 1; }; \
+	  [ $$i -lt 40 ] || { echo 'demo: the boot proxy never answered' >&2; cat '$(DEMO_OUT)/serve.log' >&2; exit 1; }; \
+	done; \
+	probe --user-class iPXE
 
 bench: ## Run benchmarks (BENCH=regexp, PKG=packages, BENCH_FLAGS=extra flags).
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) $(PKG)
@@ -170,6 +193,13 @@ clean: ## Remove bin/ and out/.
 
 clean-tools: ## Remove cached tools (CACHE_DIR/bin); they are reinstalled on demand.
 	rm -rf -- '$(TOOLS_BIN)'
+
+kube: ## Build kube-apiserver and etcd for the API-server tests into CACHE_DIR (cached; see hack/kube.sh).
+	@GO='$(GO)' CACHE_DIR='$(abspath $(CACHE_DIR))' KUBE_VERSION='$(KUBE_VERSION)' \
+	  ETCD_VERSION='$(ETCD_VERSION)' KUBE_DIR='$(abspath $(KUBE_DIR))' bash hack/kube.sh >/dev/null
+
+clean-kube: ## Remove the cached kube-apiserver and etcd; they are rebuilt on demand.
+	rm -rf -- '$(KUBE_DIR)'
 
 crds: ## Generate/copy the CRDs render tests validate against into CRD_DIR (cached; see hack/crds.sh).
 	@GO='$(GO)' TOOLS_BIN='$(abspath $(TOOLS_BIN))' CRD_DIR='$(abspath $(CRD_DIR))' \

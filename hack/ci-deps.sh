@@ -14,6 +14,11 @@ DEB_PACKAGES=(
 	libc6-dev       # headers/crt for the race runtime link
 	openssh-server  # reconciler SSH tests: sshd started by the test on loopback
 	openssh-client  # reconciler SSH tests: ssh-keygen for host and user keys
+	iproute2        # boot tests: ip netns, veth pairs
+	udhcpc          # boot DHCP tests: busybox udhcpc as a real client in a namespace
+	isc-dhcp-client # boot DHCP tests: dhclient as a real client in a namespace
+	ndisc6          # boot RA tests: rdisc6 solicits a router advertisement
+	busybox         # netns harness tests: busybox ping when iputils-ping is absent
 )
 read -r -a extra <<<"${CI_EXTRA_DEB_PACKAGES:-}"
 DEB_PACKAGES+=("${extra[@]}")

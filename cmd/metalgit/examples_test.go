@@ -20,6 +20,7 @@ import (
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/schemas"
 )
 
@@ -328,8 +329,12 @@ func TestInvalidExampleComments(t *testing.T) {
 	}
 }
 
+// bootExamplesDir holds hosts files for 'metalgit boot', not inventories
+// (TestBootExamples checks them).
+const bootExamplesDir = "examples/boot"
+
 // TestValidExamples checks that every example inventory other than
-// examples/invalid validates and plans without problems.
+// examples/invalid and examples/boot validates and plans without problems.
 func TestValidExamples(t *testing.T) {
 	chdirRepoRoot(t)
 	entries, err := os.ReadDir(examplesDir)
@@ -338,7 +343,7 @@ func TestValidExamples(t *testing.T) {
 	}
 	var n int
 	for _, e := range entries {
-		if !e.IsDir() || path.Join(examplesDir, e.Name()) == invalidDir {
+		if d := path.Join(examplesDir, e.Name()); !e.IsDir() || d == invalidDir || d == bootExamplesDir {
 			continue
 		}
 		n++
@@ -390,5 +395,18 @@ func TestValidExamples(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatalf("no example inventories under %s", examplesDir)
+	}
+}
+
+// TestBootExamples: the example hosts file loads; the invalid one is the
+// README's example of every problem at once.
+func TestBootExamples(t *testing.T) {
+	chdirRepoRoot(t)
+	tab, err := boot.LoadHostsFile(path.Join(bootExamplesDir, "hosts.yaml"))
+	if err != nil || tab.Len() != 3 {
+		t.Fatalf("%s/hosts.yaml: %v", bootExamplesDir, err)
+	}
+	if _, err := boot.LoadHostsFile(path.Join(bootExamplesDir, "invalid-hosts.yaml")); err == nil {
+		t.Fatalf("%s/invalid-hosts.yaml loads", bootExamplesDir)
 	}
 }

@@ -4,6 +4,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/metalgit/metalgit/boot/bmh"
+	"github.com/metalgit/metalgit/render"
 )
 
 // TestImportDirections holds the project's load-bearing walls: schemas
@@ -32,6 +35,23 @@ func TestImportDirections(t *testing.T) {
 					t.Errorf("%s depends on %s, which it must not", pattern, dep)
 				}
 			}
+		}
+	}
+}
+
+// TestBootReadsWhatRenderWrites: the boot proxy's standalone host source
+// reads the annotations and labels render sets on BareMetalHosts; the two
+// packages may not import each other, so the names are compared here.
+func TestBootReadsWhatRenderWrites(t *testing.T) {
+	for _, p := range [][2]string{
+		{bmh.AnnotationIPAddress, render.AnnotationIPAddress},
+		{bmh.AnnotationGateway, render.AnnotationGateway},
+		{bmh.AnnotationDNSServers, render.AnnotationDNSServers},
+		{bmh.AnnotationNTPServers, render.AnnotationNTPServers},
+		{bmh.LabelMachine, render.LabelMachine},
+	} {
+		if p[0] != p[1] {
+			t.Errorf("boot/bmh reads %q, render writes %q", p[0], p[1])
 		}
 	}
 }

@@ -80,7 +80,7 @@ writes those decisions to the state directory.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newValidateCmd(), newPlanCmd(), newAllocateCmd(), newRenderCmd(), newReconcileCmd(), newServeCmd(), newVersionCmd())
+	root.AddCommand(newValidateCmd(), newPlanCmd(), newAllocateCmd(), newRenderCmd(), newReconcileCmd(), newServeCmd(), newBootCmd(), newVersionCmd())
 	return root
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/reconciler"
 )
 
@@ -34,6 +35,10 @@ type serveOptions struct {
 	webhookSecretFile string
 	noWebhook         bool
 	verbose           bool
+	withBoot          bool
+	boot              bootOptions
+	// dhcpAddr is where the boot proxy's DHCP server listens (with --boot).
+	dhcpAddr net.Addr
 }
 
 func newServeCmd() *cobra.Command {
@@ -51,6 +56,12 @@ func newServeCmd() *cobra.Command {
   GET  /status   JSON: last good source and state commit and time, last error
                  with its commit, consecutive failures
   GET  /metrics  Prometheus metrics (metalgit_ namespace)
+
+With --boot it also runs the boot proxy (DHCP and IPv6 router advertisements;
+flags as for 'metalgit boot') on the host table of the last good pass: every
+inventory host with a boot MAC and an address; hosts with a machine bound
+boot the deploy ramdisk, the others the inspection ramdisk. Until the first
+pass succeeds the proxy answers nobody.
 
 The webhook secret is read from --webhook-secret-file or the environment
 variable METALGIT_WEBHOOK_SECRET, never from a flag value; serve refuses to
@@ -81,6 +92,8 @@ half-way) and open requests are answered.`,
 	f.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook secret (default: $"+webhookSecretEnv+")")
 	f.BoolVar(&o.noWebhook, "no-webhook", false, "serve no /hook endpoint and poll on --interval alone")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log debug detail to stderr")
+	f.BoolVar(&o.withBoot, "boot", false, "also run the boot proxy (DHCP) from each good pass's allocations; see 'metalgit boot' for its flags")
+	addBootFlags(f, &o.boot)
 	return cmd
 }
 
@@ -113,17 +126,31 @@ func (o *serveOptions) webhookSecret() ([]byte, error) {
 
 // run serves until ctx is done; listening is called with the bound address.
 func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(net.Addr)) error {
-	r, err := reconciler.New(o.cfg)
-	if err != nil {
-		return usageError{err}
-	}
-	defer func() { _ = r.Close() }()
 	log := o.cfg.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	metrics := reconciler.NewMetrics()
+	var serveBoot func(context.Context) error
+	cfg := o.cfg
+	store := &boot.Store{}
+	if o.withBoot {
+		cfg.OnResult = func(t *reconciler.HostTable) { publishHosts(store, t, log) }
+	}
+	r, err := reconciler.New(cfg)
+	if err != nil {
+		return usageError{err}
+	}
+	defer func() { _ = r.Close() }()
+	if o.withBoot {
+		var dhcpAddr net.Addr
+		if serveBoot, dhcpAddr, err = o.boot.start(ctx, store, metrics.Registry, log); err != nil {
+			return err
+		}
+		o.dhcpAddr = dhcpAddr
+	}
 	ctl := reconciler.NewController(r, reconciler.ControllerConfig{
-		Interval: o.interval, PassTimeout: o.passTimeout, Metrics: reconciler.NewMetrics(), Logger: log,
+		Interval: o.interval, PassTimeout: o.passTimeout, Metrics: metrics, Logger: log,
 	})
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.listen)
 	if err != nil {
@@ -137,6 +164,9 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ctl.Run(gctx) })
+	if serveBoot != nil {
+		g.Go(func() error { return serveBoot(gctx) })
+	}
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serving HTTP: %w", err)
@@ -155,4 +185,31 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// publishHosts converts the reconciler's host table into the boot proxy's
+// and swaps it in. Hosts without a boot MAC or an address cannot be
+// answered and are left out (logged at debug).
+func publishHosts(store *boot.Store, t *reconciler.HostTable, log *slog.Logger) {
+	hosts := make([]boot.Host, 0, len(t.Hosts))
+	for _, e := range t.Hosts {
+		mac, err := net.ParseMAC(e.MAC)
+		if err != nil || !e.Address.IsValid() {
+			log.Debug("boot proxy: host left out (no boot MAC or no address)", "host", e.Name)
+			continue
+		}
+		phase := boot.PhaseInspect
+		if e.Phase == reconciler.PhaseBound {
+			phase = boot.PhaseDeploy
+		}
+		hosts = append(hosts, boot.Host{MAC: mac, Name: e.Name, Address: e.Address, Gateway: e.Gateway,
+			DNS: e.DNS, NTP: e.NTP, Hostname: e.Hostname, Phase: phase})
+	}
+	bt, err := boot.NewTable(t.SourceCommit, hosts)
+	if err != nil {
+		log.Error("boot proxy: host table refused; still serving the previous one", "commit", t.SourceCommit, "err", err)
+		return
+	}
+	store.Swap(bt)
+	log.Info("boot proxy: host table updated", "commit", t.SourceCommit, "hosts", bt.Len())
 }

@@ -1,0 +1,181 @@
+package boot
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strings"
+	"sync/atomic"
+)
+
+// Phase says what a host boots into over the network.
+type Phase string
+
+// Phases of a Host.
+const (
+	// PhaseInspect: the host is being registered or inspected; it boots
+	// the inspection ramdisk.
+	PhaseInspect Phase = "inspect"
+	// PhaseDeploy: the host is being provisioned (or cleaned); it boots
+	// the deploy ramdisk.
+	PhaseDeploy Phase = "deploy"
+	// PhaseNone: the host gets its address but no boot offer (it boots
+	// from disk).
+	PhaseNone Phase = "none"
+)
+
+// Boot modes of a Host. An empty BootMode means "whatever the firmware
+// asks for": the DHCP server always follows the client's option 93.
+const (
+	BootModeUEFI   = "UEFI"
+	BootModeLegacy = "legacy"
+)
+
+// Host is one machine the boot proxy may answer.
+type Host struct {
+	// MAC is the boot interface's MAC address.
+	MAC net.HardwareAddr
+	// Name identifies the host in logs (the inventory Host or the
+	// BareMetalHost name).
+	Name string
+	// Address is the host's lease with its prefix length; Gateway, DNS
+	// and NTP are optional.
+	Address  netip.Prefix
+	Gateway  netip.Addr
+	DNS, NTP []netip.Addr
+	// Hostname is sent in option 12 when set.
+	Hostname string
+	// BootMode is UEFI, legacy or "" (follow the client).
+	BootMode string
+	// Phase is inspect, deploy or none.
+	Phase Phase
+}
+
+// Key returns the table key of a MAC address: lower-case, colon form.
+func Key(mac net.HardwareAddr) string { return mac.String() }
+
+// Table is an immutable MAC → Host map. Build one with NewTable and never
+// change it afterwards; it is shared between goroutines.
+type Table struct {
+	hosts []Host
+	byMAC map[string]int
+	// Source says where the table came from (file name, commit, …), for
+	// logs and status.
+	Source string
+}
+
+// NewTable checks hosts and builds a table from them. Every problem is
+// reported at once; no table is returned when there is one.
+func NewTable(source string, hosts []Host) (*Table, error) {
+	t, problems := newTable(source, hosts)
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("%s: %d problem(s):\n  %s", source, len(problems), strings.Join(problems, "\n  "))
+	}
+	return t, nil
+}
+
+// newTable builds a table and lists its problems (the table is only good
+// when there are none).
+func newTable(source string, hosts []Host) (*Table, []string) {
+	t := &Table{Source: source, hosts: make([]Host, len(hosts)), byMAC: make(map[string]int, len(hosts))}
+	copy(t.hosts, hosts)
+	sort.SliceStable(t.hosts, func(i, j int) bool { return t.hosts[i].Name < t.hosts[j].Name })
+	var problems []string
+	byAddr := map[netip.Addr]string{}
+	for i, h := range t.hosts {
+		who := h.Name
+		if who == "" {
+			who = h.MAC.String()
+		}
+		if err := h.check(); err != nil {
+			problems = append(problems, fmt.Sprintf("host %s: %v", who, err))
+			continue
+		}
+		k := Key(h.MAC)
+		if j, dup := t.byMAC[k]; dup {
+			problems = append(problems, fmt.Sprintf("host %s: MAC %s is also host %s's", who, k, t.hosts[j].Name))
+			continue
+		}
+		if other, dup := byAddr[h.Address.Addr()]; dup {
+			problems = append(problems, fmt.Sprintf("host %s: address %s is also host %s's", who, h.Address.Addr(), other))
+			continue
+		}
+		byAddr[h.Address.Addr()] = who
+		t.byMAC[k] = i
+	}
+	return t, problems
+}
+
+func (h *Host) check() error {
+	var bad []string
+	if len(h.MAC) != 6 {
+		bad = append(bad, fmt.Sprintf("MAC %q is not a 6-byte Ethernet address", h.MAC.String()))
+	}
+	if !h.Address.IsValid() || !h.Address.Addr().Is4() {
+		bad = append(bad, "address must be an IPv4 address with a prefix length (192.168.100.3/24)")
+	} else if h.Address.Bits() < 1 || h.Address.Bits() > 31 {
+		bad = append(bad, fmt.Sprintf("address %s: prefix length must be 1 to 31", h.Address))
+	}
+	if h.Gateway.IsValid() && (!h.Gateway.Is4() || (h.Address.IsValid() && !h.Address.Masked().Contains(h.Gateway))) {
+		bad = append(bad, fmt.Sprintf("gateway %s is not an IPv4 address inside %s", h.Gateway, h.Address.Masked()))
+	}
+	for _, a := range append(append([]netip.Addr{}, h.DNS...), h.NTP...) {
+		if !a.Is4() {
+			bad = append(bad, fmt.Sprintf("DNS/NTP server %s is not an IPv4 address", a))
+		}
+	}
+	switch h.Phase {
+	case PhaseInspect, PhaseDeploy, PhaseNone:
+	default:
+		bad = append(bad, fmt.Sprintf("phase %q must be inspect, deploy or none", h.Phase))
+	}
+	switch h.BootMode {
+	case "", BootModeUEFI, BootModeLegacy:
+	default:
+		bad = append(bad, fmt.Sprintf("bootMode %q must be UEFI or legacy", h.BootMode))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// Lookup returns the host whose boot MAC is mac.
+func (t *Table) Lookup(mac net.HardwareAddr) (Host, bool) {
+	if t == nil {
+		return Host{}, false
+	}
+	i, ok := t.byMAC[Key(mac)]
+	if !ok {
+		return Host{}, false
+	}
+	return t.hosts[i], true
+}
+
+// Len is the number of hosts in the table.
+func (t *Table) Len() int {
+	if t == nil {
+		return 0
+	}
+	return len(t.hosts)
+}
+
+// Hosts returns a copy of the hosts, sorted by name.
+func (t *Table) Hosts() []Host {
+	if t == nil {
+		return nil
+	}
+	return append([]Host(nil), t.hosts...)
+}
+
+// Store holds the current table. The zero Store holds an empty table;
+// Load and Swap may be called from any goroutine.
+type Store struct{ p atomic.Pointer[Table] }
+
+// Load returns the current table (nil when none was stored; a nil *Table
+// answers no lookups).
+func (s *Store) Load() *Table { return s.p.Load() }
+
+// Swap replaces the table and returns the old one.
+func (s *Store) Swap(t *Table) *Table { return s.p.Swap(t) }

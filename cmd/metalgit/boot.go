@@ -1,0 +1,313 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/sync/errgroup"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/metalgit/metalgit/boot"
+	"github.com/metalgit/metalgit/boot/bmh"
+	"github.com/metalgit/metalgit/boot/dhcp"
+	"github.com/metalgit/metalgit/boot/ra"
+)
+
+// Boot proxy defaults.
+const (
+	defaultBootListen = "127.0.0.1:9091"
+	hostsPollInterval = 2 * time.Second
+	raStartTimeout    = 10 * time.Second
+)
+
+// bootOptions are the boot proxy's flags, shared by boot and serve.
+type bootOptions struct {
+	dhcpListen    string
+	dhcpReplyPort uint16
+	serverIP      string
+	httpURL       string
+	iface         string
+	leaseTime     time.Duration
+	efiBinary     string
+	userClass     string
+	ra            bool
+}
+
+func addBootFlags(f *pflag.FlagSet, o *bootOptions) {
+	f.StringVar(&o.dhcpListen, "dhcp-listen", dhcp.DefaultListen, "DHCP listen address ADDR:PORT")
+	f.Uint16Var(&o.dhcpReplyPort, "dhcp-reply-port", 0, "send every DHCP reply to this port instead of 67/68 (tests, perfdhcp on loopback)")
+	f.StringVar(&o.serverIP, "server-ip", "", "the boot proxy's address: DHCP option 54, siaddr, TFTP server (default: the listen address, else --interface's first IPv4 address)")
+	f.StringVar(&o.httpURL, "http-url", "", "base URL of iPXE scripts and HTTP boot binaries (default http://SERVER-IP:8080)")
+	f.StringVar(&o.iface, "interface", "", "provisioning interface: bind DHCP to it and send IPv6 router advertisements on it")
+	f.DurationVar(&o.leaseTime, "lease-time", dhcp.DefaultLeaseTime, "DHCP lease time")
+	f.StringVar(&o.efiBinary, "efi-binary", boot.EFIBinary, "x86 UEFI boot binary: "+boot.EFIBinary+" or "+boot.EFIFullBinary)
+	f.StringVar(&o.userClass, "user-class", dhcp.DefaultUserClass, "DHCP option 77 value that marks iPXE (set it to the user class of an embedded script)")
+	f.BoolVar(&o.ra, "ra", true, "send minimal IPv6 router advertisements on --interface (iPXE boots ~13 s sooner)")
+}
+
+// dhcpConfig turns the flags into a DHCP server configuration.
+func (o *bootOptions) dhcpConfig(store *boot.Store, reg prometheus.Registerer, log *slog.Logger) (dhcp.Config, error) {
+	var errs []error
+	cfg := dhcp.Config{
+		ReplyPort: o.dhcpReplyPort, Interface: o.iface, HTTPURL: o.httpURL, LeaseTime: o.leaseTime,
+		UserClass: o.userClass, EFIBinary: o.efiBinary, Hosts: store, Logger: log, Registerer: reg,
+	}
+	listen, err := netip.ParseAddrPort(o.dhcpListen)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("--dhcp-listen %q: want ADDR:PORT (0.0.0.0:67)", o.dhcpListen))
+	}
+	cfg.Listen = listen
+	if o.serverIP != "" {
+		ip, err := netip.ParseAddr(o.serverIP)
+		if err != nil || !ip.Is4() {
+			errs = append(errs, fmt.Errorf("--server-ip %q: want an IPv4 address", o.serverIP))
+		}
+		cfg.ServerIP = ip
+	}
+	if o.efiBinary != boot.EFIBinary && o.efiBinary != boot.EFIFullBinary {
+		errs = append(errs, fmt.Errorf("--efi-binary %q: want %s or %s", o.efiBinary, boot.EFIBinary, boot.EFIFullBinary))
+	}
+	return cfg, errors.Join(errs...)
+}
+
+// start checks the configuration, opens the DHCP socket and returns its
+// address and the function that serves it (and the router
+// advertisements) until ctx ends. Problems with flags or sockets surface
+// here, before anything runs.
+func (o *bootOptions) start(ctx context.Context, store *boot.Store, reg prometheus.Registerer, log *slog.Logger) (func(context.Context) error, net.Addr, error) {
+	cfg, err := o.dhcpConfig(store, reg, log)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	srv, err := dhcp.New(cfg)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	conn, err := srv.Listen(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return func(ctx context.Context) error {
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return srv.Serve(gctx, conn) })
+		if o.ra && o.iface != "" {
+			g.Go(func() error { return runRA(gctx, ra.Config{Interface: o.iface, Logger: log, Registerer: reg}, log) })
+		}
+		return g.Wait()
+	}, conn.LocalAddr(), nil
+}
+
+// runRA serves router advertisements, waiting a little for the
+// interface's link-local address to leave duplicate address detection.
+func runRA(ctx context.Context, cfg ra.Config, log *slog.Logger) error {
+	deadline := time.Now().Add(raStartTimeout)
+	for {
+		r, err := ra.Listen(cfg)
+		if err == nil {
+			defer func() { _ = r.Close() }()
+			return r.Serve(ctx)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("router advertisements (disable with --ra=false): %w", err)
+		}
+		log.Debug("router advertisements: interface not ready", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+type bootCmdOptions struct {
+	boot       bootOptions
+	hostsFile  string
+	kubeconfig string
+	inCluster  bool
+	namespace  string
+	listen     string
+	verbose    bool
+}
+
+func newBootCmd() *cobra.Command {
+	var o bootCmdOptions
+	cmd := &cobra.Command{
+		Use:   "boot (--hosts FILE | --kubeconfig FILE | --in-cluster) [flags]",
+		Short: "Run the boot proxy alone: DHCP for PXE from a hosts file or from BareMetalHosts",
+		Long: `Boot runs the boot proxy's DHCP server (and IPv6 router advertisements on
+--interface). It answers only the MAC addresses of its host table, read from
+
+  --hosts FILE         a YAML hosts file (see the README), reloaded when it
+                       changes; a broken edit is reported and the previous
+                       table kept
+  --kubeconfig FILE    BareMetalHosts in the cluster (metalgit.dev/ip-address
+  --in-cluster         annotations), watched
+
+and serves GET /healthz and /metrics (metalgit_dhcp_… and metalgit_ra_…) on
+--listen. 'metalgit serve --boot' runs the same proxy from the reconciler's
+allocations.`,
+		Example: `  metalgit boot --hosts hosts.yaml --interface eth1
+  metalgit boot --hosts hosts.yaml --dhcp-listen 127.0.0.1:1067 --dhcp-reply-port 1068`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			level := slog.LevelInfo
+			if o.verbose {
+				level = slog.LevelDebug
+			}
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			return o.run(cmd.Context(), log, nil)
+		},
+	}
+	f := cmd.Flags()
+	addBootFlags(f, &o.boot)
+	f.StringVar(&o.hostsFile, "hosts", "", "hosts file (YAML)")
+	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig of the cluster whose BareMetalHosts to serve")
+	f.BoolVar(&o.inCluster, "in-cluster", false, "serve the BareMetalHosts of the cluster this pod runs in")
+	f.StringVar(&o.namespace, "namespace", "", "BareMetalHost namespace (default: all)")
+	f.StringVar(&o.listen, "listen", defaultBootListen, "HTTP address for /healthz and /metrics ('' for none)")
+	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every DHCP exchange (debug)")
+	cmd.AddCommand(newProbeCmd())
+	return cmd
+}
+
+// run serves until ctx ends; ready is called with the HTTP (nil when
+// none) and DHCP addresses once everything listens.
+func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(http, dhcp net.Addr)) error {
+	sources := 0
+	for _, set := range []bool{o.hostsFile != "", o.kubeconfig != "", o.inCluster} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return usageError{errors.New("give exactly one host source: --hosts FILE, --kubeconfig FILE or --in-cluster")}
+	}
+	reg := prometheus.NewRegistry()
+	store := &boot.Store{}
+	var watch func(context.Context) error
+	if o.hostsFile != "" {
+		t, err := boot.LoadHostsFile(o.hostsFile)
+		if err != nil {
+			return err
+		}
+		store.Swap(t)
+		log.Info("hosts loaded", "file", o.hostsFile, "hosts", t.Len())
+		watch = func(ctx context.Context) error { watchHostsFile(ctx, o.hostsFile, store, log); return nil }
+	} else {
+		rc, err := o.restConfig()
+		if err != nil {
+			return usageError{err}
+		}
+		watch = func(ctx context.Context) error {
+			return bmh.Run(ctx, bmh.Config{RESTConfig: rc, Namespace: o.namespace, Store: store, Logger: log,
+				OnChange: func(t *boot.Table) { log.Info("hosts from BareMetalHosts", "hosts", t.Len()) }})
+		}
+	}
+	var ln net.Listener
+	if o.listen != "" {
+		var err error
+		if ln, err = (&net.ListenConfig{}).Listen(ctx, "tcp", o.listen); err != nil {
+			return fmt.Errorf("listening: %w", err)
+		}
+	}
+	serve, dhcpAddr, err := o.boot.start(ctx, store, reg, log)
+	if err != nil {
+		if ln != nil {
+			_ = ln.Close()
+		}
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return watch(gctx) })
+	g.Go(func() error { return serve(gctx) })
+	var addr net.Addr
+	if ln != nil {
+		addr = ln.Addr()
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+		g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serving HTTP: %w", err)
+			}
+			return nil
+		})
+		g.Go(func() error {
+			<-gctx.Done()
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), shutdownTimeout)
+			defer cancel()
+			return srv.Shutdown(sctx)
+		})
+	}
+	if ready != nil {
+		ready(addr, dhcpAddr)
+	}
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func (o *bootCmdOptions) restConfig() (*rest.Config, error) {
+	if o.inCluster {
+		rc, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("--in-cluster: %w", err)
+		}
+		return rc, nil
+	}
+	rc, err := clientcmd.BuildConfigFromFlags("", o.kubeconfig)
+	if err != nil {
+		return nil, fmt.Errorf("--kubeconfig %s: %w", o.kubeconfig, err)
+	}
+	return rc, nil
+}
+
+// watchHostsFile reloads the hosts file whenever its size or modification
+// time changes. A file that fails to load is reported and the table in
+// service kept.
+func watchHostsFile(ctx context.Context, path string, store *boot.Store, log *slog.Logger) {
+	stamp := func() string {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return "missing"
+		}
+		return fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
+	}
+	last := stamp()
+	tick := time.NewTicker(hostsPollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		now := stamp()
+		if now == last {
+			continue
+		}
+		last = now
+		t, err := boot.LoadHostsFile(path)
+		if err != nil {
+			log.Error("hosts file not reloaded; still serving the previous table", "err", err)
+			continue
+		}
+		store.Swap(t)
+		log.Info("hosts reloaded", "file", path, "hosts", t.Len())
+	}
+}
