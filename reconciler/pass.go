@@ -130,16 +130,13 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 	}
 }
 
-// compute loads and validates the inventory and state of the checkout and
-// plans the next state.
+// compute loads and validates the inventory (reused when only the state
+// changed since the last load) and the state of the checkout, and plans
+// the next state.
 func (r *Reconciler) compute(c *computed) error {
-	inv, problems, err := schemas.Load(c.root, schemas.LoadOptions{StateDir: r.cfg.StateDir})
+	inv, err := r.inventory(c)
 	if err != nil {
-		return fmt.Errorf("loading inventory at commit %s: %w", c.head, err)
-	}
-	problems = append(problems, inv.Validate()...)
-	if len(problems) > 0 {
-		return invalid(c, "inventory", problems)
+		return err
 	}
 	prev, problems, err := state.Read(filepath.Join(c.root, r.cfg.StateDir))
 	if err != nil {
@@ -174,28 +171,30 @@ func invalid(c *computed, what string, problems schemas.Problems) error {
 }
 
 // commit writes the next state into the checkout and commits the state
-// directory alone.
+// files that changed, and nothing else: the index holds the tree of the
+// checked-out head (workClone keeps it so), and only the files state.Write
+// reports are staged, each without a scan of the whole work tree.
 func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer) (string, error) {
 	stateDir := filepath.Join(c.root, r.cfg.StateDir)
-	if _, err := state.Write(stateDir, c.plan.Next); err != nil {
+	written, err := state.Write(stateDir, c.plan.Next)
+	if err != nil {
 		return "", err
+	}
+	files, err := stateFiles(c.dir, stateDir, written)
+	if err != nil {
+		return "", err
+	}
+	if len(files) == 0 {
+		return "", fmt.Errorf("committing state: %w", git.ErrNoStagedFiles)
 	}
 	wt, err := c.repo.Worktree()
 	if err != nil {
 		return "", fmt.Errorf("opening work tree: %w", err)
 	}
-	st, err := wt.Status()
-	if err != nil {
-		return "", fmt.Errorf("reading work tree status: %w", err)
-	}
-	if err := onlyUnder(st, c.dir, stateDir); err != nil {
-		return "", err
-	}
-	if st.IsClean() {
-		return "", fmt.Errorf("committing state: %w", git.ErrNoStagedFiles)
-	}
-	for file := range st {
-		_, _ = wt.Add(file) // as the gogit client does
+	for _, file := range files {
+		if err := wt.AddWithOptions(&extgogit.AddOptions{Path: file, SkipStatus: true}); err != nil {
+			return "", fmt.Errorf("staging %s: %w", file, err)
+		}
 	}
 	opts := &extgogit.CommitOptions{Author: &object.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail, When: time.Now()}}
 	if sg != nil {
@@ -208,20 +207,28 @@ func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer) 
 	return hash.String(), nil
 }
 
-// onlyUnder checks that every change in the work tree status lies inside
-// dir, so that a commit holds the state directory alone.
-func onlyUnder(st extgogit.Status, checkout, dir string) error {
-	rel, err := filepath.Rel(checkout, dir)
+// stateFiles turns the paths state.Write changed into paths relative to
+// the checkout, checking that each lies inside the state directory, so
+// that a commit holds the state directory alone.
+func stateFiles(checkout, stateDir string, written []string) ([]string, error) {
+	rel, err := filepath.Rel(checkout, stateDir)
 	if err != nil {
-		return fmt.Errorf("locating state directory: %w", err)
+		return nil, fmt.Errorf("locating state directory: %w", err)
 	}
 	prefix := filepath.ToSlash(rel) + "/"
-	for file := range st {
-		if !strings.HasPrefix(file, prefix) {
-			return fmt.Errorf("refusing to commit: %s changed outside the state directory %s", file, rel)
+	files := make([]string, 0, len(written))
+	for _, p := range written {
+		file, err := filepath.Rel(checkout, p)
+		if err != nil {
+			return nil, fmt.Errorf("locating state file %s: %w", p, err)
 		}
+		file = filepath.ToSlash(file)
+		if !strings.HasPrefix(file, prefix) {
+			return nil, fmt.Errorf("refusing to commit: %s is outside the state directory %s", file, rel)
+		}
+		files = append(files, file)
 	}
-	return nil
+	return files, nil
 }
 
 // finish renders the plan's state and writes it to the output folder.

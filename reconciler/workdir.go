@@ -39,6 +39,8 @@ type workClone struct {
 	remote remote // what it was cloned with
 	repo   *extgogit.Repository
 	uses   int
+	// inv is the last inventory loaded and validated in this clone.
+	inv *loadedInventory
 }
 
 // Close removes the Reconciler's work directory. The Reconciler must not be
@@ -121,7 +123,9 @@ func (r *Reconciler) clone(ctx context.Context, rem *remote) (*computed, error) 
 	return r.computed(head.String()), nil
 }
 
-// checkoutHead writes the tree of HEAD into the empty work tree and index.
+// checkoutHead writes the tree of HEAD into the empty work tree and index,
+// creating each directory once and each file without looking for an old
+// one.
 func (w *workClone) checkoutHead() (plumbing.Hash, error) {
 	head, err := w.repo.Head()
 	if err != nil {
@@ -132,9 +136,16 @@ func (w *workClone) checkoutHead() (plumbing.Hash, error) {
 		return plumbing.ZeroHash, err
 	}
 	idx := &index.Index{Version: 2}
+	made := map[string]bool{w.dir: true} // directories known to exist
 	err = tree.Files().ForEach(func(f *object.File) error {
-		return w.apply(idx, &object.Change{To: object.ChangeEntry{Name: f.Name,
-			TreeEntry: object.TreeEntry{Name: filepath.Base(f.Name), Mode: f.Mode, Hash: f.Hash}}})
+		dir := filepath.Dir(filepath.Join(w.dir, filepath.FromSlash(f.Name)))
+		if !made[dir] {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			made[dir] = true
+		}
+		return w.writeEntry(idx, f.Name, object.TreeEntry{Name: filepath.Base(f.Name), Mode: f.Mode, Hash: f.Hash}, &f.Blob)
 	})
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -320,51 +331,76 @@ func (w *workClone) apply(idx *index.Index, ch *object.Change) error {
 	if ch.To.Name == "" {
 		return nil
 	}
-	e := ch.To.TreeEntry
-	if !e.Mode.IsFile() {
-		return fmt.Errorf("unsupported entry %s (mode %s)", ch.To.Name, e.Mode)
-	}
-	blob, err := w.repo.BlobObject(e.Hash)
-	if err != nil {
-		return err
-	}
-	rd, err := blob.Reader()
-	if err != nil {
-		return err
-	}
-	defer func() { _ = rd.Close() }()
-	data, err := io.ReadAll(rd)
-	if err != nil {
-		return err
-	}
 	p := filepath.Join(w.dir, filepath.FromSlash(ch.To.Name))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
 	_ = os.Remove(p) // a symlink or a file of another mode
+	blob, err := w.repo.BlobObject(ch.To.TreeEntry.Hash)
+	if err != nil {
+		return err
+	}
+	return w.writeEntry(idx, ch.To.Name, ch.To.TreeEntry, blob)
+}
+
+// writeEntry writes blob, the content of a tree entry, to name, a path
+// in the work tree that does not exist and whose directory does, and
+// records it in the index.
+func (w *workClone) writeEntry(idx *index.Index, name string, e object.TreeEntry, blob *object.Blob) error {
+	if !e.Mode.IsFile() {
+		return fmt.Errorf("unsupported entry %s (mode %s)", name, e.Mode)
+	}
+	data, err := blobContent(blob)
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(w.dir, filepath.FromSlash(name))
+	var fi os.FileInfo
 	if e.Mode == filemode.Symlink {
 		if err := os.Symlink(string(data), p); err != nil {
 			return err
 		}
-	} else {
-		perm := os.FileMode(0o644)
-		if e.Mode == filemode.Executable {
-			perm = 0o755
-		}
-		if err := os.WriteFile(p, data, perm); err != nil {
+		if fi, err = os.Lstat(p); err != nil {
 			return err
 		}
-	}
-	fi, err := os.Lstat(p)
-	if err != nil {
+	} else if fi, err = writeNew(p, data, e.Mode); err != nil {
 		return err
 	}
-	ie, err := idx.Entry(ch.To.Name)
+	ie, err := idx.Entry(name)
 	if err != nil {
-		ie = idx.Add(ch.To.Name)
+		ie = idx.Add(name)
 	}
 	ie.Hash, ie.Mode = e.Hash, e.Mode
 	ie.Size = uint32(fi.Size() & math.MaxUint32) //nolint:gosec // masked: Git keeps the low 32 bits
 	ie.ModifiedAt = fi.ModTime()
 	return nil
+}
+
+// blobContent reads a blob's content.
+func blobContent(blob *object.Blob) ([]byte, error) {
+	rd, err := blob.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rd.Close() }()
+	return io.ReadAll(rd)
+}
+
+// writeNew creates the file p with data and returns its info, read from
+// the open file rather than by path.
+func writeNew(p string, data []byte, mode filemode.FileMode) (os.FileInfo, error) {
+	perm := os.FileMode(0o644)
+	if mode == filemode.Executable {
+		perm = 0o755
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return nil, err
+	}
+	_, werr := f.Write(data)
+	fi, serr := f.Stat()
+	if err := errors.Join(werr, serr, f.Close()); err != nil {
+		return nil, err
+	}
+	return fi, nil
 }

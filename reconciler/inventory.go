@@ -1,0 +1,129 @@
+package reconciler
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/metalgit/metalgit/schemas"
+)
+
+// loadedInventory is a validated inventory kept with the working clone it
+// was loaded from, and the key of the commit content it was loaded from.
+// It is read-only once stored: planning, rendering and the host table
+// only read an inventory.
+type loadedInventory struct {
+	key string
+	inv *schemas.Inventory
+}
+
+// inventory returns the validated inventory of the checkout. When the
+// working clone last loaded an inventory from a commit whose files,
+// outside the state directory, are the same as those of c.head (a
+// rejected push fetched a head where only the state changed, or the
+// branch did not move), that inventory is reused without reading or
+// validating a file; otherwise the checkout is loaded and validated.
+func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
+	key, err := r.inventoryKey(c)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tree of commit %s: %w", c.head, err)
+	}
+	w := r.work
+	if key != "" && w != nil && w.inv != nil && w.inv.key == key {
+		return w.inv.inv, nil
+	}
+	inv, problems, err := schemas.Load(c.root, schemas.LoadOptions{StateDir: r.cfg.StateDir})
+	if err != nil {
+		return nil, fmt.Errorf("loading inventory at commit %s: %w", c.head, err)
+	}
+	problems = append(problems, inv.Validate()...)
+	if len(problems) > 0 {
+		return nil, invalid(c, "inventory", problems)
+	}
+	if w != nil {
+		w.inv = nil
+		if key != "" {
+			w.inv = &loadedInventory{key: key, inv: inv}
+		}
+	}
+	return inv, nil
+}
+
+// inventoryKey identifies everything in the commit's tree except the
+// state directory: two commits with the same key load the same inventory.
+// It is "" (never reuse) when the inventory root holds a kustomization,
+// whose build may read what the tree does not show.
+func (r *Reconciler) inventoryKey(c *computed) (string, error) {
+	tree, err := commitTree(c.repo, plumbing.NewHash(c.head))
+	if err != nil {
+		return "", err
+	}
+	root := filepath.ToSlash(r.cfg.Path)
+	if root != "." {
+		sub, err := tree.Tree(root)
+		if err == nil && hasKustomization(sub) {
+			return "", nil
+		}
+	} else if hasKustomization(tree) {
+		return "", nil
+	}
+	return treeKeyWithout(tree, path.Join(root, filepath.ToSlash(r.cfg.StateDir)))
+}
+
+// hasKustomization reports whether the tree holds a kustomization file at
+// its top, as schemas.Load looks for one.
+func hasKustomization(t *object.Tree) bool {
+	return slices.ContainsFunc(t.Entries, func(e object.TreeEntry) bool {
+		return e.Name == "kustomization.yaml" || e.Name == "kustomization.yml" || e.Name == "Kustomization"
+	})
+}
+
+// treeKeyWithout hashes the entries of tree, leaving out the subtree at
+// the slash-separated path skip: each level along the path is hashed
+// without the entry the path goes through, and the levels below are
+// covered by their entries' object hashes.
+func treeKeyWithout(tree *object.Tree, skip string) (string, error) {
+	elems := pathElems(skip)
+	if len(elems) == 0 {
+		return "", nil // the state is the whole tree: nothing to reuse
+	}
+	h := sha256.New()
+	t := tree
+	for level, name := range elems {
+		var next *object.TreeEntry
+		for i, e := range t.Entries {
+			if e.Name == name && e.Mode == filemode.Dir {
+				next = &t.Entries[i]
+				continue
+			}
+			_, _ = fmt.Fprintf(h, "%d %d:%s %o %s\n", level, len(e.Name), e.Name, uint32(e.Mode), e.Hash)
+		}
+		if next == nil {
+			break // no state directory: a commit with an empty one has the same key
+		}
+		sub, err := t.Tree(next.Name)
+		if err != nil {
+			return "", err
+		}
+		t = sub
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// pathElems splits a slash-separated relative path into its elements;
+// "." has none.
+func pathElems(p string) []string {
+	p = path.Clean(p)
+	if p == "." || p == "" {
+		return nil
+	}
+	return strings.Split(p, "/")
+}
