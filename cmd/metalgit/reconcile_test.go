@@ -88,3 +88,62 @@ func TestReconcileCommandFails(t *testing.T) {
 		})
 	}
 }
+
+// TestReconcileSigningFlags: --signing-key-file with an encrypted OpenSSH
+// key and its passphrase from the environment signs the state commit so
+// that git verify-commit accepts it; a wrong passphrase fails before
+// anything is pushed.
+func TestReconcileSigningFlags(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("ssh-keygen is missing (Debian openssh-client)")
+		}
+		t.Skip("ssh-keygen is missing")
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "signing")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "s3cret", "-C", "metalgit@localhost", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	pub, err := os.ReadFile(key + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := filepath.Join(dir, "allowed_signers")
+	if err := os.WriteFile(allowed, []byte("metalgit@localhost "+string(pub)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	remote := bareRemote(t)
+	head := func() string {
+		out, err := exec.Command("git", "--git-dir", remote, "rev-parse", "main").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	before := head()
+	args := []string{"reconcile", "--repo", remote, "--output", filepath.Join(dir, "out"), "--signing-key-file", key}
+
+	t.Setenv("METALGIT_SIGNING_KEY_PASSPHRASE", "wrong")
+	code, _, stderr := runCLI(t, args...)
+	if code == exitOK || !strings.Contains(stderr, "signing") {
+		t.Fatalf("wrong passphrase: exit %d\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "wrong") {
+		t.Errorf("the passphrase shows in the error:\n%s", stderr)
+	}
+	if head() != before {
+		t.Fatal("a failed signing pushed a commit")
+	}
+
+	t.Setenv("METALGIT_SIGNING_KEY_PASSPHRASE", "s3cret")
+	if code, stdout, stderr := runCLI(t, args...); code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	verify := exec.Command("git", "--git-dir", remote, "-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile="+allowed,
+		"verify-commit", "main")
+	verify.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	if out, err := verify.CombinedOutput(); err != nil || !strings.Contains(string(out), `Good "git" signature for metalgit@localhost`) {
+		t.Fatalf("git verify-commit: %v\n%s", err, out)
+	}
+}
