@@ -19,6 +19,9 @@ DEB_PACKAGES=(
 	isc-dhcp-client # boot DHCP tests: dhclient as a real client in a namespace
 	ndisc6          # boot RA tests: rdisc6 solicits a router advertisement
 	busybox         # netns harness tests: busybox ping when iputils-ping is absent
+	qemu-system-x86 # boot DHCP tests: real PXE firmware in a VM (TCG)
+	ipxe-qemu       # boot DHCP tests: the VM's iPXE option ROM
+	ovmf            # boot DHCP tests: UEFI firmware (EDK2) with its native PXE
 )
 read -r -a extra <<<"${CI_EXTRA_DEB_PACKAGES:-}"
 DEB_PACKAGES+=("${extra[@]}")
