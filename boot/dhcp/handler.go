@@ -101,14 +101,11 @@ func (s *Server) request(req *dhcpv4.DHCPv4, h boot.Host) Result {
 }
 
 func (s *Server) nak(req *dhcpv4.DHCPv4, h boot.Host, why string) Result {
-	r, err := dhcpv4.NewReplyFromRequest(req,
+	r := newReply(req,
 		dhcpv4.WithMessageType(dhcpv4.MessageTypeNak),
 		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(s.serverIP)),
 		dhcpv4.WithOption(dhcpv4.OptMessage(why)),
 	)
-	if err != nil {
-		return Result{Outcome: OutcomeIgnored, Host: h, Reason: "build NAK: " + err.Error()}
-	}
 	if !req.GatewayIPAddr.IsUnspecified() && req.GatewayIPAddr != nil {
 		r.SetBroadcast() // RFC 2131 §4.3.2: the relay broadcasts it
 	}
@@ -118,12 +115,13 @@ func (s *Server) nak(req *dhcpv4.DHCPv4, h boot.Host, why string) Result {
 // reply builds an OFFER or ACK (or the ACK to an INFORM, which carries
 // no lease).
 func (s *Server) reply(req *dhcpv4.DHCPv4, h boot.Host, mt dhcpv4.MessageType, out Outcome) Result {
-	mods := []dhcpv4.Modifier{
+	mods := make([]dhcpv4.Modifier, 0, 16) // room for every option below: no regrowth per packet
+	mods = append(mods,
 		dhcpv4.WithMessageType(mt),
 		dhcpv4.WithServerIP(s.serverIP),
 		dhcpv4.WithOption(dhcpv4.OptServerIdentifier(s.serverIP)),
 		dhcpv4.WithNetmask(net.CIDRMask(h.Address.Bits(), 32)),
-	}
+	)
 	if out != OutcomeInformAck {
 		lease := s.cfg.LeaseTime
 		mods = append(mods,
@@ -152,11 +150,41 @@ func (s *Server) reply(req *dhcpv4.DHCPv4, h boot.Host, mt dhcpv4.MessageType, o
 	if offer != nil {
 		mods = append(mods, bootModifiers(offer, s.cfg.ServerIP)...)
 	}
-	r, err := dhcpv4.NewReplyFromRequest(req, mods...)
-	if err != nil {
-		return Result{Outcome: OutcomeIgnored, Host: h, Reason: "build reply: " + err.Error()}
+	return Result{Reply: newReply(req, mods...), Outcome: out, Host: h, Boot: offer, Reason: why}
+}
+
+// newReply builds the reply to req exactly as dhcpv4.NewReplyFromRequest
+// does (BOOTREPLY with the request's hardware type and address,
+// transaction ID, flags and giaddr; options 82 and 61 copied back; then
+// mods), but without drawing a random transaction ID first: that costs a
+// crypto/rand read and a context timer per packet, only to be overwritten
+// by the request's.
+func newReply(req *dhcpv4.DHCPv4, mods ...dhcpv4.Modifier) *dhcpv4.DHCPv4 {
+	op := dhcpv4.OpcodeBootReply
+	if req.OpCode != dhcpv4.OpcodeBootRequest {
+		op = dhcpv4.OpcodeBootRequest
 	}
-	return Result{Reply: r, Outcome: out, Host: h, Boot: offer, Reason: why}
+	r := &dhcpv4.DHCPv4{
+		OpCode:        op,
+		HWType:        req.HWType,
+		ClientHWAddr:  req.ClientHWAddr,
+		TransactionID: req.TransactionID,
+		Flags:         req.Flags,
+		ClientIPAddr:  net.IPv4zero,
+		YourIPAddr:    net.IPv4zero,
+		ServerIPAddr:  net.IPv4zero,
+		GatewayIPAddr: req.GatewayIPAddr,
+		Options:       make(dhcpv4.Options),
+	}
+	for _, code := range [...]dhcpv4.OptionCode{dhcpv4.OptionRelayAgentInformation, dhcpv4.OptionClientIdentifier} {
+		if v := req.Options.Get(code); v != nil {
+			r.UpdateOption(dhcpv4.OptGeneric(code, v))
+		}
+	}
+	for _, m := range mods {
+		m(r)
+	}
+	return r
 }
 
 func bootModifiers(o *Offer, server netip.Addr) []dhcpv4.Modifier {

@@ -15,6 +15,10 @@ type metrics struct {
 	sendErrors prometheus.Counter
 	malformed  prometheus.Counter
 	latency    prometheus.Histogram
+	// The counters of the label values created up front, resolved once:
+	// WithLabelValues hashes its labels on every call.
+	receivedByType map[dhcpv4.MessageType]prometheus.Counter
+	byOutcome      map[Outcome]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -54,13 +58,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	// Known label values exist from the start, so dashboards see zeros.
+	m.receivedByType = make(map[dhcpv4.MessageType]prometheus.Counter)
+	m.byOutcome = make(map[Outcome]prometheus.Counter)
 	for _, t := range []dhcpv4.MessageType{dhcpv4.MessageTypeDiscover, dhcpv4.MessageTypeRequest, dhcpv4.MessageTypeDecline,
 		dhcpv4.MessageTypeRelease, dhcpv4.MessageTypeInform} {
-		m.received.WithLabelValues(typeLabel(t))
+		m.receivedByType[t] = m.received.WithLabelValues(typeLabel(t))
 	}
 	for _, o := range []Outcome{OutcomeOffer, OutcomeAck, OutcomeNak, OutcomeInformAck, OutcomeRelease, OutcomeDecline,
 		OutcomeUnknownMAC, OutcomeOtherServer, OutcomeIgnored} {
-		m.outcomes.WithLabelValues(string(o))
+		m.byOutcome[o] = m.outcomes.WithLabelValues(string(o))
 	}
 	if reg == nil {
 		return m, nil
@@ -99,8 +105,16 @@ func typeLabel(t dhcpv4.MessageType) string {
 }
 
 func (m *metrics) count(mt dhcpv4.MessageType, res Result) {
-	m.received.WithLabelValues(typeLabel(mt)).Inc()
-	m.outcomes.WithLabelValues(string(res.Outcome)).Inc()
+	if c, ok := m.receivedByType[mt]; ok {
+		c.Inc()
+	} else {
+		m.received.WithLabelValues(typeLabel(mt)).Inc()
+	}
+	if c, ok := m.byOutcome[res.Outcome]; ok {
+		c.Inc()
+	} else {
+		m.outcomes.WithLabelValues(string(res.Outcome)).Inc()
+	}
 	switch res.Outcome {
 	case OutcomeUnknownMAC:
 		m.unknown.Inc()

@@ -149,7 +149,7 @@ func (f *firmwareLab) listenUDP(c net.PacketConn, port string) {
 
 // bootVM runs QEMU in the client namespace until ctx ends; its serial
 // console goes to the returned buffer.
-func (f *firmwareLab) bootVM(t *testing.T, ctx context.Context, mac net.HardwareAddr, uefi, nativePXE bool) *syncBuffer {
+func (f *firmwareLab) bootVM(ctx context.Context, t *testing.T, mac net.HardwareAddr, uefi, nativePXE bool) *syncBuffer {
 	t.Helper()
 	dev := "virtio-net-pci,netdev=n0,mac=" + mac.String()
 	args := []string{"-accel", "tcg", "-m", "256", "-nographic", "-monitor", "none", "-no-reboot", "-boot", "n",
@@ -223,7 +223,7 @@ func TestQEMUBIOSiPXEFetchesScript(t *testing.T) {
 	f := startFirmwareLab(t, mac)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	console := f.bootVM(t, ctx, mac, false, false)
+	console := f.bootVM(ctx, t, mac, false, false)
 	want := "/boot/" + boot.MACPath(mac) + ".ipxe"
 	if err := f.waitFor(ctx, func() bool { return len(f.http) > 0 }); err != nil {
 		t.Fatalf("the VM fetched no script: %v\nconsole:\n%s", err, console)
@@ -247,7 +247,7 @@ func TestQEMUEDK2NativePXEFetchesBinary(t *testing.T) {
 	f := startFirmwareLab(t, mac)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	console := f.bootVM(t, ctx, mac, true, true)
+	console := f.bootVM(ctx, t, mac, true, true)
 	// Stop at the first TFTP request, or at once when the firmware turns to
 	// proxyDHCP: that is the failure under test.
 	if err := f.waitFor(ctx, func() bool { return len(f.tftp) > 0 || f.proxy > 0 }); err != nil {
