@@ -13,6 +13,10 @@
 #   METALGIT         a metalgit binary to use instead of building ./cmd/metalgit
 #   STRICT=1         any perfdhcp drop fails a step (see server-clean below)
 #   KEEP=1           keep the work directory (configs, perfdhcp outputs)
+#   PIN=0            do not pin CPUs. By default, with 2 or more CPUs, the
+#                    server under test runs on CPU 0 and perfdhcp on CPU 1
+#                    (taskset), so the load generator does not take the
+#                    server's CPU and every server gets the same one core.
 #
 # Topology: perfdhcp cannot share loopback with dnsmasq (dnsmasq sends a
 # relayed reply to giaddr on the *server* port, which it holds itself), so
@@ -89,6 +93,11 @@ trap 'exit 130' INT TERM
 
 log() { echo "dhcp.sh: $*" >&2; }
 
+pin_server=() pin_client=()
+if [ "${PIN:-1}" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+	pin_server=(taskset -c 0) pin_client=(taskset -c 1)
+fi
+
 # --- namespaces -----------------------------------------------------------
 ip netns add "$ns_srv"
 ip netns add "$ns_cli"
@@ -154,7 +163,7 @@ start_server() {
 	(
 		cd "$work"
 		export KEA_PIDFILE_DIR=$work KEA_LOCKFILE_DIR=$work
-		exec ip netns exec "$ns_srv" "${cmd[@]}" >"$work/$name.log" 2>&1
+		exec ip netns exec "$ns_srv" "${pin_server[@]}" "${cmd[@]}" >"$work/$name.log" 2>&1
 	) &
 	server_pid=$!
 	# Ready when one exchange completes (perfdhcp without -r would wait
@@ -179,7 +188,7 @@ start_server() {
 load() {
 	local rate=$1 secs=$2 out=$3
 	shift 3
-	timeout $((secs + 30)) ip netns exec "$ns_cli" perfdhcp -4 -l "$CLI_IP" -M "$work/macs.txt" \
+	timeout $((secs + 30)) ip netns exec "$ns_cli" "${pin_client[@]}" perfdhcp -4 -l "$CLI_IP" -M "$work/macs.txt" \
 		-r "$rate" -R "$HOSTS" -p "$secs" -W 500000 "$@" "$SRV_IP" >"$out" 2>&1 || true
 }
 
@@ -191,6 +200,7 @@ stat() {
 
 # udp NS: "InDatagrams RcvbufErrors OutDatagrams" of a namespace's UDP.
 udp() {
+	# shellcheck disable=SC2016 # an awk program, not shell
 	ip netns exec "$1" awk '/^Udp:/ { if (!h) { for (i = 2; i <= NF; i++) c[$i] = i; h = 1; next }
 		print $c["InDatagrams"], $c["RcvbufErrors"], $c["OutDatagrams"]; exit }' /proc/net/snmp
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the reconciler benchmarks (bench/reconcile_test.go) on a generated
 # 1,000-host repository and prints the figures side by side with the goals.
+# Every reconciler makes one untimed pass first (clone, checkout, full
+# render), so the throughput figures are steady state, not cold starts.
 # Usage: bench/reconcile.sh [N]   (N iterations per benchmark, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/schemas"
 )
 
@@ -98,6 +99,11 @@ type Reconciler struct {
 	mu   sync.Mutex // serialises passes and Close
 	base string     // work directory; "" once closed
 	work *workClone // nil until the first pass or after a failure
+	// cache keeps the rendered objects between passes, so that a pass
+	// rebuilds only the objects of the hosts that changed; out skips
+	// rewriting Config.Output when the rendered manifests did not change.
+	cache render.Cache
+	out   render.DirWriter
 }
 
 // New checks cfg, applies the defaults and returns a Reconciler.
@@ -152,7 +158,7 @@ func New(cfg Config) (*Reconciler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: creating work directory: %w", err)
 	}
-	return &Reconciler{cfg: cfg, log: cfg.Logger, base: base}, nil
+	return &Reconciler{cfg: cfg, log: cfg.Logger, base: base, out: render.DirWriter{Dir: cfg.Output}}, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -231,17 +231,20 @@ func stateFiles(checkout, stateDir string, written []string) ([]string, error) {
 	return files, nil
 }
 
-// finish renders the plan's state and writes it to the output folder.
+// finish renders the plan's state and writes it to the output folder. It
+// runs under r.mu, which serialises the uses of r.cache and r.out.
 func (r *Reconciler) finish(c *computed, res *Result) (*Result, error) {
-	out, err := render.Render(render.Input{Inventory: c.inv, State: c.plan.Next, Root: c.root}, render.Options{})
+	out, err := render.Render(render.Input{Inventory: c.inv, State: c.plan.Next, Root: c.root}, render.Options{Cache: &r.cache})
 	if err != nil {
 		return nil, fmt.Errorf("rendering commit %s: %w", res.SourceCommit, err)
 	}
+	st := r.cache.Stats()
+	r.log.Debug("rendered", "commit", res.SourceCommit, "bytes", len(out), "cache_hits", st.Hits, "cache_misses", st.Misses)
 	res.Hosts = newHostTable(c.inv, c.plan, res.SourceCommit, res.StateCommit)
 	if r.cfg.Output == "" {
 		return res, nil
 	}
-	files, err := render.WriteDir(r.cfg.Output, out)
+	files, err := r.out.Write(out)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/netip"
@@ -392,25 +393,118 @@ func (g *generator) secret(name string, labels map[string]string, key, value str
 	return toObject(s.Kind, name, s)
 }
 
-// toObject serializes a typed object as YAML without its status and
-// without creationTimestamp: null.
+// toObject serializes a typed object as JSON without its status and
+// without metadata.creationTimestamp. The members are dropped from the
+// compact JSON encoding/json writes, without decoding it; the order of the
+// keys does not matter, as the output is written with every key sorted
+// (jsonToYAML).
 func toObject(kind, name string, v any) (object, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return object{}, fmt.Errorf("rendering %s/%s: %w", kind, name, err)
 	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		return object{}, fmt.Errorf("rendering %s/%s: %w", kind, name, err)
-	}
-	delete(m, "status")
-	if meta, ok := m["metadata"].(map[string]any); ok {
-		delete(meta, "creationTimestamp")
+	out, ok := dropMembers(data, func(key, value []byte) ([]byte, bool) {
+		switch string(key) {
+		case "status":
+			return nil, false
+		case "metadata":
+			if meta, ok := dropMembers(value, func(key, value []byte) ([]byte, bool) {
+				return value, string(key) != "creationTimestamp"
+			}); ok {
+				return meta, true
+			}
+		}
+		return value, true
+	})
+	if !ok {
+		return object{}, fmt.Errorf("rendering %s/%s: unexpected JSON %.40q", kind, name, data)
 	}
 	// JSON is YAML: kustomize reads it as it is, and writes the output.
-	out, err := json.Marshal(m)
-	if err != nil {
-		return object{}, fmt.Errorf("rendering %s/%s: %w", kind, name, err)
-	}
 	return object{kind: kind, name: name, data: out}, nil
+}
+
+// dropMembers rewrites a compact JSON object (as json.Marshal writes it):
+// keep is called with each member's key (as written, without the quotes)
+// and value and returns the value to write, or false to drop the member.
+// It reports false when obj is not a compact JSON object.
+func dropMembers(obj []byte, keep func(key, value []byte) ([]byte, bool)) ([]byte, bool) {
+	if len(obj) < 2 || obj[0] != '{' || obj[len(obj)-1] != '}' {
+		return nil, false
+	}
+	out := make([]byte, 0, len(obj))
+	out = append(out, '{')
+	for i := 1; i < len(obj)-1; {
+		if obj[i] != '"' {
+			return nil, false
+		}
+		keyEnd, ok := skipJSON(obj, i)
+		if !ok || keyEnd >= len(obj) || obj[keyEnd] != ':' {
+			return nil, false
+		}
+		valEnd, ok := skipJSON(obj, keyEnd+1)
+		if !ok || valEnd > len(obj)-1 {
+			return nil, false
+		}
+		if value, ok := keep(obj[i+1:keyEnd-1], obj[keyEnd+1:valEnd]); ok {
+			if len(out) > 1 {
+				out = append(out, ',')
+			}
+			out = append(out, obj[i:keyEnd+1]...)
+			out = append(out, value...)
+		}
+		i = valEnd
+		if obj[i] == ',' {
+			i++
+		} else if i != len(obj)-1 {
+			return nil, false
+		}
+	}
+	return append(out, '}'), true
+}
+
+// skipJSON returns the end of the compact JSON value starting at b[i].
+func skipJSON(b []byte, i int) (int, bool) {
+	if i >= len(b) {
+		return 0, false
+	}
+	switch b[i] {
+	case '"':
+		for j := i + 1; ; {
+			k := bytes.IndexAny(b[j:], "\"\\")
+			if k < 0 {
+				return 0, false
+			}
+			if b[j+k] == '\\' {
+				j += k + 2
+				continue
+			}
+			return j + k + 1, true
+		}
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, ok := skipJSON(b, j)
+				if !ok {
+					return 0, false
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, true
+				}
+			}
+		}
+		return 0, false
+	default:
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' {
+			j++
+		}
+		return j, j > i
+	}
 }

@@ -1,7 +1,10 @@
 package render
 
-// BuildWith exposes buildWith to the tests: the kustomize pass forced on or off.
-var BuildWith = buildWith
+// BuildWith exposes buildWith to the tests: the kustomize pass forced on or
+// off, without a cache.
+func BuildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error) {
+	return buildWith(objs, overlay, viaKustomize, nil)
+}
 
 // Objects returns the generated objects of an input, unbuilt.
 func Objects(in Input) ([]object, error) { return generate(in, true) }
@@ -16,4 +19,10 @@ func ObjectData(objs []object) [][]byte {
 		out[i] = o.data
 	}
 	return out
+}
+
+// ToObjectData returns the JSON toObject makes of v.
+func ToObjectData(v any) ([]byte, error) {
+	o, err := toObject("Kind", "name", v)
+	return o.data, err
 }

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -62,12 +64,16 @@ const partSize = 64
 // objects are then written as kustomize writes them (JSON to YAML, keys
 // sorted) without the pass, which TestRenderSkipsIdentityKustomize proves
 // gives the same bytes.
-func build(objs []object, overlay string) ([]byte, error) {
-	return buildWith(objs, overlay, overlay != "")
+//
+// A cache (nil for none) skips the work for what an earlier build did:
+// each object's YAML without an output kustomization, each part's build
+// with one.
+func build(objs []object, overlay string, cache *Cache) ([]byte, error) {
+	return buildWith(objs, overlay, overlay != "", cache)
 }
 
 // buildWith is build, with the kustomize pass forced on or off.
-func buildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error) {
+func buildWith(objs []object, overlay string, viaKustomize bool, cache *Cache) ([]byte, error) {
 	sortObjects(objs)
 	seen := make(map[string]bool, len(objs))
 	for _, o := range objs {
@@ -76,6 +82,17 @@ func buildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error)
 			return nil, fmt.Errorf("rendering: two objects would be %s/%s", o.kind, o.name)
 		}
 		seen[f] = true
+	}
+	var ov *overlayFiles
+	if viaKustomize && overlay != "" {
+		var err error
+		if ov, err = loadOverlay(overlay); err != nil {
+			return nil, err
+		}
+	}
+	var gen uint64
+	if cache != nil {
+		gen = cache.begin()
 	}
 	parts := partition(objs, partSize)
 	if len(parts) == 0 {
@@ -87,11 +104,15 @@ func buildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(parts)) {
 		wg.Go(func() {
+			var kh *keyHasher
+			if cache != nil {
+				kh = newKeyHasher()
+			}
 			for i := range next {
 				if viaKustomize {
-					results[i], errs[i] = buildPart(parts[i], overlay)
+					results[i], errs[i] = buildPartCached(parts[i], ov, cache, gen, kh)
 				} else {
-					results[i], errs[i] = writePart(parts[i])
+					results[i], errs[i] = writePart(parts[i], cache, gen, kh)
 				}
 			}
 		})
@@ -127,6 +148,9 @@ func buildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error)
 	for i, r := range out {
 		docs[i] = r.doc
 	}
+	if cache != nil {
+		cache.end(gen)
+	}
 	return joinDocs(docs), nil
 }
 
@@ -157,15 +181,31 @@ func partition(objs []object, size int) [][]object {
 	return parts
 }
 
-// writePart writes objects as kustomize's output would show them.
-func writePart(objs []object) ([]rendered, error) {
+// writePart writes objects as kustomize's output would show them. With a
+// cache (and kh, the worker's hasher), each object's YAML is looked up by
+// the object's kind, name and data first.
+func writePart(objs []object, cache *Cache, gen uint64, kh *keyHasher) ([]rendered, error) {
 	out := make([]rendered, 0, len(objs))
 	for _, o := range objs {
+		var key cacheKey
+		if cache != nil {
+			kh.str("object")
+			kh.object(o)
+			key = kh.sum()
+			if hit, ok := cache.get(gen, key); ok {
+				out = append(out, hit...)
+				continue
+			}
+		}
 		doc, err := jsonToYAML(o.data)
 		if err != nil {
 			return nil, fmt.Errorf("rendering %s/%s: %w", o.kind, o.name, err)
 		}
-		out = append(out, rendered{kind: o.kind, name: o.name, doc: doc})
+		r := rendered{kind: o.kind, name: o.name, doc: doc}
+		if cache != nil {
+			cache.put(gen, key, []rendered{r})
+		}
+		out = append(out, r)
 	}
 	return out, nil
 }
@@ -189,8 +229,38 @@ type rendered struct {
 	doc                   []byte
 }
 
-// buildPart runs kustomize on one part of the objects.
-func buildPart(objs []object, overlay string) ([]rendered, error) {
+// buildPartCached is buildPart, looked up first in cache (when not nil)
+// by the part's objects and the output kustomization's files; kh is the
+// worker's hasher.
+func buildPartCached(objs []object, ov *overlayFiles, cache *Cache, gen uint64, kh *keyHasher) ([]rendered, error) {
+	if cache == nil {
+		return buildPart(objs, ov)
+	}
+	kh.str("part")
+	if ov != nil {
+		kh.field(ov.key[:])
+	} else {
+		kh.str("")
+	}
+	kh.str(strconv.Itoa(len(objs)))
+	for _, o := range objs {
+		kh.object(o)
+	}
+	key := kh.sum()
+	if hit, ok := cache.get(gen, key); ok {
+		return hit, nil
+	}
+	out, err := buildPart(objs, ov)
+	if err != nil {
+		return nil, err
+	}
+	cache.put(gen, key, out)
+	return out, nil
+}
+
+// buildPart runs kustomize on one part of the objects, with the output
+// kustomization ov on top (nil for none).
+func buildPart(objs []object, ov *overlayFiles) ([]rendered, error) {
 	fsys := filesys.MakeFsInMemory()
 	if err := fsys.MkdirAll(generatedDir); err != nil {
 		return nil, fmt.Errorf("rendering: %w", err)
@@ -207,16 +277,18 @@ func buildPart(objs []object, overlay string) ([]rendered, error) {
 		return nil, fmt.Errorf("rendering: %w", err)
 	}
 	target := generatedDir
-	if overlay != "" {
-		if err := copyOverlay(fsys, overlay); err != nil {
-			return nil, err
+	if ov != nil {
+		for _, name := range ov.names {
+			if err := fsys.WriteFile(filepath.Join(overlayDir, name), ov.files[name]); err != nil {
+				return nil, fmt.Errorf("rendering: %w", err)
+			}
 		}
 		target = overlayDir
 	}
 	resMap, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(fsys, target)
 	if err != nil {
-		if overlay != "" {
-			return nil, fmt.Errorf("applying the output kustomization %s: %w", overlay, err)
+		if ov != nil {
+			return nil, fmt.Errorf("applying the output kustomization %s: %w", ov.path, err)
 		}
 		return nil, fmt.Errorf("rendering: kustomize build: %w", err)
 	}
@@ -248,18 +320,28 @@ func kustomization(resources []string) []byte {
 	return []byte(b.String())
 }
 
-// copyOverlay copies the output kustomization's directory (every file
-// below it, hidden ones excepted) into overlayDir, the kustomization as
-// kustomization.yaml with the generated objects added as a base resource
-// and metalgit's transformer configuration added to its configurations.
-// Files it references outside its directory are not copied: kustomize
-// reports them as missing.
-func copyOverlay(fsys filesys.FileSystem, path string) error {
+// overlayFiles is the output kustomization's directory as kustomize sees
+// it, read once per render and written into every part's filesystem.
+type overlayFiles struct {
+	path  string            // of the output kustomization, for messages
+	files map[string][]byte // relative slash path below overlayDir → content
+	names []string          // the keys of files, sorted
+	key   cacheKey          // of names and files
+}
+
+// loadOverlay reads the output kustomization's directory (every file
+// below it, hidden ones excepted), the kustomization as kustomization.yaml
+// with the generated objects added as a base resource and metalgit's
+// transformer configuration added to its configurations. Files it
+// references outside its directory are not read: kustomize reports them
+// as missing.
+func loadOverlay(path string) (*overlayFiles, error) {
 	dir := filepath.Dir(path)
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return fmt.Errorf("reading the output kustomization: %w", err)
+		return nil, fmt.Errorf("reading the output kustomization: %w", err)
 	}
+	files := map[string][]byte{}
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -281,14 +363,15 @@ func copyOverlay(fsys filesys.FileSystem, path string) error {
 		if err != nil {
 			return err
 		}
-		return fsys.WriteFile(filepath.Join(overlayDir, filepath.ToSlash(rel)), content)
+		files[filepath.ToSlash(rel)] = content
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("copying the output kustomization's directory %s: %w", dir, err)
+		return nil, fmt.Errorf("copying the output kustomization's directory %s: %w", dir, err)
 	}
 	var k map[string]any
 	if err := yaml.Unmarshal(data, &k); err != nil {
-		return fmt.Errorf("reading the output kustomization %s: %w", path, err)
+		return nil, fmt.Errorf("reading the output kustomization %s: %w", path, err)
 	}
 	if k == nil {
 		k = map[string]any{}
@@ -296,13 +379,13 @@ func copyOverlay(fsys filesys.FileSystem, path string) error {
 	for _, field := range []string{"resources", "configurations"} {
 		if v, ok := k[field]; ok {
 			if _, isList := v.([]any); !isList {
-				return fmt.Errorf("reading the output kustomization %s: %s must be a list", path, field)
+				return nil, fmt.Errorf("reading the output kustomization %s: %s must be a list", path, field)
 			}
 		}
 	}
 	rel, err := filepath.Rel(overlayDir, generatedDir)
 	if err != nil {
-		return fmt.Errorf("rendering: %w", err)
+		return nil, fmt.Errorf("rendering: %w", err)
 	}
 	resources, _ := k["resources"].([]any)
 	k["resources"] = append(resources, filepath.ToSlash(rel))
@@ -310,17 +393,21 @@ func copyOverlay(fsys filesys.FileSystem, path string) error {
 	k["configurations"] = append(configs, transformerConfig)
 	out, err := yaml.Marshal(k)
 	if err != nil {
-		return fmt.Errorf("rendering: %w", err)
+		return nil, fmt.Errorf("rendering: %w", err)
 	}
 	// Whatever the file was called, kustomize finds it as kustomization.yaml.
 	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
-		_ = fsys.RemoveAll(filepath.Join(overlayDir, name))
+		delete(files, name)
 	}
-	if err := fsys.WriteFile(filepath.Join(overlayDir, "kustomization.yaml"), out); err != nil {
-		return fmt.Errorf("rendering: %w", err)
+	files["kustomization.yaml"] = out
+	files[transformerConfig] = []byte(transformerConfigYAML)
+
+	ov := &overlayFiles{path: path, files: files, names: slices.Sorted(maps.Keys(files))}
+	kh := newKeyHasher()
+	for _, name := range ov.names {
+		kh.str(name)
+		kh.field(files[name])
 	}
-	if err := fsys.WriteFile(filepath.Join(overlayDir, transformerConfig), []byte(transformerConfigYAML)); err != nil {
-		return fmt.Errorf("rendering: %w", err)
-	}
-	return nil
+	ov.key = kh.sum()
+	return ov, nil
 }

@@ -4,7 +4,10 @@
 // the machine's user-data and network-data Secrets. Every object goes
 // through kustomize (in memory) so that an optional output kustomization
 // can set namespaces, labels and patches the kustomize way; the output is
-// a deterministic YAML stream, objects sorted by kind, then name.
+// a deterministic YAML stream, objects sorted by kind, then name. A Cache
+// (Options.Cache) kept from one render to the next makes rendering again
+// after a few hosts changed cheap, with the same output; a DirWriter
+// skips rewriting a rendered directory that did not change.
 //
 // Render never allocates: it reads the bindings and leases that
 // `metalgit allocate` wrote. It imports the model (schemas) and the state
@@ -71,6 +74,11 @@ type Options struct {
 	// WithoutHelmReleases leaves the Flux HelmReleases out, for users who
 	// take the plain values files (HelmValues, WriteValuesDir) instead.
 	WithoutHelmReleases bool
+	// Cache, when set, keeps what this render builds for the next render
+	// with the same Cache, which then rebuilds only the objects (or, with
+	// an output kustomization, the parts) that changed. The output is the
+	// same with and without it.
+	Cache *Cache
 }
 
 // MissingAddressError lists the owners that need an address the state does
@@ -102,7 +110,7 @@ func Render(in Input, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build(objs, overlay)
+	return build(objs, overlay, opts.Cache)
 }
 
 // outputKustomization returns the overlay to apply, "" for none.

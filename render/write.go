@@ -1,13 +1,16 @@
 package render
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/kustomize/kyaml/kio"
 )
@@ -20,6 +23,78 @@ import (
 // dir must look like an earlier result (only *.yaml files), so that a
 // mistyped -o never deletes anything else. It returns the files written.
 func WriteDir(dir string, stream []byte) ([]string, error) {
+	return writeDir(dir, stream)
+}
+
+// DirWriter writes rendered streams to one directory again and again, as
+// a reconciler does after every pass: each Write is WriteDir, except that
+// it does nothing when the stream is the one the last Write wrote and the
+// directory still holds exactly the files written then, each with the size
+// and modification time it had. The zero DirWriter writes to Dir; it is
+// not safe for concurrent use.
+type DirWriter struct {
+	// Dir is the directory written.
+	Dir string
+
+	last *lastWrite // nil before the first Write and after a failed one
+}
+
+// lastWrite is what a DirWriter wrote last.
+type lastWrite struct {
+	sum   [sha256.Size]byte // of the stream
+	files []string          // as WriteDir returned them
+	stamp map[string]fileStamp
+}
+
+// fileStamp is what tells a file written from one changed since.
+type fileStamp struct {
+	size    int64
+	modTime time.Time
+}
+
+// Write writes stream to w.Dir like WriteDir, unless w.Dir already holds
+// it (see DirWriter). It returns the files of the directory.
+func (w *DirWriter) Write(stream []byte) ([]string, error) {
+	sum := sha256.Sum256(stream)
+	if w.last != nil && w.last.sum == sum {
+		if stamp, err := stampDir(w.Dir); err == nil && maps.Equal(stamp, w.last.stamp) {
+			return slices.Clone(w.last.files), nil
+		}
+	}
+	w.last = nil
+	files, err := writeDir(w.Dir, stream)
+	if err != nil {
+		return nil, err
+	}
+	// Without stamps the next Write writes again, which is always right.
+	if stamp, err := stampDir(w.Dir); err == nil {
+		w.last = &lastWrite{sum: sum, files: slices.Clone(files), stamp: stamp}
+	}
+	return files, nil
+}
+
+// stampDir returns the stamp of every entry of dir, failing on anything
+// but a regular file.
+func stampDir(dir string) (map[string]fileStamp, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	stamp := make(map[string]fileStamp, len(entries))
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			return nil, fmt.Errorf("%s is not a regular file", e.Name())
+		}
+		info, err := e.Info()
+		if err != nil {
+			return nil, err
+		}
+		stamp[e.Name()] = fileStamp{size: info.Size(), modTime: info.ModTime()}
+	}
+	return stamp, nil
+}
+
+func writeDir(dir string, stream []byte) ([]string, error) {
 	nodes, err := kio.FromBytes(stream)
 	if err != nil {
 		return nil, fmt.Errorf("writing %s: reading the rendered stream: %w", dir, err)

@@ -1,0 +1,138 @@
+package render
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
+	"sync"
+)
+
+// Cache keeps what earlier renders built, so that rendering again after a
+// few hosts changed redoes only the work for what changed: without an
+// output kustomization, the YAML of each generated object; with one, the
+// kustomize build of each part (see build), keyed by the part's objects and
+// the output kustomization's files. A hit gives the bytes a build without
+// the cache would give; TestRenderCacheGolden checks it on every golden
+// case.
+//
+// A Cache holds only what the last successful render used: entries an
+// earlier render made and the last one did not use are dropped, so it
+// stays the size of one render's output. It suits the renders of one
+// reconciler, one after another; concurrent renders may share it safely,
+// but evict each other's entries when their inputs differ.
+//
+// The zero Cache is empty and ready to use; a Cache must not be copied
+// after first use.
+//
+// A kustomization that builds differently for the same files (remote
+// resources, Helm charts fetched by version range, exec plugins) is built
+// again only for the parts whose objects changed: use no Cache with such
+// a kustomization.
+type Cache struct {
+	mu      sync.Mutex
+	entries map[cacheKey]*cacheEntry
+	gen     uint64 // the render in progress, or the last one
+	hits    int    // of the last render
+	misses  int
+}
+
+// cacheKey is the SHA-256 of what an entry was built from.
+type cacheKey [sha256.Size]byte
+
+type cacheEntry struct {
+	out []rendered // shared, never modified
+	gen uint64     // the last render that used it
+}
+
+// CacheStats describes the last render that used a Cache.
+type CacheStats struct {
+	// Hits and Misses count the objects (without an output kustomization)
+	// or parts (with one) found and built.
+	Hits, Misses int
+	// Entries is the number held.
+	Entries int
+}
+
+// Stats returns the counts of the last render.
+func (c *Cache) Stats() CacheStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return CacheStats{Hits: c.hits, Misses: c.misses, Entries: len(c.entries)}
+}
+
+// begin starts a render and returns its generation.
+func (c *Cache) begin() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.hits, c.misses = 0, 0
+	return c.gen
+}
+
+// get returns the entry for key and marks it used by render gen.
+func (c *Cache) get(gen uint64, key cacheKey) ([]rendered, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[key]
+	if !ok {
+		c.misses++
+		return nil, false
+	}
+	c.hits++
+	e.gen = max(e.gen, gen)
+	return e.out, true
+}
+
+// put stores what render gen built for key; out must not change after.
+func (c *Cache) put(gen uint64, key cacheKey, out []rendered) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[cacheKey]*cacheEntry{}
+	}
+	c.entries[key] = &cacheEntry{out: out, gen: gen}
+}
+
+// end drops the entries render gen did not use, after it succeeded.
+func (c *Cache) end(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if e.gen < gen {
+			delete(c.entries, k)
+		}
+	}
+}
+
+// keyHasher builds cache keys. Every field is written with its length, so
+// that different inputs never write the same bytes.
+type keyHasher struct {
+	h   hash.Hash
+	buf [binary.MaxVarintLen64]byte
+}
+
+func newKeyHasher() *keyHasher { return &keyHasher{h: sha256.New()} }
+
+// field writes one length-prefixed field.
+func (k *keyHasher) field(b []byte) {
+	n := binary.PutUvarint(k.buf[:], uint64(len(b)))
+	k.h.Write(k.buf[:n])
+	k.h.Write(b)
+}
+
+func (k *keyHasher) str(s string) { k.field([]byte(s)) }
+
+// object writes an object's kind, name and data.
+func (k *keyHasher) object(o object) {
+	k.str(o.kind)
+	k.str(o.name)
+	k.field(o.data)
+}
+
+// sum returns the key and resets the hasher.
+func (k *keyHasher) sum() cacheKey {
+	var key cacheKey
+	k.h.Sum(key[:0])
+	k.h.Reset()
+	return key
+}
