@@ -104,6 +104,9 @@ type Reconciler struct {
 	// rewriting Config.Output when the rendered manifests did not change.
 	cache render.Cache
 	out   render.DirWriter
+	// parse keeps the parsed inventory files between loads, so that a
+	// load parses only the files that changed since the last one.
+	parse schemas.ParseCache
 }
 
 // New checks cfg, applies the defaults and returns a Reconciler.

@@ -30,7 +30,9 @@ type loadedInventory struct {
 // outside the state directory, are the same as those of c.head (a
 // rejected push fetched a head where only the state changed, or the
 // branch did not move), that inventory is reused without reading or
-// validating a file; otherwise the checkout is loaded and validated.
+// validating a file; otherwise the checkout is loaded, parsing only the
+// files that changed since the last load (r.parse), and validated. It
+// runs under r.mu, which serialises the uses of r.parse.
 func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	key, err := r.inventoryKey(c)
 	if err != nil {
@@ -40,10 +42,12 @@ func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	if key != "" && w != nil && w.inv != nil && w.inv.key == key {
 		return w.inv.inv, nil
 	}
-	inv, problems, err := schemas.Load(c.root, schemas.LoadOptions{StateDir: r.cfg.StateDir})
+	inv, problems, err := schemas.Load(c.root, schemas.LoadOptions{StateDir: r.cfg.StateDir, Cache: &r.parse})
 	if err != nil {
 		return nil, fmt.Errorf("loading inventory at commit %s: %w", c.head, err)
 	}
+	st := r.parse.Stats()
+	r.log.Debug("loaded inventory", "commit", c.head, "parsed", st.Misses, "reused", st.Hits)
 	problems = append(problems, inv.Validate()...)
 	if len(problems) > 0 {
 		return nil, invalid(c, "inventory", problems)

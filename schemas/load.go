@@ -3,6 +3,7 @@ package schemas
 import (
 	"bytes"
 	"cmp"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -46,6 +47,11 @@ type LoadOptions struct {
 	// StateDir is the state directory relative to the root; it is never
 	// read as inventory. Default "state".
 	StateDir string
+	// Cache, when not nil, keeps the parsed files between loads of a
+	// plain directory so that unchanged files are not parsed again; the
+	// objects loaded are then shared with later loads and must not be
+	// modified. A kustomization root does not use it.
+	Cache *ParseCache
 }
 
 // Load reads the inventory at root. When root holds a kustomization, it is
@@ -66,12 +72,15 @@ func Load(root string, opts LoadOptions) (*Inventory, Problems, error) {
 	if !info.IsDir() {
 		return nil, nil, fmt.Errorf("reading inventory: %s is not a directory", root)
 	}
+	if opts.Cache != nil {
+		opts.Cache.start() // a kustomization root counts neither hits nor misses
+	}
 	l := &loader{inv: &Inventory{Root: root}}
 	if k := findKustomization(root); k != "" {
 		if err := l.loadKustomization(root, k); err != nil {
 			return nil, nil, err
 		}
-	} else if err := l.loadTree(root, opts.StateDir); err != nil {
+	} else if err := l.loadTree(root, opts.StateDir, opts.Cache); err != nil {
 		return nil, nil, err
 	}
 	if l.docs == 0 && len(l.problems) == 0 {
@@ -108,7 +117,7 @@ type loader struct {
 	dec      decoder
 }
 
-func (l *loader) loadTree(root, stateDir string) error {
+func (l *loader) loadTree(root, stateDir string, cache *ParseCache) error {
 	statePath := filepath.Clean(filepath.Join(root, stateDir))
 	var files []string
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
@@ -134,28 +143,41 @@ func (l *loader) loadTree(root, stateDir string) error {
 		return fmt.Errorf("reading inventory %s: %w", root, err)
 	}
 	slices.Sort(files)
-	return l.loadFiles(files)
+	return l.loadFiles(files, cache)
 }
 
 // loadFiles reads and parses files on every CPU, then merges the results
 // in the order of files, so the outcome does not depend on scheduling.
-func (l *loader) loadFiles(files []string) error {
-	parts := make([]*loader, len(files))
+// With a cache, a file whose content the cache holds is not parsed again,
+// and the cache keeps only files afterwards.
+func (l *loader) loadFiles(files []string, cache *ParseCache) error {
+	parts := make([]*parsedFile, len(files))
 	errs := make([]error, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(files)) {
 		wg.Go(func() {
-			cache := map[reflect.Type]*structInfo{} // one per worker: the decoder's cache is not shared
+			types := map[reflect.Type]*structInfo{} // one per worker: the decoder's cache is not shared
 			for i := range next {
 				data, err := os.ReadFile(files[i])
 				if err != nil {
 					errs[i] = fmt.Errorf("reading inventory: %w", err)
 					continue
 				}
-				part := &loader{inv: &Inventory{}, dec: decoder{cache: cache}}
+				var sum [sha256.Size]byte
+				if cache != nil {
+					sum = sha256.Sum256(data)
+					if p := cache.get(files[i], sum); p != nil {
+						parts[i] = p
+						continue
+					}
+				}
+				part := &loader{inv: &Inventory{}, dec: decoder{cache: types}}
 				part.loadFile(files[i], data)
-				parts[i] = part
+				parts[i] = &parsedFile{sum: sum, inv: part.inv, problems: part.problems, docs: part.docs}
+				if cache != nil {
+					cache.put(files[i], parts[i])
+				}
 			}
 		})
 	}
@@ -164,6 +186,9 @@ func (l *loader) loadFiles(files []string) error {
 	}
 	close(next)
 	wg.Wait()
+	if cache != nil {
+		cache.retain(files)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
@@ -173,9 +198,10 @@ func (l *loader) loadFiles(files []string) error {
 	return nil
 }
 
-// merge appends what another loader read.
-func (l *loader) merge(o *loader) {
-	a, b := l.inv, o.inv
+// merge appends what one file held. It copies the problems and the
+// lists, never the objects, and modifies nothing of p.
+func (l *loader) merge(p *parsedFile) {
+	a, b := l.inv, p.inv
 	a.Sites = append(a.Sites, b.Sites...)
 	a.IPPools = append(a.IPPools, b.IPPools...)
 	a.NodeTypes = append(a.NodeTypes, b.NodeTypes...)
@@ -185,8 +211,8 @@ func (l *loader) merge(o *loader) {
 	a.OSImages = append(a.OSImages, b.OSImages...)
 	a.SSHKeys = append(a.SSHKeys, b.SSHKeys...)
 	a.Secrets = append(a.Secrets, b.Secrets...)
-	l.problems = append(l.problems, o.problems...)
-	l.docs += o.docs
+	l.problems = append(l.problems, p.problems...)
+	l.docs += p.docs
 }
 
 // SyntaxProblem turns a YAML parser error into a Problem at its line,
