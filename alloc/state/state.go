@@ -291,6 +291,9 @@ func Marshal(s *State) map[string][]byte {
 
 // scalar writes a string as YAML would, quoted only where needed.
 func scalar(s string) string {
+	if plainSafe(s) {
+		return s // the common case, without an encoder per value
+	}
 	out, err := yaml.Marshal(s)
 	if err != nil {
 		return strconv.Quote(s)
@@ -339,4 +342,29 @@ func Write(dir string, s *State) ([]string, error) {
 		changed = append(changed, path)
 	}
 	return changed, nil
+}
+
+// plainSafe reports whether YAML writes s as a plain scalar: the two forms
+// that make up nearly all of a state file, owners (Host/server-01:
+// a letter first, letters, digits, '.', '_', '-' and one '/') and dotted
+// IPv4 addresses (three dots: never a number). Anything else goes through
+// the YAML encoder.
+func plainSafe(s string) bool {
+	if s == "" {
+		return false
+	}
+	if strings.Count(s, ".") == 3 && strings.Trim(s, "0123456789.") == "" && s[0] != '.' && s[len(s)-1] != '.' {
+		return true
+	}
+	c := s[0]
+	if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') || strings.Count(s, "/") != 1 {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-' || c == '/') {
+			return false
+		}
+	}
+	return true
 }
