@@ -3,7 +3,6 @@ package reconciler_test
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,35 +52,11 @@ func newRemote(t testing.TB) string {
 	git(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
 	seed := filepath.Join(tmp, "seed")
 	git(t, tmp, "init", "-q", "-b", "main", seed)
-	copyTree(t, seedDir, seed)
+	reconciler.CopyTree(t, seedDir, seed)
 	git(t, seed, "add", "-A")
 	git(t, seed, "commit", "-q", "-m", "inventory")
 	git(t, seed, "push", "-q", bare, "main")
 	return bare
-}
-
-func copyTree(t testing.TB, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if rel == "state" {
-			return filepath.SkipDir
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // pushChange clones the remote, lets change edit the work tree, commits

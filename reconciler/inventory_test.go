@@ -2,7 +2,6 @@ package reconciler
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,27 +23,7 @@ func seedRemote(t *testing.T) string {
 	bare, seed := filepath.Join(tmp, "remote.git"), filepath.Join(tmp, "seed")
 	runGit(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
 	runGit(t, tmp, "init", "-q", "-b", "main", seed)
-	src := "../examples/dc1"
-	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		if rel == "state" {
-			return filepath.SkipDir
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(seed, rel), 0o755)
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(seed, rel), b, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	CopyTree(t, "../examples/dc1", seed)
 	runGit(t, seed, "add", "-A")
 	runGit(t, seed, "commit", "-q", "-m", "inventory")
 	runGit(t, seed, "push", "-q", bare, "main")
