@@ -107,6 +107,11 @@ type Reconciler struct {
 	// parse keeps the parsed inventory files between loads, so that a
 	// load parses only the files that changed since the last one.
 	parse schemas.ParseCache
+	// settled is the last pass that found nothing to change, rendered
+	// the last render and lastState the state read last (see skip.go).
+	settled   *settledPass
+	rendered  *lastRender
+	lastState *lastState
 }
 
 // New checks cfg, applies the defaults and returns a Reconciler.

@@ -20,18 +20,14 @@ const (
 
 // HostTable is the boot proxy's view of one good pass: every host of the
 // inventory with its boot MAC and the address the plan gives it. It is
-// plain data, built fresh for every pass and never changed afterwards, so
-// it can be shared between goroutines and swapped atomically
-// (atomic.Pointer[HostTable]).
+// plain data, never changed once built (passes with the same inventory
+// and state share the entries of one table), so it can be shared between
+// goroutines and swapped atomically (atomic.Pointer[HostTable]).
 //
-// The boot proxy (package boot, later) must not import this package: it
-// will declare its own table type, or a small interface such as
-//
-//	type HostSource interface{ Lookup(mac string) (HostEntry, bool) }
-//
-// and cmd/metalgit wires the two with Config.OnResult, converting or
-// wrapping the table (a field-by-field copy of HostEntry; every field is a
-// value type or a slice not shared with the reconciler).
+// The boot proxy (package boot) does not import this package: cmd/metalgit
+// converts each table into the boot proxy's own with Config.OnResult. The
+// entries' DNS and NTP slices are shared (between the hosts of a pool and
+// between tables) and are only ever read.
 type HostTable struct {
 	// SourceCommit is the branch head the table was computed from;
 	// StateCommit the state commit that holds it ("" when unchanged).
@@ -85,6 +81,18 @@ func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit 
 			addrOf[a.Owner] = a
 		}
 	}
+	// The network facts of each pool, worked out once. Entries share their
+	// pool's DNS and NTP slices: a table is never changed.
+	type poolFacts struct {
+		network  netip.Prefix
+		gateway  netip.Addr
+		dns, ntp []netip.Addr
+	}
+	pools := make(map[string]poolFacts, len(ix.IPPools))
+	for name, p := range ix.IPPools {
+		pa, _ := p.Spec.Addresses()
+		pools[name] = poolFacts{network: pa.Network, gateway: pa.Gateway, dns: parseAddrs(p.Spec.DNSServers), ntp: parseAddrs(p.Spec.NTPServers)}
+	}
 	t := &HostTable{SourceCommit: source, StateCommit: stateCommit, byMAC: map[string]int{}}
 	for _, h := range inv.Hosts {
 		name := h.Metadata.Name
@@ -99,13 +107,12 @@ func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit 
 		if ok {
 			e.Pool = a.Pool
 			addr, err := netip.ParseAddr(a.Address)
-			if p := ix.IPPools[a.Pool]; p != nil && err == nil {
-				if pa, _ := p.Spec.Addresses(); pa.Network.IsValid() {
-					e.Address = netip.PrefixFrom(addr, pa.Network.Bits())
-					e.Gateway = pa.Gateway
+			if p, ok := pools[a.Pool]; ok && err == nil {
+				if p.network.IsValid() {
+					e.Address = netip.PrefixFrom(addr, p.network.Bits())
+					e.Gateway = p.gateway
 				}
-				e.DNS = parseAddrs(p.Spec.DNSServers)
-				e.NTP = parseAddrs(p.Spec.NTPServers)
+				e.DNS, e.NTP = p.dns, p.ntp
 			}
 		}
 		t.Hosts = append(t.Hosts, e)

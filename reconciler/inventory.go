@@ -38,6 +38,7 @@ func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the tree of commit %s: %w", c.head, err)
 	}
+	c.invKey = key
 	w := r.work
 	if key != "" && w != nil && w.inv != nil && w.inv.key == key {
 		return w.inv.inv, nil

@@ -11,11 +11,11 @@ import (
 	"github.com/fluxcd/pkg/git"
 	"github.com/fluxcd/pkg/git/signature"
 	extgogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
-	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/schemas"
 )
 
@@ -55,8 +55,10 @@ type computed struct {
 	dir  string // checkout
 	root string // inventory root inside the checkout
 	head string
-	inv  *schemas.Inventory
-	plan *alloc.Plan
+	// invKey is the inventory's key (inventoryKey); "" when not reusable.
+	invKey string
+	inv    *schemas.Inventory
+	plan   *alloc.Plan
 }
 
 // Pass runs one reconcile pass. Errors never carry credentials.
@@ -96,6 +98,9 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 			// The remote did not move: the push failed for another reason.
 			return nil, fmt.Errorf("pushing state commit: %w", pushErr)
 		}
+		if res, ok, err := r.settledResult(c, attempt); ok || err != nil {
+			return res, err
+		}
 		if err := r.compute(c); err != nil {
 			return nil, err
 		}
@@ -104,7 +109,7 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 			r.log.Info("state up to date", "commit", c.head)
 			return r.finish(c, res)
 		}
-		commit, err := r.commit(c, res.Changes, sg)
+		commit, objects, err := r.commit(c, res.Changes, sg)
 		if err != nil {
 			return nil, err
 		}
@@ -113,9 +118,9 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 				return nil, fmt.Errorf("before push: %w", err)
 			}
 		}
-		pushErr = r.push(ctx, c, rem)
+		pushErr = r.push(ctx, c.repo, rem, plumbing.NewHash(c.head), commit, objects)
 		if pushErr == nil {
-			res.StateCommit, res.Pushed = commit, true
+			res.StateCommit, res.Pushed = commit.String(), true
 			r.log.Info("pushed state commit", "commit", commit, "source", c.head, "attempt", attempt)
 			return r.finish(c, res)
 		}
@@ -138,9 +143,9 @@ func (r *Reconciler) compute(c *computed) error {
 	if err != nil {
 		return err
 	}
-	prev, problems, err := state.Read(filepath.Join(c.root, r.cfg.StateDir))
+	prev, problems, err := r.readState(c)
 	if err != nil {
-		return fmt.Errorf("reading state at commit %s: %w", c.head, err)
+		return err
 	}
 	if len(problems) > 0 {
 		return invalid(c, "state", problems)
@@ -171,40 +176,28 @@ func invalid(c *computed, what string, problems schemas.Problems) error {
 }
 
 // commit writes the next state into the checkout and commits the state
-// files that changed, and nothing else: the index holds the tree of the
-// checked-out head (workClone keeps it so), and only the files state.Write
-// reports are staged, each without a scan of the whole work tree.
-func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer) (string, error) {
+// files that changed, and nothing else: the commit's tree is the checked-out
+// head's with the files state.Write reports, without a scan of the work
+// tree.
+func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer) (plumbing.Hash, []plumbing.Hash, error) {
 	stateDir := filepath.Join(c.root, r.cfg.StateDir)
 	written, err := state.Write(stateDir, c.plan.Next)
 	if err != nil {
-		return "", err
+		return plumbing.ZeroHash, nil, err
 	}
 	files, err := stateFiles(c.dir, stateDir, written)
 	if err != nil {
-		return "", err
+		return plumbing.ZeroHash, nil, err
 	}
 	if len(files) == 0 {
-		return "", fmt.Errorf("committing state: %w", git.ErrNoStagedFiles)
+		return plumbing.ZeroHash, nil, fmt.Errorf("committing state: %w", git.ErrNoStagedFiles)
 	}
-	wt, err := c.repo.Worktree()
+	who := object.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail, When: time.Now()}
+	hash, objects, err := r.work.commitFiles(files, commitMessage(c.plan, changes, c.head), who, sg)
 	if err != nil {
-		return "", fmt.Errorf("opening work tree: %w", err)
+		return plumbing.ZeroHash, nil, fmt.Errorf("committing state: %w", err)
 	}
-	for _, file := range files {
-		if err := wt.AddWithOptions(&extgogit.AddOptions{Path: file, SkipStatus: true}); err != nil {
-			return "", fmt.Errorf("staging %s: %w", file, err)
-		}
-	}
-	opts := &extgogit.CommitOptions{Author: &object.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail, When: time.Now()}}
-	if sg != nil {
-		opts.Signer = sg
-	}
-	hash, err := wt.Commit(commitMessage(c.plan, changes, c.head), opts)
-	if err != nil {
-		return "", fmt.Errorf("committing state: %w", err)
-	}
-	return hash.String(), nil
+	return hash, objects, nil
 }
 
 // stateFiles turns the paths state.Write changed into paths relative to
@@ -231,23 +224,26 @@ func stateFiles(checkout, stateDir string, written []string) ([]string, error) {
 	return files, nil
 }
 
-// finish renders the plan's state and writes it to the output folder. It
-// runs under r.mu, which serialises the uses of r.cache and r.out.
+// finish renders the plan's state (unless the last render had the same
+// inventory and state), writes it to the output folder and settles a
+// pass that changed nothing. It runs under r.mu, which serialises the
+// uses of r.cache, r.out, r.rendered and r.settled.
 func (r *Reconciler) finish(c *computed, res *Result) (*Result, error) {
-	out, err := render.Render(render.Input{Inventory: c.inv, State: c.plan.Next, Root: c.root}, render.Options{Cache: &r.cache})
-	if err != nil {
-		return nil, fmt.Errorf("rendering commit %s: %w", res.SourceCommit, err)
+	rendered := res.SourceCommit
+	if res.Pushed {
+		rendered = res.StateCommit
 	}
-	st := r.cache.Stats()
-	r.log.Debug("rendered", "commit", res.SourceCommit, "bytes", len(out), "cache_hits", st.Hits, "cache_misses", st.Misses)
-	res.Hosts = newHostTable(c.inv, c.plan, res.SourceCommit, res.StateCommit)
-	if r.cfg.Output == "" {
-		return res, nil
-	}
-	files, err := r.out.Write(out)
+	out, err := r.render(c, res, rendered)
 	if err != nil {
 		return nil, err
 	}
-	res.OutputFiles = files
+	if r.cfg.Output != "" {
+		files, err := r.out.Write(out)
+		if err != nil {
+			return nil, err
+		}
+		res.OutputFiles = files
+	}
+	r.settle(c, res, out)
 	return res, nil
 }

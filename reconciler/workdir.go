@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,7 +18,6 @@ import (
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
-	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
@@ -41,6 +39,8 @@ type workClone struct {
 	uses   int
 	// inv is the last inventory loaded and validated in this clone.
 	inv *loadedInventory
+	// written lists the objects the last commitFiles wrote.
+	written []plumbing.Hash
 }
 
 // Close removes the Reconciler's work directory. The Reconciler must not be
@@ -123,9 +123,9 @@ func (r *Reconciler) clone(ctx context.Context, rem *remote) (*computed, error) 
 	return r.computed(head.String()), nil
 }
 
-// checkoutHead writes the tree of HEAD into the empty work tree and index,
-// creating each directory once and each file without looking for an old
-// one.
+// checkoutHead writes the tree of HEAD into the empty work tree, creating
+// each directory once and each file without looking for an old one. The
+// working clone keeps no index (see commitFiles).
 func (w *workClone) checkoutHead() (plumbing.Hash, error) {
 	head, err := w.repo.Head()
 	if err != nil {
@@ -135,7 +135,6 @@ func (w *workClone) checkoutHead() (plumbing.Hash, error) {
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	idx := &index.Index{Version: 2}
 	made := map[string]bool{w.dir: true} // directories known to exist
 	err = tree.Files().ForEach(func(f *object.File) error {
 		dir := filepath.Dir(filepath.Join(w.dir, filepath.FromSlash(f.Name)))
@@ -145,12 +144,12 @@ func (w *workClone) checkoutHead() (plumbing.Hash, error) {
 			}
 			made[dir] = true
 		}
-		return w.writeEntry(idx, f.Name, object.TreeEntry{Name: filepath.Base(f.Name), Mode: f.Mode, Hash: f.Hash}, &f.Blob)
+		return w.writeEntry(f.Name, f.Mode, &f.Blob)
 	})
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return head.Hash(), w.repo.Storer.SetIndex(idx)
+	return head.Hash(), nil
 }
 
 // update fetches the branch into the working clone and resets the branch,
@@ -186,25 +185,6 @@ func (r *Reconciler) update(ctx context.Context, rem *remote) (*computed, error)
 func (r *Reconciler) computed(head string) *computed {
 	w := r.work
 	return &computed{repo: w.repo, dir: w.dir, root: filepath.Join(w.dir, r.cfg.Path), head: head}
-}
-
-// push pushes the branch to the remote without force.
-func (r *Reconciler) push(ctx context.Context, c *computed, rem *remote) error {
-	auth, err := authMethod(rem.auth)
-	if err != nil {
-		return fmt.Errorf("failed to construct auth method with options: %w", err)
-	}
-	ref := plumbing.NewBranchReferenceName(r.cfg.Branch).String()
-	err = c.repo.PushContext(ctx, &extgogit.PushOptions{
-		RemoteName: extgogit.DefaultRemoteName,
-		RefSpecs:   []config.RefSpec{config.RefSpec(ref + ":" + ref)},
-		Auth:       auth,
-		CABundle:   rem.auth.CAFile,
-	})
-	if err != nil {
-		return fmt.Errorf("failed to push to remote: %w", err)
-	}
-	return nil
 }
 
 // authMethod builds the go-git auth of the options as the gogit client
@@ -268,11 +248,11 @@ func (a *sshAuth) ClientConfig() (*gossh.ClientConfig, error) {
 	return cfg, nil
 }
 
-// moveTo makes the branch, the index and the work tree those of commit.
-// The work tree and index equal HEAD's tree on entry (a pass that fails
-// after touching them drops the clone), so only the files that differ
-// between the two trees are written, which a hard reset of go-git does
-// not manage (it rewrites every file).
+// moveTo makes the branch and the work tree those of commit. The work
+// tree equals HEAD's tree on entry (a pass that fails after touching it
+// drops the clone), so only the files that differ between the two trees
+// are written, which a hard reset of go-git does not manage (it rewrites
+// every file).
 func (w *workClone) moveTo(commit plumbing.Hash) error {
 	head, err := w.repo.Head()
 	if err != nil {
@@ -295,17 +275,10 @@ func (w *workClone) moveTo(commit plumbing.Hash) error {
 		if err != nil {
 			return err
 		}
-		idx, err := w.repo.Storer.Index()
-		if err != nil {
-			return err
-		}
 		for _, ch := range changes {
-			if err := w.apply(idx, ch); err != nil {
+			if err := w.apply(ch); err != nil {
 				return err
 			}
-		}
-		if err := w.repo.Storer.SetIndex(idx); err != nil {
-			return err
 		}
 	}
 	return w.repo.Storer.SetReference(plumbing.NewHashReference(branch, commit))
@@ -319,14 +292,13 @@ func commitTree(repo *extgogit.Repository, h plumbing.Hash) (*object.Tree, error
 	return c.Tree()
 }
 
-// apply writes one change between trees to the work tree and index.
-func (w *workClone) apply(idx *index.Index, ch *object.Change) error {
+// apply writes one change between trees to the work tree.
+func (w *workClone) apply(ch *object.Change) error {
 	if ch.From.Name != "" && ch.From.Name != ch.To.Name {
 		p := filepath.Join(w.dir, filepath.FromSlash(ch.From.Name))
 		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 			return err
 		}
-		_, _ = idx.Remove(ch.From.Name)
 	}
 	if ch.To.Name == "" {
 		return nil
@@ -340,40 +312,25 @@ func (w *workClone) apply(idx *index.Index, ch *object.Change) error {
 	if err != nil {
 		return err
 	}
-	return w.writeEntry(idx, ch.To.Name, ch.To.TreeEntry, blob)
+	return w.writeEntry(ch.To.Name, ch.To.TreeEntry.Mode, blob)
 }
 
-// writeEntry writes blob, the content of a tree entry, to name, a path
-// in the work tree that does not exist and whose directory does, and
-// records it in the index.
-func (w *workClone) writeEntry(idx *index.Index, name string, e object.TreeEntry, blob *object.Blob) error {
-	if !e.Mode.IsFile() {
-		return fmt.Errorf("unsupported entry %s (mode %s)", name, e.Mode)
+// writeEntry writes blob, the content of a tree entry of the given mode,
+// to name, a path in the work tree that does not exist and whose
+// directory does.
+func (w *workClone) writeEntry(name string, mode filemode.FileMode, blob *object.Blob) error {
+	if !mode.IsFile() {
+		return fmt.Errorf("unsupported entry %s (mode %s)", name, mode)
 	}
 	data, err := blobContent(blob)
 	if err != nil {
 		return err
 	}
 	p := filepath.Join(w.dir, filepath.FromSlash(name))
-	var fi os.FileInfo
-	if e.Mode == filemode.Symlink {
-		if err := os.Symlink(string(data), p); err != nil {
-			return err
-		}
-		if fi, err = os.Lstat(p); err != nil {
-			return err
-		}
-	} else if fi, err = writeNew(p, data, e.Mode); err != nil {
-		return err
+	if mode == filemode.Symlink {
+		return os.Symlink(string(data), p)
 	}
-	ie, err := idx.Entry(name)
-	if err != nil {
-		ie = idx.Add(name)
-	}
-	ie.Hash, ie.Mode = e.Hash, e.Mode
-	ie.Size = uint32(fi.Size() & math.MaxUint32) //nolint:gosec // masked: Git keeps the low 32 bits
-	ie.ModifiedAt = fi.ModTime()
-	return nil
+	return writeNew(p, data, mode)
 }
 
 // blobContent reads a blob's content.
@@ -386,21 +343,16 @@ func blobContent(blob *object.Blob) ([]byte, error) {
 	return io.ReadAll(rd)
 }
 
-// writeNew creates the file p with data and returns its info, read from
-// the open file rather than by path.
-func writeNew(p string, data []byte, mode filemode.FileMode) (os.FileInfo, error) {
+// writeNew creates the file p with data.
+func writeNew(p string, data []byte, mode filemode.FileMode) error {
 	perm := os.FileMode(0o644)
 	if mode == filemode.Executable {
 		perm = 0o755
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	_, werr := f.Write(data)
-	fi, serr := f.Stat()
-	if err := errors.Join(werr, serr, f.Close()); err != nil {
-		return nil, err
-	}
-	return fi, nil
+	return errors.Join(werr, f.Close())
 }

@@ -45,8 +45,9 @@ type generator struct {
 	missing   []string
 }
 
-// generate builds every object, unsorted.
-func generate(in Input, helmReleases bool) ([]object, error) {
+// generate builds every object, unsorted. With a cache, a host whose
+// inputs are those of the last render takes the objects built then.
+func generate(in Input, helmReleases bool, cache *Cache) ([]object, error) {
 	ix := in.Inventory.Index()
 	if ix.Site == nil {
 		return nil, fmt.Errorf("rendering: the inventory has no Site")
@@ -98,21 +99,35 @@ func generate(in Input, helmReleases bool) ([]object, error) {
 		}
 	}
 
+	memo, next := cache.hostObjects(in.Inventory)
+	reused := 0
 	var objs []object
 	for _, h := range in.Inventory.Hosts {
-		if ix.Hosts[h.Metadata.Name] != h {
+		name := h.Metadata.Name
+		if ix.Hosts[name] != h {
 			continue // a duplicate; validation reports it
 		}
 		var m *requested
-		if bm, ok := boundTo[h.Metadata.Name]; ok {
+		if bm, ok := boundTo[name]; ok {
 			m = &bm
 		}
+		key := g.hostKey(h, m)
+		if e, ok := memo.lookup(name, key); ok {
+			next.hosts[name] = e
+			objs = append(objs, e.objs...)
+			reused++
+			continue
+		}
+		missing := len(g.missing)
 		hostObjs, err := g.host(h, m)
 		if err != nil {
 			return nil, err
 		}
 		for i := range hostObjs {
-			hostObjs[i].group = h.Metadata.Name
+			hostObjs[i].group = name
+		}
+		if next != nil && len(g.missing) == missing {
+			next.hosts[name] = hostMemo{key: key, objs: hostObjs}
 		}
 		objs = append(objs, hostObjs...)
 	}
@@ -124,7 +139,24 @@ func generate(in Input, helmReleases bool) ([]object, error) {
 	if err != nil {
 		return nil, err
 	}
+	cache.keepHostObjects(next, reused)
 	return append(objs, siteObjs...), nil
+}
+
+// hostKey returns what, besides the inventory's objects other than the
+// hosts, the objects of host h bound to m are built from.
+func (g *generator) hostKey(h *schemas.Host, m *requested) hostKey {
+	k := hostKey{host: h}
+	if l, ok := g.hostLease(h); ok {
+		k.hostAddr = l.addr
+	}
+	if m != nil {
+		k.machine = m.name
+		if pool := g.ix.Pool(m.nodeType); pool != "" && pool != g.provPool {
+			k.machineAddr = g.allocs[[2]string{pool, schemas.KindMachine + "/" + m.name}]
+		}
+	}
+	return k
 }
 
 // sourceOf returns "FILE:LINE: " of the data field that is in use — the

@@ -4,11 +4,16 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
+	"net/netip"
+	"slices"
 	"sync"
+
+	"github.com/metalgit/metalgit/schemas"
 )
 
 // Cache keeps what earlier renders built, so that rendering again after a
-// few hosts changed redoes only the work for what changed: without an
+// few hosts changed redoes only the work for what changed: the objects of
+// each host whose inputs did not change (see hostObjects); without an
 // output kustomization, the YAML of each generated object; with one, the
 // kustomize build of each part (see build), keyed by the part's objects and
 // the output kustomization's files. A hit gives the bytes a build without
@@ -34,6 +39,90 @@ type Cache struct {
 	gen     uint64 // the render in progress, or the last one
 	hits    int    // of the last render
 	misses  int
+	hosts   *hostObjects // of the last successful render
+	reused  int          // hosts reused by the last render
+}
+
+// hostObjects are the objects generate built for each host in one
+// render, with the inputs they were built from. The inputs are the
+// inventory's objects other than the hosts (world, compared by identity:
+// a schemas.ParseCache hands out the same read-only object for a file
+// that did not change, and a reload without one gives new objects, which
+// misses) and, per host, its hostKey.
+type hostObjects struct {
+	world []any
+	hosts map[string]hostMemo // by host name
+}
+
+// hostKey is what a host's objects are built from besides the world.
+type hostKey struct {
+	host        *schemas.Host
+	machine     string     // the bound machine; "" for none
+	hostAddr    netip.Addr // the provisioning lease
+	machineAddr netip.Addr // the machine's address in its own pool, if any
+}
+
+type hostMemo struct {
+	key  hostKey
+	objs []object // shared, never modified
+}
+
+// lookup returns the memo of the host name when it has key.
+func (m *hostObjects) lookup(name string, key hostKey) (hostMemo, bool) {
+	if m == nil {
+		return hostMemo{}, false
+	}
+	e, ok := m.hosts[name]
+	return e, ok && e.key == key
+}
+
+// worldOf lists the identities of the inventory's objects other than
+// the hosts, in order, each kind after its name.
+func worldOf(inv *schemas.Inventory) []any {
+	var world []any
+	world = appendKind(world, schemas.KindSite, inv.Sites)
+	world = appendKind(world, schemas.KindIPPool, inv.IPPools)
+	world = appendKind(world, schemas.KindNodeType, inv.NodeTypes)
+	world = appendKind(world, schemas.KindMachineSet, inv.MachineSets)
+	world = appendKind(world, schemas.KindMachine, inv.Machines)
+	world = appendKind(world, schemas.KindOSImage, inv.OSImages)
+	world = appendKind(world, schemas.KindSSHKey, inv.SSHKeys)
+	return appendKind(world, schemas.KindSecret, inv.Secrets)
+}
+
+func appendKind[T any](world []any, kind string, objs []*T) []any {
+	world = append(world, kind)
+	for _, o := range objs {
+		world = append(world, o)
+	}
+	return world
+}
+
+// hostObjects returns the host objects of the last render, when it had
+// the same world as inv (else none), and an empty set for this render to
+// fill; both are nil without a cache.
+func (c *Cache) hostObjects(inv *schemas.Inventory) (memo, next *hostObjects) {
+	if c == nil {
+		return nil, nil
+	}
+	next = &hostObjects{world: worldOf(inv), hosts: make(map[string]hostMemo, len(inv.Hosts))}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hosts != nil && slices.Equal(c.hosts.world, next.world) {
+		memo = c.hosts
+	}
+	return memo, next
+}
+
+// keepHostObjects keeps the host objects of a render that generated
+// every object, reused of them from the render before.
+func (c *Cache) keepHostObjects(next *hostObjects, reused int) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hosts, c.reused = next, reused
 }
 
 // cacheKey is the SHA-256 of what an entry was built from.
@@ -51,13 +140,16 @@ type CacheStats struct {
 	Hits, Misses int
 	// Entries is the number held.
 	Entries int
+	// ReusedHosts counts the hosts whose objects were taken from the
+	// render before (Options.ReuseHosts).
+	ReusedHosts int
 }
 
 // Stats returns the counts of the last render.
 func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CacheStats{Hits: c.hits, Misses: c.misses, Entries: len(c.entries)}
+	return CacheStats{Hits: c.hits, Misses: c.misses, Entries: len(c.entries), ReusedHosts: c.reused}
 }
 
 // begin starts a render and returns its generation.

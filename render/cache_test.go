@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 
@@ -270,4 +271,80 @@ func TestDirWriter(t *testing.T) {
 	}
 	check("another stream", changed, true)
 	check("that stream again", changed, false)
+}
+
+// TestRenderCacheReuseHosts renders every golden case with ReuseHosts:
+// the bytes must be those of an uncached render while hosts are reused
+// until the host, its addresses or another inventory object is replaced.
+func TestRenderCacheReuseHosts(t *testing.T) {
+	for _, name := range goldenCases {
+		t.Run(name, func(t *testing.T) {
+			in := load(t, name)
+			var cache render.Cache
+			opts := render.Options{Cache: &cache, ReuseHosts: true}
+			check := func(what string, reused int) []byte {
+				t.Helper()
+				want, err := render.Render(in, render.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := render.Render(in, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(string(want), string(got)); diff != "" {
+					t.Fatalf("%s: reusing render differs from the uncached one (-uncached +reusing):\n%s", what, diff)
+				}
+				if s := cache.Stats(); s.ReusedHosts != reused {
+					t.Fatalf("%s: %d hosts reused, want %d", what, s.ReusedHosts, reused)
+				}
+				return got
+			}
+			check("empty cache", 0)
+			n := len(in.Inventory.Hosts)
+			check("same inputs", n)
+			if n == 0 {
+				return
+			}
+
+			// A host replaced by a changed copy, as a new load of its file.
+			h := *in.Inventory.Hosts[0]
+			h.Spec.BMC.Address += "/changed"
+			in.Inventory.Hosts = slices.Clone(in.Inventory.Hosts)
+			in.Inventory.Hosts[0] = &h
+			if out := check("a host replaced", n-1); !bytes.Contains(out, []byte(h.Spec.BMC.Address+"\n")) {
+				t.Fatal("the changed BMC address is not in the output")
+			}
+			check("same inputs again", n)
+
+			// An allocation moved to another address.
+			if in.State != nil && len(in.State.Allocations) > 0 && h.Spec.IPAddress == "" {
+				next := *in.State
+				next.Allocations = slices.Clone(next.Allocations)
+				for i, a := range next.Allocations {
+					if a.Owner == schemas.KindHost+"/"+h.Metadata.Name {
+						next.Allocations[i].Address = a.Address.Next().Next().Next()
+						in.State = &next
+						out := check("an address changed", n-1)
+						if !bytes.Contains(out, []byte(next.Allocations[i].Address.String()+"/")) {
+							t.Fatalf("the moved address %s is not in the output", next.Allocations[i].Address)
+						}
+						break
+					}
+				}
+			}
+
+			// Another object replaced: no host is reused.
+			if len(in.Inventory.IPPools) > 0 {
+				pool := *in.Inventory.IPPools[0]
+				in.Inventory.IPPools = slices.Clone(in.Inventory.IPPools)
+				in.Inventory.IPPools[0] = &pool
+				check("a pool replaced", 0)
+			}
+
+			// Without ReuseHosts, nothing is reused.
+			opts.ReuseHosts = false
+			check("reuse off", 0)
+		})
+	}
 }

@@ -7,7 +7,7 @@ func BuildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error)
 }
 
 // Objects returns the generated objects of an input, unbuilt.
-func Objects(in Input) ([]object, error) { return generate(in, true) }
+func Objects(in Input) ([]object, error) { return generate(in, true, nil) }
 
 // JSONToYAML exposes jsonToYAML to the tests.
 var JSONToYAML = jsonToYAML

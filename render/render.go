@@ -79,6 +79,14 @@ type Options struct {
 	// an output kustomization, the parts) that changed. The output is the
 	// same with and without it.
 	Cache *Cache
+	// ReuseHosts, with a Cache, takes a host's objects from the last
+	// render when the host, the inventory's objects other than hosts (both
+	// compared by identity, not content) and the host's addresses are
+	// those of the last render, without building them. Set it only when
+	// rendered inventory objects are never modified: a new load gives new
+	// objects, and a schemas.ParseCache hands out the same read-only
+	// object for a file that did not change, as the reconciler does.
+	ReuseHosts bool
 }
 
 // MissingAddressError lists the owners that need an address the state does
@@ -102,7 +110,13 @@ func Render(in Input, opts Options) ([]byte, error) {
 	if in.Root == "" {
 		in.Root = in.Inventory.Root
 	}
-	objs, err := generate(in, !opts.WithoutHelmReleases)
+	var reuse *Cache
+	if opts.ReuseHosts {
+		reuse = opts.Cache
+	} else if opts.Cache != nil {
+		opts.Cache.keepHostObjects(nil, 0)
+	}
+	objs, err := generate(in, !opts.WithoutHelmReleases, reuse)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +177,11 @@ func sortObjects(objs []object) {
 
 // joinDocs joins YAML documents into one stream.
 func joinDocs(docs [][]byte) []byte {
-	var buf bytes.Buffer
+	size := 0
+	for _, d := range docs {
+		size += len(d) + len("---\n") + 1
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
 	for i, d := range docs {
 		if i > 0 {
 			buf.WriteString("---\n")

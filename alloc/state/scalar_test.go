@@ -34,3 +34,46 @@ func TestScalarFastPathMatchesYAML(t *testing.T) {
 		t.Errorf("the fast path took only %d cases", taken)
 	}
 }
+
+// TestScalarFastPathExhaustive: every string of up to three characters
+// over an alphabet of letters YAML gives meaning to, digits and the
+// punctuation names use, that the fast path takes, is written as the
+// YAML encoder writes it; so is every case spelling of YAML's boolean and
+// null words.
+func TestScalarFastPathExhaustive(t *testing.T) {
+	const alphabet = "aeflnorstuyENOY019._-/~"
+	check := func(s string) {
+		if !plainSafe(s) {
+			return
+		}
+		out, err := yaml.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := strings.TrimSuffix(string(out), "\n"); want != s {
+			t.Errorf("plainSafe(%q), but YAML writes %s", s, want)
+		}
+	}
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		check(prefix)
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(prefix+string(c), n-1)
+		}
+	}
+	gen("", 3)
+	for _, w := range []string{"y", "yes", "n", "no", "true", "false", "on", "off", "null", "nil", "none", "inf", "nan"} {
+		for mask := range 1 << len(w) {
+			b := []byte(w)
+			for i := range b {
+				if mask&(1<<i) != 0 {
+					b[i] -= 'a' - 'A'
+				}
+			}
+			check(string(b))
+		}
+	}
+}

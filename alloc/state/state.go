@@ -131,6 +131,15 @@ func Parse(path, name string, data []byte) (*State, schemas.Problems) {
 }
 
 func (s *State) parse(path, name string, data []byte) schemas.Problems {
+	if s.parseCanonical(path, name, data) {
+		return nil
+	}
+	return s.parseYAML(path, name, data)
+}
+
+// parseYAML reads a state file of any YAML form and reports all its
+// problems.
+func (s *State) parseYAML(path, name string, data []byte) schemas.Problems {
 	var problems schemas.Problems
 	add := func(line int, field, format string, args ...any) {
 		problems = append(problems, schemas.Problem{File: path, Line: line, Field: field, Rule: schemas.RuleState,
@@ -258,36 +267,63 @@ func Marshal(s *State) map[string][]byte {
 	c.Bindings = slices.Clone(s.Bindings)
 	c.Allocations = slices.Clone(s.Allocations)
 	c.Sort()
-	var b bytes.Buffer
-	b.WriteString("# Machine → host bindings. Written by metalgit; change the inventory, not this file.\n")
-	fmt.Fprintf(&b, "apiVersion: %s\nkind: %s\n", schemas.APIVersion, KindBindings)
-	if len(c.Bindings) == 0 {
-		b.WriteString("bindings: {}\n")
-	} else {
-		b.WriteString("bindings:\n")
-		for _, bd := range c.Bindings {
-			fmt.Fprintf(&b, "  %s: %s\n", scalar(bd.Machine), scalar(bd.Host))
-		}
-	}
-	bindings := slices.Clone(b.Bytes())
-	b.Reset()
-	b.WriteString("# Pool → address → owner. Written by metalgit; change the inventory, not this file.\n")
-	fmt.Fprintf(&b, "apiVersion: %s\nkind: %s\n", schemas.APIVersion, KindAllocations)
-	if len(c.Allocations) == 0 {
-		b.WriteString("pools: {}\n")
-	} else {
-		b.WriteString("pools:\n")
-		pool := ""
-		for _, a := range c.Allocations {
-			if a.Pool != pool || pool == "" {
-				pool = a.Pool
-				fmt.Fprintf(&b, "  %s:\n", scalar(pool))
-			}
-			fmt.Fprintf(&b, "    %s: %s\n", scalar(a.Address.String()), scalar(a.Owner))
-		}
-	}
-	return map[string][]byte{BindingsFile: bindings, AllocationsFile: slices.Clone(b.Bytes())}
+	return map[string][]byte{BindingsFile: marshalBindings(c.Bindings), AllocationsFile: marshalAllocations(c.Allocations)}
 }
+
+// marshalBindings writes the bindings file of sorted bindings.
+func marshalBindings(bindings []Binding) []byte {
+	var b bytes.Buffer
+	b.Grow(160 + 48*len(bindings))
+	b.WriteString(bindingsHeader)
+	if len(bindings) == 0 {
+		b.WriteString("bindings: {}\n")
+		return b.Bytes()
+	}
+	b.WriteString("bindings:\n")
+	for _, bd := range bindings {
+		b.WriteString("  ")
+		b.WriteString(scalar(bd.Machine))
+		b.WriteString(": ")
+		b.WriteString(scalar(bd.Host))
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// marshalAllocations writes the allocations file of sorted allocations.
+func marshalAllocations(allocs []Allocation) []byte {
+	var b bytes.Buffer
+	b.Grow(160 + 48*len(allocs))
+	b.WriteString(allocationsHeader)
+	if len(allocs) == 0 {
+		b.WriteString("pools: {}\n")
+		return b.Bytes()
+	}
+	b.WriteString("pools:\n")
+	pool := ""
+	for _, a := range allocs {
+		if a.Pool != pool || pool == "" {
+			pool = a.Pool
+			b.WriteString("  ")
+			b.WriteString(scalar(pool))
+			b.WriteString(":\n")
+		}
+		b.WriteString("    ")
+		b.WriteString(scalar(a.Address.String()))
+		b.WriteString(": ")
+		b.WriteString(scalar(a.Owner))
+		b.WriteByte('\n')
+	}
+	return b.Bytes()
+}
+
+// The first lines of the state files.
+var (
+	bindingsHeader = "# Machine → host bindings. Written by metalgit; change the inventory, not this file.\n" +
+		"apiVersion: " + schemas.APIVersion + "\nkind: " + KindBindings + "\n"
+	allocationsHeader = "# Pool → address → owner. Written by metalgit; change the inventory, not this file.\n" +
+		"apiVersion: " + schemas.APIVersion + "\nkind: " + KindAllocations + "\n"
+)
 
 // scalar writes a string as YAML would, quoted only where needed.
 func scalar(s string) string {
@@ -344,9 +380,10 @@ func Write(dir string, s *State) ([]string, error) {
 	return changed, nil
 }
 
-// plainSafe reports whether YAML writes s as a plain scalar: the two forms
-// that make up nearly all of a state file, owners (Host/server-01:
-// a letter first, letters, digits, '.', '_', '-' and one '/') and dotted
+// plainSafe reports whether YAML writes s as a plain scalar: the forms
+// that make up nearly all of a state file: names and owners (a letter
+// first, then letters, digits, '.', '_', '-' and at most one '/'; without
+// a '/', none of the words YAML reads as a boolean or null) and dotted
 // IPv4 addresses (three dots: never a number). Anything else goes through
 // the YAML encoder.
 func plainSafe(s string) bool {
@@ -357,14 +394,29 @@ func plainSafe(s string) bool {
 		return true
 	}
 	c := s[0]
-	if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') || strings.Count(s, "/") != 1 {
+	if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
 		return false
 	}
+	slashes := 0
 	for i := 1; i < len(s); i++ {
 		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-' || c == '/') {
+		if c == '/' {
+			slashes++
+			continue
+		}
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
 			return false
 		}
+	}
+	switch {
+	case slashes > 1:
+		return false
+	case slashes == 1:
+		return true
+	}
+	switch strings.ToLower(s) {
+	case "y", "yes", "n", "no", "true", "false", "on", "off", "null":
+		return false
 	}
 	return true
 }

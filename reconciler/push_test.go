@@ -1,0 +1,69 @@
+package reconciler_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/metalgit/metalgit/reconciler"
+)
+
+// concurrentCommitHook is a pre-receive hook that, on its first run, moves
+// main to a new commit on top of it, outside the quarantine of the push
+// being received: another writer's push landing between the
+// advertisement the reconciler checked and its own update. Receive-pack
+// must then refuse the update, whose old value no longer matches.
+const concurrentCommitHook = `#!/bin/sh
+set -e
+[ -e "$GIT_DIR/hook-ran" ] && exit 0
+touch "$GIT_DIR/hook-ran"
+unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES
+export GIT_AUTHOR_NAME=other GIT_AUTHOR_EMAIL=other@localhost GIT_COMMITTER_NAME=other GIT_COMMITTER_EMAIL=other@localhost
+next=$(git commit-tree -p main -m "another writer" main^{tree})
+git update-ref refs/heads/main "$next"
+`
+
+// TestPushRefusedByServerAfterAdvertisement: the branch moves after the
+// reconciler saw it at its source commit; the server refuses the update
+// (no force), the reconciler fetches the new head, recomputes and pushes
+// on top of it.
+func TestPushRefusedByServerAfterAdvertisement(t *testing.T) {
+	for _, url := range []string{"", "file://"} {
+		t.Run("url="+url+"path", func(t *testing.T) {
+			remote := newRemote(t)
+			hook := filepath.Join(remote, "hooks", "pre-receive")
+			if err := os.WriteFile(hook, []byte(concurrentCommitHook), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			seed := git(t, remote, "rev-parse", "main")
+			r := newReconciler(t, reconciler.Config{URL: url + remote})
+			res, err := r.Pass(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Stat(filepath.Join(remote, "hook-ran")); err != nil {
+				t.Fatalf("the hook did not run: %v", err)
+			}
+			if !res.Pushed || res.Attempts != 2 {
+				t.Fatalf("pushed %v after %d attempts, want a push on attempt 2", res.Pushed, res.Attempts)
+			}
+			other := git(t, remote, "rev-parse", "main^")
+			if msg := git(t, remote, "log", "-1", "--format=%s", other); msg != "another writer" {
+				t.Fatalf("the state commit's parent is %q, want the other writer's commit", msg)
+			}
+			if parent := git(t, remote, "rev-parse", other+"^"); parent != seed {
+				t.Fatalf("the other writer's commit is on %s, want %s", parent, seed)
+			}
+			if res.SourceCommit != other || git(t, remote, "rev-parse", "main") != res.StateCommit {
+				t.Fatalf("result %+v; remote main %s", res, git(t, remote, "rev-parse", "main"))
+			}
+			if !strings.Contains(git(t, remote, "log", "-1", "--format=%B", "main"), other) {
+				t.Error("the state commit does not name the commit it was computed from")
+			}
+			linear(t, remote)
+			git(t, remote, "fsck", "--strict", "--no-dangling")
+		})
+	}
+}

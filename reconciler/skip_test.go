@@ -1,0 +1,141 @@
+package reconciler
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// lockedBuffer is a log sink the reconciler writes to while the test
+// reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// take returns what was logged since the last take.
+func (b *lockedBuffer) take() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	b.buf.Reset()
+	return s
+}
+
+// After a state commit, the next pass plans that state again and renders
+// nothing (same inventory, same state tree); the pass after it, at the
+// same commit, does no work at all but still repairs the output folder;
+// a new commit runs a whole pass again.
+func TestSettledPassAndRenderSkip(t *testing.T) {
+	remote := seedRemote(t)
+	out := filepath.Join(t.TempDir(), "out")
+	var log lockedBuffer
+	r := testReconciler(t, Config{URL: "file://" + remote, Output: out,
+		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	pass := func(what string) *Result {
+		t.Helper()
+		res, err := r.Pass(context.Background())
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return res
+	}
+	first := pass("allocating")
+	if !first.Pushed {
+		t.Fatal("the first pass pushed nothing")
+	}
+	if l := log.take(); !strings.Contains(l, `msg=rendered `) {
+		t.Fatalf("the first pass did not render:\n%s", l)
+	}
+	want := readTree(t, out)
+
+	second := pass("at the state commit")
+	if second.Pushed || second.SourceCommit != first.StateCommit || second.Plan.Changed() {
+		t.Fatalf("second pass: %+v", second)
+	}
+	if l := log.take(); !strings.Contains(l, "rendered manifests unchanged") || strings.Contains(l, "msg=rendered ") {
+		t.Fatalf("the second pass rendered again:\n%s", l)
+	}
+
+	third := pass("unchanged")
+	if l := log.take(); !strings.Contains(l, "commit already reconciled") {
+		t.Fatalf("the third pass was not skipped:\n%s", l)
+	}
+	if third.SourceCommit != second.SourceCommit || third.Hosts != second.Hosts || third.Pushed || len(third.OutputFiles) != len(second.OutputFiles) {
+		t.Fatalf("third pass %+v, want the second's result", third)
+	}
+
+	// A damaged output folder is written again by a skipped pass.
+	victim := second.OutputFiles[0]
+	if err := os.WriteFile(victim, []byte("hand edit\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pass("after the output was edited")
+	if l := log.take(); !strings.Contains(l, "commit already reconciled") {
+		t.Fatalf("the fourth pass was not skipped:\n%s", l)
+	}
+	if got := readTree(t, out); !equalTrees(got, want) {
+		t.Fatal("the output folder was not restored")
+	}
+
+	// A new commit outside the state: a whole pass.
+	seed := filepath.Join(filepath.Dir(remote), "seed")
+	runGit(t, seed, "pull", "-q", "--rebase", "origin", "main")
+	host, err := os.ReadFile(filepath.Join(seed, "hosts", "server-03.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	host = bytes.ReplaceAll(bytes.ReplaceAll(host, []byte("server-03"), []byte("server-99")), []byte("dd:03:01"), []byte("dd:99:01"))
+	host = bytes.ReplaceAll(host, []byte("10.20.0.13"), []byte("10.20.0.99"))
+	writeTestFile(t, filepath.Join(seed, "hosts", "server-99.yaml"), string(host))
+	runGit(t, seed, "add", "-A")
+	runGit(t, seed, "commit", "-q", "-m", "a host")
+	runGit(t, seed, "push", "-q", "origin", "main")
+	fifth := pass("after a host was added")
+	if !fifth.Pushed {
+		t.Fatalf("fifth pass: %+v, want the new host's allocation pushed", fifth)
+	}
+	if l := log.take(); strings.Contains(l, "commit already reconciled") || !strings.Contains(l, "hosts_reused=") {
+		t.Fatalf("the fifth pass was skipped or did not render:\n%s", l)
+	}
+}
+
+func readTree(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		files[p] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+func equalTrees(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

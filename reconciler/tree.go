@@ -1,0 +1,193 @@
+package reconciler
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/fluxcd/pkg/git/signature"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// errNothingToCommit: the files to commit hold what HEAD holds.
+var errNothingToCommit = errors.New("the state files are unchanged; nothing to commit")
+
+// commitFiles makes a commit on HEAD whose tree is HEAD's tree with the
+// given files (slash-separated paths in the checkout, regular files)
+// holding their content in the work tree, and moves the branch to it. Only
+// the trees along the files' paths are written: the working clone keeps
+// no index, whose reading and writing for every commit would cost more
+// than the commit itself. The commit is signed when sg is not nil.
+//
+// It returns the commit and every object it wrote (the commit, the trees
+// along the files' paths and the files' blobs): with the parent on the
+// remote, they are all a push needs to send.
+func (w *workClone) commitFiles(files []string, msg string, who object.Signature, sg signature.Signer) (plumbing.Hash, []plumbing.Hash, error) {
+	h, err := w.commitFilesTo(files, msg, who, sg)
+	return h, w.written, err
+}
+
+func (w *workClone) commitFilesTo(files []string, msg string, who object.Signature, sg signature.Signer) (plumbing.Hash, error) {
+	w.written = w.written[:0]
+	head, err := w.repo.Head()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if !head.Name().IsBranch() {
+		return plumbing.ZeroHash, fmt.Errorf("HEAD is not a branch: %s", head.Name())
+	}
+	parent, err := w.repo.CommitObject(head.Hash())
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	tree, err := parent.Tree()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	changes := make(map[string]plumbing.Hash, len(files))
+	for _, file := range files {
+		data, err := os.ReadFile(filepath.Join(w.dir, filepath.FromSlash(file)))
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("committing %s: %w", file, err)
+		}
+		if changes[file], err = w.store(plumbing.BlobObject, data); err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("committing %s: %w", file, err)
+		}
+	}
+	root, err := w.writeTree(tree, changes)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("writing the tree: %w", err)
+	}
+	if root == tree.Hash {
+		return plumbing.ZeroHash, errNothingToCommit
+	}
+	who = object.Signature{Name: unsafeInSignature.Replace(who.Name), Email: unsafeInSignature.Replace(who.Email), When: who.When}
+	commit := &object.Commit{Author: who, Committer: who, Message: msg, TreeHash: root, ParentHashes: []plumbing.Hash{parent.Hash}}
+	if sg != nil {
+		unsigned := &plumbing.MemoryObject{}
+		if err := commit.EncodeWithoutSignature(unsigned); err != nil {
+			return plumbing.ZeroHash, err
+		}
+		rd, err := unsigned.Reader()
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		sig, err := sg.Sign(rd)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("signing the commit: %w", err)
+		}
+		commit.PGPSignature = string(sig)
+	}
+	obj := w.repo.Storer.NewEncodedObject()
+	if err := commit.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	hash, err := w.repo.Storer.SetEncodedObject(obj)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	w.written = append(w.written, hash)
+	return hash, w.repo.Storer.SetReference(plumbing.NewHashReference(head.Name(), hash))
+}
+
+// unsafeInSignature removes what would break a commit's author line, as
+// go-git's own commits do.
+var unsafeInSignature = strings.NewReplacer("<", "", ">", "", "\n", "")
+
+// store writes one object and returns its hash.
+func (w *workClone) store(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
+	obj := w.repo.Storer.NewEncodedObject()
+	obj.SetType(t)
+	obj.SetSize(int64(len(data)))
+	wr, err := obj.Writer()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	_, werr := wr.Write(data)
+	if err := errors.Join(werr, wr.Close()); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	h, err := w.repo.Storer.SetEncodedObject(obj)
+	if err == nil {
+		w.written = append(w.written, h)
+	}
+	return h, err
+}
+
+// writeTree writes tree t (nil: an empty one) with changes applied
+// (slash-separated paths below t → blob hashes of regular files), and
+// every tree along their paths, and returns its hash.
+func (w *workClone) writeTree(t *object.Tree, changes map[string]plumbing.Hash) (plumbing.Hash, error) {
+	var entries []object.TreeEntry
+	if t != nil {
+		entries = slices.Clone(t.Entries)
+	}
+	set := func(e object.TreeEntry) error {
+		i := slices.IndexFunc(entries, func(old object.TreeEntry) bool { return old.Name == e.Name })
+		if i < 0 {
+			entries = append(entries, e)
+			return nil
+		}
+		if (entries[i].Mode == filemode.Dir) != (e.Mode == filemode.Dir) {
+			return fmt.Errorf("%s is a file in one tree and a directory in the other", e.Name)
+		}
+		entries[i] = e
+		return nil
+	}
+	dirs := map[string]map[string]plumbing.Hash{}
+	for p, h := range changes {
+		name, rest, nested := strings.Cut(p, "/")
+		if !nested {
+			if err := set(object.TreeEntry{Name: name, Mode: filemode.Regular, Hash: h}); err != nil {
+				return plumbing.ZeroHash, err
+			}
+			continue
+		}
+		if dirs[name] == nil {
+			dirs[name] = map[string]plumbing.Hash{}
+		}
+		dirs[name][rest] = h
+	}
+	for name, sub := range dirs {
+		var subtree *object.Tree
+		if i := slices.IndexFunc(entries, func(e object.TreeEntry) bool { return e.Name == name }); i >= 0 {
+			if entries[i].Mode != filemode.Dir {
+				return plumbing.ZeroHash, fmt.Errorf("%s is a file, not a directory", name)
+			}
+			var err error
+			if subtree, err = object.GetTree(w.repo.Storer, entries[i].Hash); err != nil {
+				return plumbing.ZeroHash, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		h, err := w.writeTree(subtree, sub)
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("%s/%w", name, err)
+		}
+		if err := set(object.TreeEntry{Name: name, Mode: filemode.Dir, Hash: h}); err != nil {
+			return plumbing.ZeroHash, err
+		}
+	}
+	// Git's order: by name, a directory's name followed by a slash.
+	slices.SortFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(treeSortName(a), treeSortName(b)) })
+	obj := w.repo.Storer.NewEncodedObject()
+	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	h, err := w.repo.Storer.SetEncodedObject(obj)
+	if err == nil {
+		w.written = append(w.written, h)
+	}
+	return h, err
+}
+
+func treeSortName(e object.TreeEntry) string {
+	if e.Mode == filemode.Dir {
+		return e.Name + "/"
+	}
+	return e.Name
+}
