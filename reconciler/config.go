@@ -59,8 +59,10 @@ type Config struct {
 	// whose pushes are rejected because the remote moved. Default 5.
 	MaxPushAttempts int
 	// BackoffBase and BackoffMax shape the jittered exponential backoff
-	// between attempts: attempt n waits a random time in [d/2, d] with
-	// d = min(BackoffMax, BackoffBase·2^(n-1)).
+	// of retry pushes: the n-th retry waits a random time in [d/2, d] with
+	// d = min(BackoffMax, BackoffBase·2^(n-1)), after the fetch and plan
+	// that precede it (a retry that finds nothing left to push does not
+	// wait).
 	BackoffBase, BackoffMax time.Duration
 	// Rand returns a number in [0, 1) for the jitter. Default math/rand/v2.
 	Rand func() float64
@@ -180,7 +182,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// backoff returns the wait after the given failed attempt (1-based).
+// backoff returns the wait before the given retry push (1-based).
 func (r *Reconciler) backoff(attempt int) time.Duration {
 	d := r.cfg.BackoffBase
 	for i := 1; i < attempt && d < r.cfg.BackoffMax; i++ {

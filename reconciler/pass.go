@@ -109,6 +109,15 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 			r.log.Info("state up to date", "commit", c.head)
 			return r.finish(c, res)
 		}
+		if attempt > 1 {
+			// A retry push waits a jittered time, so that writers refused
+			// together do not push together again. It waits after the
+			// fetch and plan, not before: a writer whose changes another
+			// writer already committed learns it without waiting.
+			if err := r.cfg.Sleep(ctx, r.backoff(attempt-1)); err != nil {
+				return nil, fmt.Errorf("waiting to retry the push: %w", err)
+			}
+		}
 		commit, objects, err := r.commit(c, res.Changes, sg)
 		if err != nil {
 			return nil, err
@@ -129,9 +138,6 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 			return nil, fmt.Errorf("%w (%d attempts): last: %w", ErrPushAttempts, attempt, pushErr)
 		}
 		lastHead = c.head
-		if err := r.cfg.Sleep(ctx, r.backoff(attempt)); err != nil {
-			return nil, fmt.Errorf("waiting to retry the push: %w", err)
-		}
 	}
 }
 

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/metalgit/metalgit/reconciler"
 )
@@ -64,6 +67,51 @@ func TestPushRefusedByServerAfterAdvertisement(t *testing.T) {
 			}
 			linear(t, remote)
 			git(t, remote, "fsck", "--strict", "--no-dangling")
+		})
+	}
+}
+
+// TestRetryWaitsOnlyToPushAgain: a writer refused because another writer
+// pushed first fetches and plans again at once; it waits its jittered
+// backoff only when something is left for it to push.
+func TestRetryWaitsOnlyToPushAgain(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		other     func(t *testing.T, remote string)
+		wantSleep []time.Duration
+	}{
+		{"the other writer committed the same state", func(t *testing.T, remote string) {
+			other := newReconciler(t, reconciler.Config{URL: remote})
+			if res, err := other.Pass(context.Background()); err != nil || !res.Pushed {
+				t.Fatalf("other writer: %+v, %v", res, err)
+			}
+		}, nil},
+		{"a host was added meanwhile", func(t *testing.T, remote string) {
+			pushChange(t, remote, "a host", addHost(60))
+		}, []time.Duration{75 * time.Millisecond}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			remote := newRemote(t)
+			var slept []time.Duration
+			r := newReconciler(t, reconciler.Config{URL: remote, BackoffBase: 100 * time.Millisecond,
+				Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil },
+				BeforePush: func(_ context.Context, attempt int) error {
+					if attempt == 1 {
+						c.other(t, remote)
+					}
+					return nil
+				}})
+			res, err := r.Pass(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Attempts != 2 {
+				t.Fatalf("%d attempts, want 2", res.Attempts)
+			}
+			if diff := cmp.Diff(c.wantSleep, slept); diff != "" {
+				t.Errorf("waits (-want +got):\n%s", diff)
+			}
+			linear(t, remote)
 		})
 	}
 }
