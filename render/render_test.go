@@ -12,10 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
 	"github.com/metalgit/metalgit/render"
-	"github.com/metalgit/metalgit/schemas"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/<case>/expected.yaml from the current output")
@@ -27,20 +25,7 @@ var goldenCases = []string{"section10", "pinned-ip", "unbound", "direct-image", 
 // from scratch, the way `metalgit allocate` would on a fresh repository.
 func load(t *testing.T, name string) render.Input {
 	t.Helper()
-	root := filepath.Join("testdata", name, "inventory")
-	inv, problems, err := schemas.Load(root, schemas.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	problems = append(problems, inv.Validate()...)
-	if len(problems) > 0 {
-		t.Fatalf("%s does not validate:\n%v", root, problems)
-	}
-	plan, err := alloc.Compute(inv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return render.Input{Inventory: inv, State: plan.Next, Root: root}
+	return loadAt(t, filepath.Join("testdata", name, "inventory"))
 }
 
 func TestRenderGolden(t *testing.T) {
