@@ -12,6 +12,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // errNothingToCommit: the files to commit hold what HEAD holds.
@@ -28,12 +29,18 @@ var errNothingToCommit = errors.New("the state files are unchanged; nothing to c
 // along the files' paths and the files' blobs): with the parent on the
 // remote, they are all a push needs to send.
 func (w *workClone) commitFiles(files []string, msg string, who object.Signature, sg signature.Signer) (plumbing.Hash, []plumbing.Hash, error) {
-	h, err := w.commitFilesTo(files, msg, who, sg)
-	return h, w.written, err
+	ow := &objectWriter{s: w.repo.Storer}
+	h, err := ow.commit(w, files, msg, who, sg)
+	return h, ow.written, err
 }
 
-func (w *workClone) commitFilesTo(files []string, msg string, who object.Signature, sg signature.Signer) (plumbing.Hash, error) {
-	w.written = w.written[:0]
+// objectWriter stores the objects of one commit and lists them.
+type objectWriter struct {
+	s       storer.EncodedObjectStorer
+	written []plumbing.Hash
+}
+
+func (ow *objectWriter) commit(w *workClone, files []string, msg string, who object.Signature, sg signature.Signer) (plumbing.Hash, error) {
 	head, err := w.repo.Head()
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -55,11 +62,11 @@ func (w *workClone) commitFilesTo(files []string, msg string, who object.Signatu
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("committing %s: %w", file, err)
 		}
-		if changes[file], err = w.store(plumbing.BlobObject, data); err != nil {
+		if changes[file], err = ow.store(plumbing.BlobObject, data); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("committing %s: %w", file, err)
 		}
 	}
-	root, err := w.writeTree(tree, changes)
+	root, err := ow.writeTree(tree, changes)
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("writing the tree: %w", err)
 	}
@@ -83,15 +90,10 @@ func (w *workClone) commitFilesTo(files []string, msg string, who object.Signatu
 		}
 		commit.PGPSignature = string(sig)
 	}
-	obj := w.repo.Storer.NewEncodedObject()
-	if err := commit.Encode(obj); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	hash, err := w.repo.Storer.SetEncodedObject(obj)
+	hash, err := ow.encode(commit)
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	w.written = append(w.written, hash)
 	return hash, w.repo.Storer.SetReference(plumbing.NewHashReference(head.Name(), hash))
 }
 
@@ -100,8 +102,8 @@ func (w *workClone) commitFilesTo(files []string, msg string, who object.Signatu
 var unsafeInSignature = strings.NewReplacer("<", "", ">", "", "\n", "")
 
 // store writes one object and returns its hash.
-func (w *workClone) store(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
-	obj := w.repo.Storer.NewEncodedObject()
+func (ow *objectWriter) store(t plumbing.ObjectType, data []byte) (plumbing.Hash, error) {
+	obj := ow.s.NewEncodedObject()
 	obj.SetType(t)
 	obj.SetSize(int64(len(data)))
 	wr, err := obj.Writer()
@@ -112,9 +114,24 @@ func (w *workClone) store(t plumbing.ObjectType, data []byte) (plumbing.Hash, er
 	if err := errors.Join(werr, wr.Close()); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	h, err := w.repo.Storer.SetEncodedObject(obj)
+	return ow.set(obj)
+}
+
+// encode writes a tree or commit.
+func (ow *objectWriter) encode(o interface {
+	Encode(plumbing.EncodedObject) error
+}) (plumbing.Hash, error) {
+	obj := ow.s.NewEncodedObject()
+	if err := o.Encode(obj); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return ow.set(obj)
+}
+
+func (ow *objectWriter) set(obj plumbing.EncodedObject) (plumbing.Hash, error) {
+	h, err := ow.s.SetEncodedObject(obj)
 	if err == nil {
-		w.written = append(w.written, h)
+		ow.written = append(ow.written, h)
 	}
 	return h, err
 }
@@ -122,7 +139,7 @@ func (w *workClone) store(t plumbing.ObjectType, data []byte) (plumbing.Hash, er
 // writeTree writes tree t (nil: an empty one) with changes applied
 // (slash-separated paths below t → blob hashes of regular files), and
 // every tree along their paths, and returns its hash.
-func (w *workClone) writeTree(t *object.Tree, changes map[string]plumbing.Hash) (plumbing.Hash, error) {
+func (ow *objectWriter) writeTree(t *object.Tree, changes map[string]plumbing.Hash) (plumbing.Hash, error) {
 	var entries []object.TreeEntry
 	if t != nil {
 		entries = slices.Clone(t.Entries)
@@ -160,11 +177,11 @@ func (w *workClone) writeTree(t *object.Tree, changes map[string]plumbing.Hash) 
 				return plumbing.ZeroHash, fmt.Errorf("%s is a file, not a directory", name)
 			}
 			var err error
-			if subtree, err = object.GetTree(w.repo.Storer, entries[i].Hash); err != nil {
+			if subtree, err = object.GetTree(ow.s, entries[i].Hash); err != nil {
 				return plumbing.ZeroHash, fmt.Errorf("%s: %w", name, err)
 			}
 		}
-		h, err := w.writeTree(subtree, sub)
+		h, err := ow.writeTree(subtree, sub)
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("%s/%w", name, err)
 		}
@@ -174,15 +191,7 @@ func (w *workClone) writeTree(t *object.Tree, changes map[string]plumbing.Hash) 
 	}
 	// Git's order: by name, a directory's name followed by a slash.
 	slices.SortFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(treeSortName(a), treeSortName(b)) })
-	obj := w.repo.Storer.NewEncodedObject()
-	if err := (&object.Tree{Entries: entries}).Encode(obj); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	h, err := w.repo.Storer.SetEncodedObject(obj)
-	if err == nil {
-		w.written = append(w.written, h)
-	}
-	return h, err
+	return ow.encode(&object.Tree{Entries: entries})
 }
 
 func treeSortName(e object.TreeEntry) string {

@@ -39,8 +39,6 @@ type workClone struct {
 	uses   int
 	// inv is the last inventory loaded and validated in this clone.
 	inv *loadedInventory
-	// written lists the objects the last commitFiles wrote.
-	written []plumbing.Hash
 }
 
 // Close removes the Reconciler's work directory. The Reconciler must not be
