@@ -167,19 +167,7 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	if serveBoot != nil {
 		g.Go(func() error { return serveBoot(gctx) })
 	}
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serving HTTP: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		// A fresh deadline: open requests finish after ctx is cancelled.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(gctx), shutdownTimeout)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
+	serveHTTP(gctx, g, srv, ln)
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
@@ -212,4 +200,22 @@ func publishHosts(store *boot.Store, t *reconciler.HostTable, log *slog.Logger) 
 	}
 	store.Swap(bt)
 	log.Info("boot proxy: host table updated", "commit", t.SourceCommit, "hosts", bt.Len())
+}
+
+// serveHTTP serves srv on ln in g until ctx is done, then shuts it down
+// with a fresh deadline, so that open requests get shutdownTimeout to
+// finish after ctx is cancelled.
+func serveHTTP(ctx context.Context, g *errgroup.Group, srv *http.Server, ln net.Listener) {
+	g.Go(func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serving HTTP: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
 }
