@@ -339,3 +339,25 @@ func claimMessage(err error, a state.Allocation) string {
 		return err.Error() + "; restore the state file from Git history"
 	}
 }
+
+// Settled returns the plan a pass computes from p.Next with the same
+// inventory: the same state, bindings, allocations, problems and pool
+// usage, every binding and allocation kept and nothing released. Compute
+// reaches a fixed point in one pass (a state it wrote has nothing left to
+// change), so a caller that already planned a state it then committed
+// can take this instead of planning it again. p is not modified.
+func (p *Plan) Settled() *Plan {
+	s := *p
+	s.Bindings = slices.Clone(p.Bindings)
+	for i := range s.Bindings {
+		s.Bindings[i].Status = StatusKept
+	}
+	s.Allocations = slices.Clone(p.Allocations)
+	for i := range s.Allocations {
+		s.Allocations[i].Status = StatusKept
+	}
+	s.Releases = []Release{}
+	s.Problems = slices.Clone(p.Problems)
+	s.Pools = slices.Clone(p.Pools)
+	return &s
+}

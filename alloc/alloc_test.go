@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
@@ -212,7 +213,10 @@ func TestCompute(t *testing.T) {
 			if tc.prev != nil {
 				prev = plan(t, load(t, tc.prev...), nil).Next
 			}
-			got := entries(plan(t, load(t, tc.docs...), prev))
+			inv := load(t, tc.docs...)
+			p := plan(t, inv, prev)
+			assertSettled(t, inv, p)
+			got := entries(p)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("plan (-want +got):\n%s", diff)
 			}
@@ -226,6 +230,7 @@ func TestComputeIsIdempotent(t *testing.T) {
 	if !first.Changed() {
 		t.Fatal("first pass changed nothing")
 	}
+	assertSettled(t, inv, first)
 	second := plan(t, inv, first.Next)
 	if second.Changed() {
 		t.Errorf("second pass changed the state:\n%v", entries(second))
@@ -320,5 +325,33 @@ func FuzzCompute(f *testing.F) {
 		if err != nil || again.Changed() {
 			t.Fatalf("second pass: err %v, changed %v: %v", err, again != nil && again.Changed(), entries(again))
 		}
+		assertSettled(t, inv, p)
 	})
+}
+
+// assertSettled checks that p.Settled() is the plan Compute makes from
+// p.Next, both as it is and as written to and read back from files.
+func assertSettled(t *testing.T, inv *schemas.Inventory, p *alloc.Plan) {
+	t.Helper()
+	dir := t.TempDir()
+	if _, err := state.Write(dir, p.Next); err != nil {
+		t.Fatal(err)
+	}
+	read, problems, err := state.Read(dir)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("reading the written state: %v %v", err, problems)
+	}
+	want := p.Settled()
+	for name, prev := range map[string]*state.State{"in memory": p.Next, "read back": read} {
+		got, err := alloc.Compute(inv, prev)
+		if err != nil {
+			t.Fatalf("planning the next state %s: %v", name, err)
+		}
+		if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(alloc.Plan{}, "Next"), cmpopts.IgnoreUnexported(alloc.Allocation{})); diff != "" {
+			t.Errorf("Settled differs from planning the next state %s (-settled +planned):\n%s", name, diff)
+		}
+		if diff := cmp.Diff(state.Marshal(want.Next), state.Marshal(got.Next)); diff != "" {
+			t.Errorf("Settled state differs from planning the next state %s:\n%s", name, diff)
+		}
+	}
 }

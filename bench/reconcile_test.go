@@ -123,6 +123,14 @@ func (f *fleet) head(b testing.TB) string {
 	return git(b, f.remote, "rev-parse", "main")
 }
 
+// waitMoved waits until the remote's head is no longer from, or for
+// limit.
+func (f *fleet) waitMoved(b testing.TB, from string, limit time.Duration) {
+	for deadline := time.Now().Add(limit); f.head(b) == from && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // waitCommitOn waits until the remote's head is a commit whose parent is
 // pushed (the state commit computed from it) and returns the time it took.
 func (f *fleet) waitCommitOn(b testing.TB, pushed string, start time.Time, limit time.Duration) time.Duration {
@@ -231,7 +239,7 @@ func benchWriters(b *testing.B, writers int) {
 			b.Fatalf("warming writer %d: %v", i, err)
 		}
 	}
-	var allocs, conflicts atomic.Int64
+	var allocs, conflicts, deferred atomic.Int64
 	var elapsed, cpu, gitCPU time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -249,6 +257,14 @@ func benchWriters(b *testing.B, writers int) {
 						return
 					}
 					conflicts.Add(int64(res.Attempts - 1))
+					if res.Deferred {
+						// As a controller does: pass again when the
+						// branch moves (the webhook of the other
+						// writer's push) or after RetryAfter.
+						deferred.Add(1)
+						f.waitMoved(b, res.SourceCommit, res.RetryAfter)
+						continue
+					}
 					if !res.Pushed {
 						return
 					}
@@ -270,6 +286,7 @@ func benchWriters(b *testing.B, writers int) {
 	}
 	b.ReportMetric(float64(allocs.Load())/elapsed.Seconds(), "allocs/s")
 	b.ReportMetric(float64(conflicts.Load())/float64(b.N), "conflicts/round")
+	b.ReportMetric(float64(deferred.Load())/float64(b.N), "deferred/round")
 	// CPU time of the process per round: on a shared machine it varies
 	// less than allocs/s, which waits for CPUs other processes hold.
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/round")

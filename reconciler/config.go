@@ -23,6 +23,7 @@ const (
 	DefaultMaxPushAttempts = 5
 	DefaultBackoffBase     = 100 * time.Millisecond
 	DefaultBackoffMax      = 2 * time.Second
+	DefaultFollowWindow    = time.Second
 )
 
 // Config configures a Reconciler. Use New to apply the defaults.
@@ -64,6 +65,13 @@ type Config struct {
 	// that precede it (a retry that finds nothing left to push does not
 	// wait).
 	BackoffBase, BackoffMax time.Duration
+	// FollowWindow is how long a writer that follows another leaves its
+	// state commit to that writer (see Result.Deferred). A writer follows
+	// after a push of its own was refused because another writer had
+	// committed the same changes, and stops when a push of its own lands.
+	// 0 means DefaultFollowWindow; negative turns following off, so that
+	// every pass pushes its changes itself.
+	FollowWindow time.Duration
 	// Rand returns a number in [0, 1) for the jitter. Default math/rand/v2.
 	Rand func() float64
 	// Sleep waits d or until ctx is done. Default a timer.
@@ -114,6 +122,11 @@ type Reconciler struct {
 	settled   *settledPass
 	rendered  *lastRender
 	lastState *lastState
+	lastPlan  *lastPlan
+	// following is set while another writer commits the changes this one
+	// plans (see Config.FollowWindow); deferred when the last pass left
+	// its state commit to that writer.
+	following, deferred bool
 }
 
 // New checks cfg, applies the defaults and returns a Reconciler.
@@ -154,6 +167,9 @@ func New(cfg Config) (*Reconciler, error) {
 	}
 	if cfg.BackoffMax <= 0 {
 		cfg.BackoffMax = DefaultBackoffMax
+	}
+	if cfg.FollowWindow == 0 {
+		cfg.FollowWindow = DefaultFollowWindow
 	}
 	if cfg.Rand == nil {
 		cfg.Rand = rand.Float64

@@ -45,8 +45,10 @@ type Status struct {
 	LastError *FailedPass `json:"lastError"`
 	// ConsecutiveFailures counts the failed passes since the last good one.
 	ConsecutiveFailures int `json:"consecutiveFailures"`
-	// Passes counts the finished passes.
-	Passes int `json:"passes"`
+	// Passes counts the finished passes, Deferred those of them that
+	// left their changes to another writer (see Result.Deferred).
+	Passes   int `json:"passes"`
+	Deferred int `json:"deferred"`
 }
 
 // GoodPass describes a successful pass.
@@ -154,12 +156,22 @@ func (c *Controller) Run(ctx context.Context) error {
 	tick, stop := c.cfg.NewTicker(c.cfg.Interval)
 	defer stop()
 	for {
-		c.pass(ctx)
+		// A deferred pass is run again after its RetryAfter, or sooner
+		// on a tick or trigger (the push of the writer it follows).
+		var retry <-chan time.Time
+		var timer *time.Timer
+		if d := c.pass(ctx); d > 0 {
+			timer = time.NewTimer(d)
+			retry = timer.C
+		}
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-tick:
 		case <-c.trigger:
+		case <-retry:
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 		if ctx.Err() != nil {
 			return nil
@@ -167,8 +179,9 @@ func (c *Controller) Run(ctx context.Context) error {
 	}
 }
 
-// pass runs one pass with a context that shutdown does not cancel.
-func (c *Controller) pass(ctx context.Context) {
+// pass runs one pass with a context that shutdown does not cancel. It
+// returns when to pass again if the pass was deferred, else 0.
+func (c *Controller) pass(ctx context.Context) time.Duration {
 	// The pass about to start fetches the newest head: it answers every
 	// trigger received so far.
 	select {
@@ -181,6 +194,15 @@ func (c *Controller) pass(ctx context.Context) {
 	res, err := c.r.Pass(pctx)
 	end := c.cfg.Now()
 	c.cfg.Metrics.observe(res, err, end.Sub(start), c.r.cfg.MaxPushAttempts)
+	if err == nil && res.Deferred {
+		c.log.Info("reconcile pass deferred to the writer this one follows", "commit", res.SourceCommit, "retry_after", res.RetryAfter)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.status.Passes++
+		c.status.Deferred++
+		c.notify()
+		return res.RetryAfter
+	}
 	if err == nil && res.Hosts != nil {
 		c.hosts.Store(res.Hosts)
 		if c.r.cfg.OnResult != nil {
@@ -201,6 +223,12 @@ func (c *Controller) pass(ctx context.Context) {
 		c.status.LastGood = &GoodPass{SourceCommit: res.SourceCommit, StateCommit: res.StateCommit, Time: end}
 		c.log.Info("reconcile pass done", "commit", res.SourceCommit, "state", res.StateCommit, "summary", res.Summary)
 	}
+	c.notify()
+	return 0
+}
+
+// notify wakes the waiters of Wait; c.mu must be held.
+func (c *Controller) notify() {
 	close(c.changed)
 	c.changed = make(chan struct{})
 }

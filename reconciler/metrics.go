@@ -15,6 +15,9 @@ const (
 	ResultSuccess = "success" // the pass finished (pushed or nothing to push)
 	ResultInvalid = "invalid" // ErrInvalidInventory: the inventory or state at the head is invalid
 	ResultError   = "error"   // any other failure (fetch, push, render, …)
+	// ResultDeferred: the pass left its changes to the writer it follows
+	// (Result.Deferred).
+	ResultDeferred = "deferred"
 )
 
 // Metrics holds the reconcile metrics in their own registry.
@@ -43,7 +46,7 @@ func NewMetrics() *Metrics {
 		}, []string{"result"}),
 		total: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "reconcile_total",
-			Help: "Reconcile passes, by result (success, invalid, error).",
+			Help: "Reconcile passes, by result (success, invalid, error, deferred).",
 		}, []string{"result"}),
 		commitsPushed: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "commits_pushed_total",
@@ -63,7 +66,7 @@ func NewMetrics() *Metrics {
 		}, []string{"pool"}),
 	}
 	m.Registry.MustRegister(m.duration, m.total, m.commitsPushed, m.conflictRetries, m.poolAllocations, m.poolFree)
-	for _, r := range []string{ResultSuccess, ResultInvalid, ResultError} {
+	for _, r := range []string{ResultSuccess, ResultInvalid, ResultError, ResultDeferred} {
 		m.duration.WithLabelValues(r)
 		m.total.WithLabelValues(r)
 	}
@@ -89,6 +92,9 @@ func (m *Metrics) observe(res *Result, err error, d time.Duration, maxAttempts i
 		return
 	}
 	label := resultLabel(err)
+	if err == nil && res != nil && res.Deferred {
+		label = ResultDeferred
+	}
 	m.duration.WithLabelValues(label).Observe(d.Seconds())
 	m.total.WithLabelValues(label).Inc()
 	switch {
@@ -99,7 +105,7 @@ func (m *Metrics) observe(res *Result, err error, d time.Duration, maxAttempts i
 		if res.Attempts > 1 {
 			m.conflictRetries.Add(float64(res.Attempts - 1))
 		}
-		if res.Plan != nil {
+		if res.Plan != nil && !res.Deferred {
 			// Pools dropped from the inventory disappear from the metrics.
 			m.poolAllocations.Reset()
 			m.poolFree.Reset()

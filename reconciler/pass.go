@@ -36,6 +36,16 @@ type Result struct {
 	StateCommit string
 	// Pushed reports whether StateCommit was pushed.
 	Pushed bool
+	// Deferred reports a pass that left its changes to another writer:
+	// this writer follows one whose state commit had already made the
+	// changes of its last refused push (Config.FollowWindow). The state
+	// commit was made and rendered in the working clone only; nothing
+	// was pushed, written to the output or put in Hosts, which is nil.
+	// Run the next pass when the branch moves (the other writer's push)
+	// or after RetryAfter at the latest: a pass that follows a deferred
+	// one pushes whatever is still to change itself.
+	Deferred   bool
+	RetryAfter time.Duration
 	// Attempts counts clone-compute-push rounds (1 without conflicts).
 	Attempts int
 	// Summary counts the plan's changes; Changes lists them, one line each.
@@ -89,6 +99,10 @@ func (r *Reconciler) pass(ctx context.Context, rem *remote, sg signature.Signer)
 func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Signer) (*Result, error) {
 	var pushErr error
 	var lastHead string
+	// A follower defers at most every other pass, so that changes the
+	// writer it follows does not make are pushed by the next pass.
+	mayDefer := r.following && !r.deferred && r.cfg.FollowWindow > 0
+	r.deferred = false
 	for attempt := 1; ; attempt++ {
 		c, err := r.checkout(ctx, rem)
 		if err != nil {
@@ -106,8 +120,18 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 		}
 		res := &Result{SourceCommit: c.head, Attempts: attempt, Plan: c.plan, Summary: c.plan.Summary(), Changes: changeLines(c.plan)}
 		if !c.plan.Changed() {
+			if attempt > 1 && !r.following && r.cfg.FollowWindow > 0 {
+				// Our push was refused and the state at the new head
+				// has every change we had: another writer commits
+				// what we plan. Follow it.
+				r.following = true
+				r.log.Info("another writer committed the same changes; following it", "commit", c.head)
+			}
 			r.log.Info("state up to date", "commit", c.head)
 			return r.finish(c, res)
+		}
+		if attempt == 1 && mayDefer {
+			return r.deferTo(c, res, sg)
 		}
 		if attempt > 1 {
 			// A retry push waits a jittered time, so that writers refused
@@ -130,6 +154,10 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 		pushErr = r.push(ctx, c.repo, rem, plumbing.NewHash(c.head), commit, objects)
 		if pushErr == nil {
 			res.StateCommit, res.Pushed = commit.String(), true
+			if r.following {
+				r.following = false
+				r.log.Info("pushed a state commit of our own; no longer following", "commit", commit)
+			}
 			r.log.Info("pushed state commit", "commit", commit, "source", c.head, "attempt", attempt)
 			return r.finish(c, res)
 		}
@@ -139,6 +167,27 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 		}
 		lastHead = c.head
 	}
+}
+
+// deferTo ends a pass of a follower that has changes to make: it makes
+// the state commit in the working clone, as a push would, and renders
+// it into the caches while the writer it follows pushes. The next pass,
+// at that writer's commit of the same state, then finds the state read,
+// planned and rendered. Nothing is published: the state is not on the
+// branch.
+func (r *Reconciler) deferTo(c *computed, res *Result, sg signature.Signer) (*Result, error) {
+	commit, _, err := r.commit(c, res.Changes, sg)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.render(c, res, commit.String()); err != nil {
+		return nil, err
+	}
+	res.Hosts = nil
+	res.Deferred, res.RetryAfter = true, r.cfg.FollowWindow
+	r.deferred = true
+	r.log.Info("leaving the state commit to the writer this one follows", "source", c.head, "retry_after", r.cfg.FollowWindow)
+	return res, nil
 }
 
 // compute loads and validates the inventory (reused when only the state
@@ -156,7 +205,7 @@ func (r *Reconciler) compute(c *computed) error {
 	if len(problems) > 0 {
 		return invalid(c, "state", problems)
 	}
-	plan, err := alloc.Compute(inv, prev)
+	plan, err := r.plan(inv, prev)
 	if errors.As(err, &problems) {
 		return invalid(c, "state", problems)
 	}
@@ -202,6 +251,9 @@ func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer) 
 	hash, objects, err := r.work.commitFiles(files, commitMessage(c.plan, changes, c.head), who, sg)
 	if err != nil {
 		return plumbing.ZeroHash, nil, fmt.Errorf("committing state: %w", err)
+	}
+	if err := r.wrote(c, hash); err != nil {
+		return plumbing.ZeroHash, nil, err
 	}
 	return hash, objects, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,6 +49,7 @@ func TestPassRace(t *testing.T) {
 	heads := newHeadWatcher(t, remote)
 
 	start := time.Now()
+	var deferred atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, writers*rounds*4)
 	for w := range writers {
@@ -59,14 +61,23 @@ func TestPassRace(t *testing.T) {
 		})
 		wg.Go(func() {
 			pass := func() {
-				res, err := r.Pass(context.Background())
-				if err != nil {
-					errs <- fmt.Errorf("writer %d: %w", w, err)
-					return
-				}
-				heads.seen(res.SourceCommit)
-				if res.Pushed {
-					heads.seen(res.StateCommit)
+				for {
+					res, err := r.Pass(context.Background())
+					if err != nil {
+						errs <- fmt.Errorf("writer %d: %w", w, err)
+						return
+					}
+					heads.seen(res.SourceCommit)
+					if res.Pushed {
+						heads.seen(res.StateCommit)
+					}
+					if !res.Deferred {
+						return
+					}
+					// As a controller does: pass again when the branch
+					// moves (its webhook) or after RetryAfter.
+					deferred.Add(1)
+					waitMoved(t, remote, res.SourceCommit, res.RetryAfter)
 				}
 			}
 			for round := range rounds {
@@ -159,8 +170,8 @@ func TestPassRace(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d allocations by %d racing reconcilers in %v; %d commits, %d with state",
-		want, writers, elapsed.Round(time.Millisecond), len(commits), stateCommits)
+	t.Logf("%d allocations by %d racing reconcilers in %v; %d commits, %d with state; %d passes deferred to another writer",
+		want, writers, elapsed.Round(time.Millisecond), len(commits), stateCommits, deferred.Load())
 }
 
 // writeMachineSet writes writer w's MachineSet race-w with quantity q.
@@ -208,6 +219,16 @@ type headWatcher struct {
 	heads  []string
 	done   chan struct{}
 	wg     sync.WaitGroup
+}
+
+// waitMoved waits until the branch main of remote is no longer at from,
+// or for limit.
+func waitMoved(t *testing.T, remote, from string, limit time.Duration) {
+	for deadline := time.Now().Add(limit); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if head, err := gitErr(remote, "rev-parse", "main"); err != nil || head != from {
+			return
+		}
+	}
 }
 
 func newHeadWatcher(t *testing.T, remote string) *headWatcher {

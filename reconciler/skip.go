@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 
+	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
 	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/schemas"
@@ -47,6 +48,51 @@ type lastRender struct {
 type lastState struct {
 	tree  plumbing.Hash
 	state *state.State
+}
+
+// lastPlan is the last plan and what it was planned from. state.State
+// and the inventory are never modified, so a plan from the same two is
+// the same plan, and a plan from this one's next state is its Settled().
+type lastPlan struct {
+	inv  *schemas.Inventory
+	prev *state.State
+	plan *alloc.Plan
+}
+
+// plan plans the next state of inv from prev. A pass at a commit whose
+// state a plan of this writer wrote (its own state commit, or another
+// writer's commit of the same state) takes that plan settled instead of
+// planning it again.
+func (r *Reconciler) plan(inv *schemas.Inventory, prev *state.State) (*alloc.Plan, error) {
+	if lp := r.lastPlan; lp != nil && lp.inv == inv {
+		switch prev {
+		case lp.prev:
+			return lp.plan, nil
+		case lp.plan.Next:
+			p := lp.plan.Settled()
+			r.lastPlan = &lastPlan{inv: inv, prev: prev, plan: p}
+			return p, nil
+		}
+	}
+	r.lastPlan = nil
+	p, err := alloc.Compute(inv, prev)
+	if err != nil {
+		return nil, err
+	}
+	r.lastPlan = &lastPlan{inv: inv, prev: prev, plan: p}
+	return p, nil
+}
+
+// wrote records that the state commit just made holds the plan's next
+// state, so that a pass whose state directory has that commit's tree
+// takes the state as it is instead of reading the files again.
+func (r *Reconciler) wrote(c *computed, commit plumbing.Hash) error {
+	tree, err := r.stateTree(c, commit.String())
+	if err != nil {
+		return fmt.Errorf("reading the state tree of commit %s: %w", commit, err)
+	}
+	r.lastState = &lastState{tree: tree, state: c.plan.Next}
+	return nil
 }
 
 // settledResult returns the settled pass's result when c is at its

@@ -30,6 +30,7 @@ const (
 type serveOptions struct {
 	cfg               reconciler.Config
 	interval          time.Duration
+	followWindow      time.Duration
 	passTimeout       time.Duration
 	listen            string
 	webhookSecretFile string
@@ -67,7 +68,17 @@ The webhook secret is read from --webhook-secret-file or the environment
 variable METALGIT_WEBHOOK_SECRET, never from a flag value; serve refuses to
 start without one unless --no-webhook is given. SIGINT or SIGTERM stops it
 cleanly: a pass in flight finishes (its commit is pushed or not, never cut
-half-way) and open requests are answered.`,
+half-way) and open requests are answered.
+
+Several controllers may reconcile one branch (replicas, or clusters sharing an
+inventory). A controller whose push was refused because another one had
+already committed the same changes follows that one: for its next changes it
+makes and renders the state commit locally, pushes nothing and passes again
+when the branch moves (the other controller's push, seen by webhook or
+--interval) or after --follow-window, when it pushes whatever is still missing
+itself. It stops following once a push of its own lands. Refused pushes and
+duplicate planning stop after the first race; deferred passes are counted as
+result="deferred" in the metrics and in /status.`,
 		Example: `  METALGIT_WEBHOOK_SECRET=… metalgit serve --repo https://git.example/fleet.git \
     --token-file /run/secrets/token --output out/ --listen :9090`,
 		Args: cobra.NoArgs,
@@ -81,12 +92,17 @@ half-way) and open requests are answered.`,
 				level = slog.LevelDebug
 			}
 			o.cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			o.cfg.FollowWindow = o.followWindow
+			if o.followWindow <= 0 {
+				o.cfg.FollowWindow = -1 // off
+			}
 			return o.run(cmd.Context(), secret, nil)
 		},
 	}
 	f := cmd.Flags()
 	addGitFlags(f, &o.cfg)
 	f.DurationVar(&o.interval, "interval", reconciler.DefaultInterval, "time between passes when no webhook arrives")
+	f.DurationVar(&o.followWindow, "follow-window", reconciler.DefaultFollowWindow, "how long a controller whose push lost to another writer's identical commit leaves its next changes to that writer before pushing them itself; 0 turns following off")
 	f.DurationVar(&o.passTimeout, "pass-timeout", reconciler.DefaultPassTimeout, "upper bound of one pass (shutdown waits for a pass in flight up to this)")
 	f.StringVar(&o.listen, "listen", defaultListen, "HTTP listen address ADDR:PORT (use :9090 to accept webhooks from other hosts)")
 	f.StringVar(&o.webhookSecretFile, "webhook-secret-file", "", "file holding the webhook secret (default: $"+webhookSecretEnv+")")
