@@ -24,19 +24,9 @@ func TestFollowerLeavesItsChangesToTheWriterItFollows(t *testing.T) {
 	leader := newReconciler(t, reconciler.Config{URL: remote})
 	out := filepath.Join(t.TempDir(), "out")
 	var log bytes.Buffer
-	lost := false
 	follower := newReconciler(t, reconciler.Config{URL: remote, Output: out,
-		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		BeforePush: func(_ context.Context, attempt int) error {
-			if !lost {
-				// The race: the other writer pushes the same changes first.
-				lost = true
-				if res, err := leader.Pass(context.Background()); err != nil || !res.Pushed {
-					t.Fatalf("leader: %+v, %v", res, err)
-				}
-			}
-			return nil
-		}})
+		Logger:     slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		BeforePush: loseFirstRaceTo(t, leader)})
 	pass := func(r *reconciler.Reconciler, what string) *reconciler.Result {
 		t.Helper()
 		res, err := r.Pass(context.Background())
@@ -113,17 +103,7 @@ func TestFollowerLeavesItsChangesToTheWriterItFollows(t *testing.T) {
 func TestFollowingOff(t *testing.T) {
 	remote := newRemote(t)
 	leader := newReconciler(t, reconciler.Config{URL: remote})
-	lost := false
-	r := newReconciler(t, reconciler.Config{URL: remote, FollowWindow: -1,
-		BeforePush: func(context.Context, int) error {
-			if !lost {
-				lost = true
-				if _, err := leader.Pass(context.Background()); err != nil {
-					t.Fatal(err)
-				}
-			}
-			return nil
-		}})
+	r := newReconciler(t, reconciler.Config{URL: remote, FollowWindow: -1, BeforePush: loseFirstRaceTo(t, leader)})
 	if _, err := r.Pass(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -142,17 +122,7 @@ func TestFollowingOff(t *testing.T) {
 func TestControllerRetriesDeferredPass(t *testing.T) {
 	remote := newRemote(t)
 	leader := newReconciler(t, reconciler.Config{URL: remote})
-	lost := false
-	r := newReconciler(t, reconciler.Config{URL: remote, FollowWindow: 50 * time.Millisecond,
-		BeforePush: func(context.Context, int) error {
-			if !lost {
-				lost = true
-				if _, err := leader.Pass(context.Background()); err != nil {
-					t.Error(err)
-				}
-			}
-			return nil
-		}})
+	r := newReconciler(t, reconciler.Config{URL: remote, FollowWindow: 50 * time.Millisecond, BeforePush: loseFirstRaceTo(t, leader)})
 	metrics := reconciler.NewMetrics()
 	never := make(chan time.Time)
 	ctl := reconciler.NewController(r, reconciler.ControllerConfig{Metrics: metrics,
@@ -195,5 +165,20 @@ func TestControllerRetriesDeferredPass(t *testing.T) {
 	}
 	if got != 1 {
 		t.Errorf("metalgit_reconcile_total{result=%q} = %v, want 1", reconciler.ResultDeferred, got)
+	}
+}
+
+// loseFirstRaceTo returns a BeforePush hook that, before the first push,
+// has leader push the same changes: the writer loses that race.
+func loseFirstRaceTo(t *testing.T, leader *reconciler.Reconciler) func(context.Context, int) error {
+	lost := false
+	return func(context.Context, int) error {
+		if !lost {
+			lost = true
+			if res, err := leader.Pass(context.Background()); err != nil || !res.Pushed {
+				t.Errorf("leader: %+v, %v", res, err)
+			}
+		}
+		return nil
 	}
 }
