@@ -30,9 +30,11 @@ type loadedInventory struct {
 // outside the state directory, are the same as those of c.head (a
 // rejected push fetched a head where only the state changed, or the
 // branch did not move), that inventory is reused without reading or
-// validating a file; otherwise the checkout is loaded, parsing only the
-// files that changed since the last load (r.parse), and validated. It
-// runs under r.mu, which serialises the uses of r.parse.
+// validating a file. Otherwise a plain inventory directory is loaded
+// from the commit's tree in the object store, reading and parsing only
+// the files whose blobs were not parsed before (r.parse), and validated;
+// an inventory root that holds a kustomization is checked out and built.
+// It runs under r.mu, which serialises the uses of r.parse.
 func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	key, err := r.inventoryKey(c)
 	if err != nil {
@@ -43,12 +45,23 @@ func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	if key != "" && w != nil && w.inv != nil && w.inv.key == key {
 		return w.inv.inv, nil
 	}
-	inv, problems, err := schemas.Load(c.root, schemas.LoadOptions{StateDir: r.cfg.StateDir, Cache: &r.parse})
+	opts := schemas.LoadOptions{StateDir: r.cfg.StateDir, Cache: &r.parse}
+	root := c.root
+	if key != "" {
+		tfs, err := c.treeFS()
+		if err != nil {
+			return nil, fmt.Errorf("reading the tree of commit %s: %w", c.head, err)
+		}
+		opts.FS, opts.ContentKey, root = tfs, tfs.blobKey, r.rootInTree()
+	} else if err := w.sync(plumbing.NewHash(c.head)); err != nil {
+		return nil, err
+	}
+	inv, problems, err := schemas.Load(root, opts)
 	if err != nil {
 		return nil, fmt.Errorf("loading inventory at commit %s: %w", c.head, err)
 	}
 	st := r.parse.Stats()
-	r.log.Debug("loaded inventory", "commit", c.head, "parsed", st.Misses, "reused", st.Hits)
+	r.log.Debug("loaded inventory", "commit", c.head, "parsed", st.Misses, "reused", st.Hits, "read", st.Read)
 	problems = append(problems, inv.Validate()...)
 	if len(problems) > 0 {
 		return nil, invalid(c, "inventory", problems)
@@ -60,6 +73,12 @@ func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 		}
 	}
 	return inv, nil
+}
+
+// rootInTree is the slash-separated path of the inventory root in the
+// repository's tree.
+func (r *Reconciler) rootInTree() string {
+	return path.Clean(filepath.ToSlash(r.cfg.Path))
 }
 
 // inventoryKey identifies everything in the commit's tree except the

@@ -59,7 +59,9 @@ func testReconciler(t *testing.T, cfg Config) *Reconciler {
 
 // A writer whose push is rejected because another writer committed the
 // same state recomputes from the new head with the inventory it already
-// loaded, and finds nothing left to do.
+// loaded, and finds nothing left to do. The other writer's commit is the
+// very commit this one made (state commits are deterministic), so the
+// refetch transfers nothing.
 func TestRejectedPushReusesInventoryWhenOnlyStateChanged(t *testing.T) {
 	remote := seedRemote(t)
 	other := testReconciler(t, Config{URL: "file://" + remote})
@@ -68,8 +70,16 @@ func TestRejectedPushReusesInventoryWhenOnlyStateChanged(t *testing.T) {
 	r = testReconciler(t, Config{URL: "file://" + remote, BeforePush: func(ctx context.Context, attempt int) error {
 		if attempt == 1 {
 			first = r.work.inv.inv
-			if res, err := other.Pass(ctx); err != nil || !res.Pushed {
+			mine, err := r.work.repo.Head()
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := other.Pass(ctx)
+			if err != nil || !res.Pushed {
 				t.Fatalf("other writer: %+v, %v", res, err)
+			}
+			if res.StateCommit != mine.Hash().String() {
+				t.Errorf("the other writer pushed %s, this one made %s of the same state", res.StateCommit, mine.Hash())
 			}
 		}
 		return nil

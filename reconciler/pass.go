@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -69,6 +70,22 @@ type computed struct {
 	invKey string
 	inv    *schemas.Inventory
 	plan   *alloc.Plan
+	// state is the hash of the state directory's tree: the head's, then
+	// the state commit's once made (the zero hash: no state directory).
+	state plumbing.Hash
+	fs    *treeFS // of head's tree, made by treeFS
+}
+
+// treeFS returns the file system of the head's tree.
+func (c *computed) treeFS() (*treeFS, error) {
+	if c.fs == nil {
+		tree, err := commitTree(c.repo, plumbing.NewHash(c.head))
+		if err != nil {
+			return nil, err
+		}
+		c.fs = newTreeFS(c.repo.Storer, tree)
+	}
+	return c.fs, nil
 }
 
 // Pass runs one reconcile pass. Errors never carry credentials.
@@ -142,16 +159,17 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 				return nil, fmt.Errorf("waiting to retry the push: %w", err)
 			}
 		}
-		commit, objects, err := r.commit(c, res.Changes, sg)
+		made, err := r.commit(c, res.Changes, sg, true)
 		if err != nil {
 			return nil, err
 		}
+		commit := made.hash
 		if r.cfg.BeforePush != nil {
 			if err := r.cfg.BeforePush(ctx, attempt); err != nil {
 				return nil, fmt.Errorf("before push: %w", err)
 			}
 		}
-		pushErr = r.push(ctx, c.repo, rem, plumbing.NewHash(c.head), commit, objects)
+		pushErr = r.push(ctx, c.repo, rem, plumbing.NewHash(c.head), commit, made.objects)
 		if pushErr == nil {
 			res.StateCommit, res.Pushed = commit.String(), true
 			if r.following {
@@ -170,17 +188,17 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 }
 
 // deferTo ends a pass of a follower that has changes to make: it makes
-// the state commit in the working clone, as a push would, and renders
-// it into the caches while the writer it follows pushes. The next pass,
-// at that writer's commit of the same state, then finds the state read,
-// planned and rendered. Nothing is published: the state is not on the
-// branch.
+// the state commit a push would make, leaving the branch where it is,
+// and renders it into the caches while the writer it follows pushes. The
+// next pass, at that writer's commit of the same state, then finds the
+// commit stored (commits are deterministic), and the state read, planned
+// and rendered. Nothing is published: the state is not on the branch.
 func (r *Reconciler) deferTo(c *computed, res *Result, sg signature.Signer) (*Result, error) {
-	commit, _, err := r.commit(c, res.Changes, sg)
+	made, err := r.commit(c, res.Changes, sg, false)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.render(c, res, commit.String()); err != nil {
+	if _, err := r.render(c, res, made.hash.String()); err != nil {
 		return nil, err
 	}
 	res.Hosts = nil
@@ -230,56 +248,44 @@ func invalid(c *computed, what string, problems schemas.Problems) error {
 		ErrInvalidInventory, what, c.head, len(problems), strings.Join(lines, "\n"))
 }
 
-// commit writes the next state into the checkout and commits the state
-// files that changed, and nothing else: the commit's tree is the checked-out
-// head's with the files state.Write reports, without a scan of the work
-// tree.
-func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer) (plumbing.Hash, []plumbing.Hash, error) {
-	stateDir := filepath.Join(c.root, r.cfg.StateDir)
-	written, err := state.Write(stateDir, c.plan.Next)
+// commit makes the state commit of the plan's next state on the
+// checked-out head: the head's tree with the state files that changed,
+// and nothing else, built without a scan or a write of the work tree.
+// With move the branch moves to it (commitFiles). c.state becomes the
+// commit's state tree, which a pass that finds the same tree takes as the
+// plan's next state without reading it (r.wrote).
+//
+// The commit is dated with the head's committer date, not the clock: the
+// same head, inventory and configuration give the same commit, byte for
+// byte, on every writer, so a writer that fetches another's commit of
+// the state it computed already has it, and the fetch transfers nothing.
+func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer, move bool) (*madeCommit, error) {
+	dir := r.stateDirInTree()
+	files := map[string][]byte{}
+	for name, data := range state.Marshal(c.plan.Next) {
+		files[path.Join(dir, name)] = data
+	}
+	source, err := c.repo.CommitObject(plumbing.NewHash(c.head))
 	if err != nil {
-		return plumbing.ZeroHash, nil, err
+		return nil, fmt.Errorf("committing state: reading commit %s: %w", c.head, err)
 	}
-	files, err := stateFiles(c.dir, stateDir, written)
+	who := object.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail, When: source.Committer.When}
+	made, err := r.work.commitFiles(files, commitMessage(c.plan, changes, c.head), who, sg, move)
+	if errors.Is(err, errNothingToCommit) {
+		err = git.ErrNoStagedFiles
+	}
 	if err != nil {
-		return plumbing.ZeroHash, nil, err
+		return nil, fmt.Errorf("committing state: %w", err)
 	}
-	if len(files) == 0 {
-		return plumbing.ZeroHash, nil, fmt.Errorf("committing state: %w", git.ErrNoStagedFiles)
-	}
-	who := object.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail, When: time.Now()}
-	hash, objects, err := r.work.commitFiles(files, commitMessage(c.plan, changes, c.head), who, sg)
-	if err != nil {
-		return plumbing.ZeroHash, nil, fmt.Errorf("committing state: %w", err)
-	}
-	if err := r.wrote(c, hash); err != nil {
-		return plumbing.ZeroHash, nil, err
-	}
-	return hash, objects, nil
+	c.state = made.trees[dir]
+	r.wrote(c)
+	return made, nil
 }
 
-// stateFiles turns the paths state.Write changed into paths relative to
-// the checkout, checking that each lies inside the state directory, so
-// that a commit holds the state directory alone.
-func stateFiles(checkout, stateDir string, written []string) ([]string, error) {
-	rel, err := filepath.Rel(checkout, stateDir)
-	if err != nil {
-		return nil, fmt.Errorf("locating state directory: %w", err)
-	}
-	prefix := filepath.ToSlash(rel) + "/"
-	files := make([]string, 0, len(written))
-	for _, p := range written {
-		file, err := filepath.Rel(checkout, p)
-		if err != nil {
-			return nil, fmt.Errorf("locating state file %s: %w", p, err)
-		}
-		file = filepath.ToSlash(file)
-		if !strings.HasPrefix(file, prefix) {
-			return nil, fmt.Errorf("refusing to commit: %s is outside the state directory %s", file, rel)
-		}
-		files = append(files, file)
-	}
-	return files, nil
+// stateDirInTree is the slash-separated path of the state directory in
+// the repository's tree.
+func (r *Reconciler) stateDirInTree() string {
+	return path.Join(filepath.ToSlash(r.cfg.Path), filepath.ToSlash(r.cfg.StateDir))
 }
 
 // finish renders the plan's state (unless the last render had the same

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,6 +34,7 @@ func TestPassFileCommitsOnceThenNothing(t *testing.T) {
 	if who := git(t, remote, "log", "-1", "--format=%an <%ae>|%cn <%ce>", "main"); who != "metalgit <metalgit@localhost>|metalgit <metalgit@localhost>" {
 		t.Errorf("author|committer = %q", who)
 	}
+
 	msg := git(t, remote, "log", "-1", "--format=%B", "main")
 	for _, want := range []string{
 		"allocate 192.168.100.3 to Host/server-01 (pool provisioning)",
@@ -197,5 +199,29 @@ func TestPassStateHandEditedIntoDuplicate(t *testing.T) {
 	}
 	if now := git(t, remote, "rev-parse", "main"); now != head {
 		t.Errorf("remote moved to %s", now)
+	}
+}
+
+// A state commit is dated with its source commit's committer date, not
+// the clock, so that writers computing the same state make the same
+// commit.
+func TestStateCommitDatedAsSource(t *testing.T) {
+	remote := newRemote(t)
+	dir := filepath.Join(t.TempDir(), "clone")
+	git(t, "/", "clone", "-q", "-b", "main", remote, dir)
+	addHost(40)(dir)
+	git(t, dir, "add", "-A")
+	cmd := exec.Command("git", "commit", "-q", "-m", "a host, committed long ago")
+	cmd.Dir, cmd.Env = dir, append(gitEnv(), "GIT_COMMITTER_DATE=2001-02-03T04:05:06Z", "GIT_AUTHOR_DATE=2000-01-01T00:00:00Z")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	git(t, dir, "push", "-q", "origin", "main")
+	res, err := newReconciler(t, reconciler.Config{URL: "file://" + remote}).Pass(context.Background())
+	if err != nil || !res.Pushed {
+		t.Fatalf("pass: %+v, %v", res, err)
+	}
+	if got := git(t, remote, "log", "-1", "--format=%aI %cI", res.StateCommit); got != "2001-02-03T04:05:06+00:00 2001-02-03T04:05:06+00:00" {
+		t.Errorf("state commit dated %s, want the source's committer date 2001-02-03T04:05:06Z", got)
 	}
 }

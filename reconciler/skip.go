@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"path/filepath"
 	"slices"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -85,14 +84,9 @@ func (r *Reconciler) plan(inv *schemas.Inventory, prev *state.State) (*alloc.Pla
 
 // wrote records that the state commit just made holds the plan's next
 // state, so that a pass whose state directory has that commit's tree
-// takes the state as it is instead of reading the files again.
-func (r *Reconciler) wrote(c *computed, commit plumbing.Hash) error {
-	tree, err := r.stateTree(c, commit.String())
-	if err != nil {
-		return fmt.Errorf("reading the state tree of commit %s: %w", commit, err)
-	}
-	r.lastState = &lastState{tree: tree, state: c.plan.Next}
-	return nil
+// (c.state) takes the state as it is instead of reading the files again.
+func (r *Reconciler) wrote(c *computed) {
+	r.lastState = &lastState{tree: c.state, state: c.plan.Next}
 }
 
 // settledResult returns the settled pass's result when c is at its
@@ -128,15 +122,12 @@ func (r *Reconciler) settle(c *computed, res *Result, stream []byte) {
 	r.settled = &settledPass{head: c.head, res: &kept, stream: stream}
 }
 
-// render renders the plan's next state, which is the state directory of
-// commit (the source commit, or the state commit pushed), and builds its
-// host table, unless the last render had the same inventory and state:
-// then its manifests and host entries are taken as they are.
+// render renders the plan's next state, which is the state directory
+// c.state of commit (the source commit, or the state commit made), and
+// builds its host table, unless the last render had the same inventory
+// and state: then its manifests and host entries are taken as they are.
 func (r *Reconciler) render(c *computed, res *Result, commit string) ([]byte, error) {
-	st, err := r.stateTree(c, commit)
-	if err != nil {
-		return nil, fmt.Errorf("reading the state tree of commit %s: %w", commit, err)
-	}
+	st := c.state
 	if lr := r.rendered; lr != nil && lr.inv == c.inv && lr.state == st {
 		r.log.Debug("rendered manifests unchanged", "commit", commit)
 		hosts := *lr.hosts
@@ -145,6 +136,9 @@ func (r *Reconciler) render(c *computed, res *Result, commit string) ([]byte, er
 		return lr.stream, nil
 	}
 	r.rendered = nil
+	if err := r.checkoutOverlay(c); err != nil {
+		return nil, err
+	}
 	out, err := render.Render(render.Input{Inventory: c.inv, State: c.plan.Next, Root: c.root}, render.Options{Cache: &r.cache, ReuseHosts: true})
 	if err != nil {
 		return nil, fmt.Errorf("rendering commit %s: %w", commit, err)
@@ -165,11 +159,16 @@ func (r *Reconciler) readState(c *computed) (*state.State, schemas.Problems, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the state tree of commit %s: %w", c.head, err)
 	}
+	c.state = tree
 	if ls := r.lastState; ls != nil && ls.tree == tree {
 		return ls.state, nil, nil
 	}
 	r.lastState = nil
-	st, problems, err := state.Read(filepath.Join(c.root, r.cfg.StateDir))
+	tfs, err := c.treeFS()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the tree of commit %s: %w", c.head, err)
+	}
+	st, problems, err := state.ReadFS(tfs, r.stateDirInTree())
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading state at commit %s: %w", c.head, err)
 	}
@@ -186,7 +185,7 @@ func (r *Reconciler) stateTree(c *computed, commit string) (plumbing.Hash, error
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	sub, err := tree.Tree(path.Join(filepath.ToSlash(r.cfg.Path), filepath.ToSlash(r.cfg.StateDir)))
+	sub, err := tree.Tree(r.stateDirInTree())
 	if errors.Is(err, object.ErrDirectoryNotFound) {
 		return plumbing.ZeroHash, nil
 	}
@@ -194,4 +193,26 @@ func (r *Reconciler) stateTree(c *computed, commit string) (plumbing.Hash, error
 		return plumbing.ZeroHash, err
 	}
 	return sub.Hash, nil
+}
+
+// checkoutOverlay brings the work tree to the head when the head, or the
+// commit the work tree holds, has an output kustomization, which
+// kustomize reads from the work tree; otherwise the work tree has none
+// and needs none.
+func (r *Reconciler) checkoutOverlay(c *computed) error {
+	overlay := path.Join(r.rootInTree(), render.DefaultOutputKustomization)
+	w := r.work
+	for _, commit := range []plumbing.Hash{plumbing.NewHash(c.head), w.at} {
+		if commit.IsZero() {
+			continue
+		}
+		tree, err := commitTree(w.repo, commit)
+		if err != nil {
+			return fmt.Errorf("reading the tree of commit %s: %w", commit, err)
+		}
+		if _, err := tree.FindEntry(overlay); err == nil {
+			return w.sync(plumbing.NewHash(c.head))
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -36,7 +37,7 @@ func (b *lockedBuffer) take() string {
 // After a state commit, the next pass plans that state again and renders
 // nothing (same inventory, same state tree); the pass after it, at the
 // same commit, does no work at all but still repairs the output folder;
-// a new commit runs a whole pass again.
+// a new commit runs a whole pass again, reading only the files it changed.
 func TestSettledPassAndRenderSkip(t *testing.T) {
 	remote := seedRemote(t)
 	out := filepath.Join(t.TempDir(), "out")
@@ -106,8 +107,15 @@ func TestSettledPassAndRenderSkip(t *testing.T) {
 	if !fifth.Pushed {
 		t.Fatalf("fifth pass: %+v, want the new host's allocation pushed", fifth)
 	}
-	if l := log.take(); strings.Contains(l, "commit already reconciled") || !strings.Contains(l, "hosts_reused=") {
+	l := log.take()
+	if strings.Contains(l, "commit already reconciled") || !strings.Contains(l, "hosts_reused=") {
 		t.Fatalf("the fifth pass was skipped or did not render:\n%s", l)
+	}
+	t.Log(l)
+	// Of the inventory, only the new host's file was read and parsed: the
+	// others have the blob hashes of the last load.
+	if !regexp.MustCompile(`msg="loaded inventory" .* parsed=1 reused=\d+ read=1\n`).MatchString(l) {
+		t.Fatalf("the fifth pass did not load the new host alone:\n%s", l)
 	}
 }
 

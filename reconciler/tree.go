@@ -3,8 +3,7 @@ package reconciler
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 
@@ -18,29 +17,46 @@ import (
 // errNothingToCommit: the files to commit hold what HEAD holds.
 var errNothingToCommit = errors.New("the state files are unchanged; nothing to commit")
 
+// madeCommit is a commit commitFiles made.
+type madeCommit struct {
+	hash plumbing.Hash
+	// objects are the objects written (the commit, the trees along the
+	// files' paths and the blobs that changed): with the parent on the
+	// remote, they are all a push needs to send.
+	objects []plumbing.Hash
+	// trees are the hashes of the trees written, by slash-separated
+	// path ("" is the root).
+	trees map[string]plumbing.Hash
+}
+
 // commitFiles makes a commit on HEAD whose tree is HEAD's tree with the
-// given files (slash-separated paths in the checkout, regular files)
-// holding their content in the work tree, and moves the branch to it. Only
-// the trees along the files' paths are written: the working clone keeps
-// no index, whose reading and writing for every commit would cost more
-// than the commit itself. The commit is signed when sg is not nil.
+// given files (slash-separated paths in the checkout → the content of
+// regular files), and stores its objects. Only the trees along the files'
+// paths are written: the working clone keeps no index, whose reading and
+// writing for every commit would cost more than the commit itself, and
+// the work tree is left as it is (sync brings it to a commit). The
+// commit is signed when sg is not nil.
 //
-// It returns the commit and every object it wrote (the commit, the trees
-// along the files' paths and the files' blobs): with the parent on the
-// remote, they are all a push needs to send.
-func (w *workClone) commitFiles(files []string, msg string, who object.Signature, sg signature.Signer) (plumbing.Hash, []plumbing.Hash, error) {
-	ow := &objectWriter{s: w.repo.Storer}
-	h, err := ow.commit(w, files, msg, who, sg)
-	return h, ow.written, err
+// With move, the branch moves to the commit. Without, it stays: the
+// commit is made for a push that another writer is expected to make of
+// the same commit (deferTo), whose fetch then finds it here already.
+func (w *workClone) commitFiles(files map[string][]byte, msg string, who object.Signature, sg signature.Signer, move bool) (*madeCommit, error) {
+	ow := &objectWriter{s: w.repo.Storer, trees: map[string]plumbing.Hash{}}
+	h, err := ow.commit(w, files, msg, who, sg, move)
+	if err != nil {
+		return nil, err
+	}
+	return &madeCommit{hash: h, objects: ow.written, trees: ow.trees}, nil
 }
 
 // objectWriter stores the objects of one commit and lists them.
 type objectWriter struct {
 	s       storer.EncodedObjectStorer
 	written []plumbing.Hash
+	trees   map[string]plumbing.Hash
 }
 
-func (ow *objectWriter) commit(w *workClone, files []string, msg string, who object.Signature, sg signature.Signer) (plumbing.Hash, error) {
+func (ow *objectWriter) commit(w *workClone, files map[string][]byte, msg string, who object.Signature, sg signature.Signer, move bool) (plumbing.Hash, error) {
 	head, err := w.repo.Head()
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -57,16 +73,19 @@ func (ow *objectWriter) commit(w *workClone, files []string, msg string, who obj
 		return plumbing.ZeroHash, err
 	}
 	changes := make(map[string]plumbing.Hash, len(files))
-	for _, file := range files {
-		data, err := os.ReadFile(filepath.Join(w.dir, filepath.FromSlash(file)))
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("committing %s: %w", file, err)
+	for file, data := range files {
+		blob := plumbing.ComputeHash(plumbing.BlobObject, data)
+		if e, err := tree.FindEntry(file); err == nil && e.Hash == blob && e.Mode == filemode.Regular {
+			continue // unchanged: the blob is stored already
 		}
 		if changes[file], err = ow.store(plumbing.BlobObject, data); err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("committing %s: %w", file, err)
 		}
 	}
-	root, err := ow.writeTree(tree, changes)
+	if len(changes) == 0 {
+		return plumbing.ZeroHash, errNothingToCommit
+	}
+	root, err := ow.writeTree(tree, changes, "")
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("writing the tree: %w", err)
 	}
@@ -91,8 +110,8 @@ func (ow *objectWriter) commit(w *workClone, files []string, msg string, who obj
 		commit.PGPSignature = string(sig)
 	}
 	hash, err := ow.encode(commit)
-	if err != nil {
-		return plumbing.ZeroHash, err
+	if err != nil || !move {
+		return hash, err
 	}
 	return hash, w.repo.Storer.SetReference(plumbing.NewHashReference(head.Name(), hash))
 }
@@ -136,10 +155,11 @@ func (ow *objectWriter) set(obj plumbing.EncodedObject) (plumbing.Hash, error) {
 	return h, err
 }
 
-// writeTree writes tree t (nil: an empty one) with changes applied
-// (slash-separated paths below t → blob hashes of regular files), and
-// every tree along their paths, and returns its hash.
-func (ow *objectWriter) writeTree(t *object.Tree, changes map[string]plumbing.Hash) (plumbing.Hash, error) {
+// writeTree writes tree t (nil: an empty one), at the slash-separated
+// path dir, with changes applied (slash-separated paths below t → blob
+// hashes of regular files), and every tree along their paths, and returns
+// its hash.
+func (ow *objectWriter) writeTree(t *object.Tree, changes map[string]plumbing.Hash, dir string) (plumbing.Hash, error) {
 	var entries []object.TreeEntry
 	if t != nil {
 		entries = slices.Clone(t.Entries)
@@ -181,7 +201,7 @@ func (ow *objectWriter) writeTree(t *object.Tree, changes map[string]plumbing.Ha
 				return plumbing.ZeroHash, fmt.Errorf("%s: %w", name, err)
 			}
 		}
-		h, err := ow.writeTree(subtree, sub)
+		h, err := ow.writeTree(subtree, sub, path.Join(dir, name))
 		if err != nil {
 			return plumbing.ZeroHash, fmt.Errorf("%s/%w", name, err)
 		}
@@ -191,7 +211,11 @@ func (ow *objectWriter) writeTree(t *object.Tree, changes map[string]plumbing.Ha
 	}
 	// Git's order: by name, a directory's name followed by a slash.
 	slices.SortFunc(entries, func(a, b object.TreeEntry) int { return strings.Compare(treeSortName(a), treeSortName(b)) })
-	return ow.encode(&object.Tree{Entries: entries})
+	h, err := ow.encode(&object.Tree{Entries: entries})
+	if err == nil {
+		ow.trees[dir] = h
+	}
+	return h, err
 }
 
 func treeSortName(e object.TreeEntry) string {

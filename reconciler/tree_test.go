@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,7 +10,9 @@ import (
 	"time"
 
 	extgogit "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/google/go-cmp/cmp"
 )
 
 // TestCommitFiles commits changed, new and nested files with commitFiles
@@ -41,11 +44,10 @@ func TestCommitFiles(t *testing.T) {
 		"inv/state/pool.yaml":   "deep, changed\n",
 		"inv/state/a-pool.yaml": "sorts first\n",
 	}
-	var paths []string
+	contents := map[string][]byte{"a.yaml": []byte("a\n")} // unchanged
 	for name, content := range changed {
-		writeTestFile(t, filepath.Join(dir, name), content)
 		writeTestFile(t, filepath.Join(ref, name), content)
-		paths = append(paths, name)
+		contents[name] = []byte(content)
 	}
 	seed := runGit(t, dir, "rev-parse", "main")
 	repo, err := extgogit.PlainOpen(dir)
@@ -54,10 +56,27 @@ func TestCommitFiles(t *testing.T) {
 	}
 	w := &workClone{dir: dir, repo: repo}
 	who := object.Signature{Name: "metal<git>", Email: "metalgit@localhost\n", When: time.Unix(1767225600, 0).UTC()}
-	commit, written, err := w.commitFiles(paths, "state\n", who, nil)
+
+	// Without move: stored, the branch stays.
+	staying, err := w.commitFiles(contents, "state\n", who, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if head := runGit(t, dir, "rev-parse", "main"); head != seed {
+		t.Fatalf("main moved to %s", head)
+	}
+	runGit(t, dir, "cat-file", "-e", staying.hash.String())
+
+	// The same files, author and date give the same commit.
+	made, err := w.commitFiles(contents, "state\n", who, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if made.hash != staying.hash {
+		t.Fatalf("committed %s, then %s from the same files", staying.hash, made.hash)
+	}
+	commit, written := made.hash, made.objects
+
 	// Every object the commit adds over its parent is among those listed.
 	listed := map[string]bool{}
 	for _, h := range written {
@@ -69,9 +88,19 @@ func TestCommitFiles(t *testing.T) {
 		}
 	}
 	runGit(t, ref, "add", "-A")
-	if got, want := runGit(t, dir, "rev-parse", commit.String()+"^{tree}"), runGit(t, ref, "write-tree"); got != want {
-		t.Fatalf("tree %s, git writes %s for the same files:\n%s\nwant:\n%s", got, want,
+	tree := runGit(t, ref, "write-tree")
+	if got := runGit(t, dir, "rev-parse", commit.String()+"^{tree}"); got != tree {
+		t.Fatalf("tree %s, git writes %s for the same files:\n%s\nwant:\n%s", got, tree,
 			runGit(t, dir, "ls-tree", "-r", commit.String()), runGit(t, ref, "ls-files", "-s"))
+	}
+	// The trees written, by path: those along the changed files' paths.
+	if len(made.trees) != 5 {
+		t.Errorf("%d trees written, want 5: %v", len(made.trees), made.trees)
+	}
+	for p, h := range made.trees {
+		if want := runGit(t, ref, "rev-parse", tree+":"+p); h.String() != want {
+			t.Errorf("tree %q: %s, want %s", p, h, want)
+		}
 	}
 	runGit(t, dir, "fsck", "--strict", "--no-dangling")
 	if head := runGit(t, dir, "rev-parse", "main"); head != commit.String() {
@@ -85,7 +114,7 @@ func TestCommitFiles(t *testing.T) {
 	}
 
 	// The same content again: nothing to commit, the branch unchanged.
-	if _, _, err := w.commitFiles(paths, "again\n", who, nil); !errors.Is(err, errNothingToCommit) {
+	if _, err := w.commitFiles(contents, "again\n", who, nil, true); !errors.Is(err, errNothingToCommit) {
 		t.Fatalf("committing unchanged files: %v, want errNothingToCommit", err)
 	}
 	if head := runGit(t, dir, "rev-parse", "main"); head != commit.String() {
@@ -93,11 +122,7 @@ func TestCommitFiles(t *testing.T) {
 	}
 
 	// A file where the tree has a directory is refused.
-	if err := os.RemoveAll(filepath.Join(dir, "state-b")); err != nil {
-		t.Fatal(err)
-	}
-	writeTestFile(t, filepath.Join(dir, "state-b"), "a file now\n")
-	if _, _, err := w.commitFiles([]string{"state-b"}, "bad\n", who, nil); err == nil {
+	if _, err := w.commitFiles(map[string][]byte{"state-b": []byte("a file now\n")}, "bad\n", who, nil, true); err == nil {
 		t.Fatal("a file over a directory was committed")
 	}
 }
@@ -110,4 +135,144 @@ func writeTestFile(t *testing.T, p, content string) {
 	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSync moves a work tree between two commits that differ in every
+// way a tree can (changed, added and removed files, a file that becomes
+// a directory and one the other way round, a removed nested directory,
+// the executable bit, a symlink) and checks it against git's own
+// checkout of each commit: the same paths, contents and modes, nothing
+// left over.
+func TestSync(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "clone")
+	runGit(t, filepath.Dir(dir), "init", "-q", "-b", "main", dir)
+	for name, content := range map[string]string{
+		"same.yaml": "same\n", "changed.yaml": "old\n", "gone.yaml": "gone\n",
+		"becomes-dir": "a file\n", "becomes-file/x.yaml": "x\n",
+		"deep/er/est/a.yaml": "a\n", "deep/keep.yaml": "keep\n", "tool.sh": "#!/bin/sh\n",
+		"hosts/h1.yaml": "h1\n", "hosts/h2.yaml": "h2\n",
+	} {
+		writeTestFile(t, filepath.Join(dir, name), content)
+	}
+	if err := os.Symlink("same.yaml", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, dir, "add", "-A")
+	runGit(t, dir, "commit", "-q", "-m", "a")
+	a := runGit(t, dir, "rev-parse", "HEAD")
+	for _, p := range []string{"gone.yaml", "becomes-dir", "becomes-file", "deep/er", "link"} {
+		if err := os.RemoveAll(filepath.Join(dir, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, content := range map[string]string{
+		"changed.yaml": "new\n", "added/new.yaml": "new\n", "becomes-dir/y.yaml": "y\n",
+		"becomes-file": "a file now\n", "hosts/h3.yaml": "h3\n",
+	} {
+		writeTestFile(t, filepath.Join(dir, name), content)
+	}
+	if err := os.Chmod(filepath.Join(dir, "tool.sh"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("changed.yaml", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, dir, "add", "-A")
+	runGit(t, dir, "commit", "-q", "-m", "b")
+	b := runGit(t, dir, "rev-parse", "HEAD")
+
+	repo, err := extgogit.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &workClone{dir: dir, repo: repo, at: plumbing.NewHash(a)}
+	runGit(t, dir, "reset", "-q", "--hard", a)
+	for _, to := range []string{b, a, b} {
+		if err := w.sync(plumbing.NewHash(to)); err != nil {
+			t.Fatalf("moving to %s: %v", to, err)
+		}
+		ref := filepath.Join(t.TempDir(), "ref")
+		runGit(t, dir, "worktree", "add", "-q", "--detach", ref, to)
+		if diff := cmp.Diff(workFiles(t, ref), workFiles(t, dir)); diff != "" {
+			t.Fatalf("after moving to %s, the work tree differs from git's checkout (-git +moved):\n%s", to, diff)
+		}
+		if dirs := emptyDirs(t, dir); len(dirs) > 0 {
+			t.Fatalf("directories left empty: %v", dirs)
+		}
+	}
+
+	// From an empty work tree, as a clone without a checkout has.
+	fresh := filepath.Join(t.TempDir(), "fresh")
+	runGit(t, dir, "clone", "-q", "--no-checkout", dir, fresh)
+	if repo, err = extgogit.PlainOpen(fresh); err != nil {
+		t.Fatal(err)
+	}
+	w = &workClone{dir: fresh, repo: repo}
+	if err := w.sync(plumbing.NewHash(b)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(workFiles(t, dir), workFiles(t, fresh)); diff != "" {
+		t.Fatalf("checking out into an empty work tree (-git +synced):\n%s", diff)
+	}
+}
+
+// workFiles describes the files below dir, outside .git: path → kind,
+// executable bit and content (a symlink's target).
+func workFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Name() == ".git" {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil // a linked worktree's .git file
+		}
+		rel, _ := filepath.Rel(dir, p)
+		info, err := os.Lstat(p)
+		switch {
+		case err != nil:
+			return err
+		case info.Mode()&os.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			files[rel] = "symlink " + target
+			return err
+		case info.Mode().IsRegular():
+			data, err := os.ReadFile(p)
+			files[rel] = fmt.Sprintf("file %o %s", info.Mode().Perm()&0o100, data)
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// emptyDirs lists the directories below dir, outside .git, with nothing
+// in them.
+func emptyDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	var empty []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		if d.Name() == ".git" {
+			return filepath.SkipDir
+		}
+		entries, err := os.ReadDir(p)
+		if len(entries) == 0 {
+			empty = append(empty, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return empty
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/plumbing/transport/http"
 	"github.com/go-git/go-git/v5/plumbing/transport/ssh"
@@ -36,7 +38,12 @@ type workClone struct {
 	dir    string
 	remote remote // what it was cloned with
 	repo   *extgogit.Repository
-	uses   int
+	// at is the commit whose tree the work tree holds; zero: none, the
+	// work tree is empty. Passes read the commits' trees from the
+	// object store (treeFS) and write the work tree only when kustomize
+	// has to read it (sync).
+	at   plumbing.Hash
+	uses int
 	// inv is the last inventory loaded and validated in this clone.
 	inv *loadedInventory
 }
@@ -95,8 +102,8 @@ func (r *Reconciler) clone(ctx context.Context, rem *remote) (*computed, error) 
 	if err != nil {
 		return nil, fmt.Errorf("fetching branch %s of %s: constructing auth method: %w", r.cfg.Branch, rem.url, err)
 	}
-	// No checkout by go-git, whose checkout of many files is slow: the
-	// work tree and index are written from the tree below.
+	// No checkout: passes read the trees from the object store, and
+	// sync writes the work tree when something has to read it.
 	repo, err := extgogit.PlainCloneContext(ctx, dir, false, &extgogit.CloneOptions{
 		URL:           rem.url,
 		Auth:          auth,
@@ -111,43 +118,13 @@ func (r *Reconciler) clone(ctx context.Context, rem *remote) (*computed, error) 
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("fetching branch %s of %s: unable to clone: %w", r.cfg.Branch, rem.url, err)
 	}
-	w := &workClone{dir: dir, remote: *rem, repo: repo}
-	head, err := w.checkoutHead()
+	head, err := repo.Head()
 	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("checking out branch %s: %w", r.cfg.Branch, err)
+		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
 	}
-	r.work = w
-	return r.computed(head.String()), nil
-}
-
-// checkoutHead writes the tree of HEAD into the empty work tree, creating
-// each directory once and each file without looking for an old one. The
-// working clone keeps no index (see commitFiles).
-func (w *workClone) checkoutHead() (plumbing.Hash, error) {
-	head, err := w.repo.Head()
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	tree, err := commitTree(w.repo, head.Hash())
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	made := map[string]bool{w.dir: true} // directories known to exist
-	err = tree.Files().ForEach(func(f *object.File) error {
-		dir := filepath.Dir(filepath.Join(w.dir, filepath.FromSlash(f.Name)))
-		if !made[dir] {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
-			}
-			made[dir] = true
-		}
-		return w.writeEntry(f.Name, f.Mode, &f.Blob)
-	})
-	if err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return head.Hash(), nil
+	r.work = &workClone{dir: dir, remote: *rem, repo: repo}
+	return r.computed(head.Hash().String()), nil
 }
 
 // update fetches the branch into the working clone and resets the branch,
@@ -246,40 +223,47 @@ func (a *sshAuth) ClientConfig() (*gossh.ClientConfig, error) {
 	return cfg, nil
 }
 
-// moveTo makes the branch and the work tree those of commit. The work
-// tree equals HEAD's tree on entry (a pass that fails after touching it
-// drops the clone), so only the files that differ between the two trees
-// are written, which a hard reset of go-git does not manage (it rewrites
-// every file).
+// moveTo moves the branch to commit. The work tree is left as it is:
+// sync brings it to a commit when something has to read it.
 func (w *workClone) moveTo(commit plumbing.Hash) error {
 	head, err := w.repo.Head()
 	if err != nil {
 		return err
 	}
-	branch := head.Name()
-	if !branch.IsBranch() {
-		return fmt.Errorf("HEAD is not a branch: %s", branch)
+	if !head.Name().IsBranch() {
+		return fmt.Errorf("HEAD is not a branch: %s", head.Name())
 	}
-	if head.Hash() != commit {
-		from, err := commitTree(w.repo, head.Hash())
-		if err != nil {
-			return err
-		}
-		to, err := commitTree(w.repo, commit)
-		if err != nil {
-			return err
-		}
-		changes, err := object.DiffTree(from, to)
-		if err != nil {
-			return err
-		}
-		for _, ch := range changes {
-			if err := w.apply(ch); err != nil {
-				return err
-			}
+	return w.repo.Storer.SetReference(plumbing.NewHashReference(head.Name(), commit))
+}
+
+// sync makes the work tree hold the tree of commit. It holds the tree of
+// w.at on entry (a pass that fails after touching it drops the clone),
+// so only the files that differ between the two trees are written, which
+// a hard reset of go-git does not manage (it rewrites every file).
+func (w *workClone) sync(commit plumbing.Hash) error {
+	if w.at == commit {
+		return nil
+	}
+	from := &object.Tree{}
+	if !w.at.IsZero() {
+		var err error
+		if from, err = commitTree(w.repo, w.at); err != nil {
+			return fmt.Errorf("checking out %s: %w", commit, err)
 		}
 	}
-	return w.repo.Storer.SetReference(plumbing.NewHashReference(branch, commit))
+	to, err := commitTree(w.repo, commit)
+	if err != nil {
+		return fmt.Errorf("checking out %s: %w", commit, err)
+	}
+	var d treeDiff
+	if err := d.trees(w.repo.Storer, from, to, ""); err != nil {
+		return fmt.Errorf("checking out %s: %w", commit, err)
+	}
+	if err := d.apply(w); err != nil {
+		return fmt.Errorf("checking out %s: %w", commit, err)
+	}
+	w.at = commit
+	return nil
 }
 
 func commitTree(repo *extgogit.Repository, h plumbing.Hash) (*object.Tree, error) {
@@ -290,27 +274,100 @@ func commitTree(repo *extgogit.Repository, h plumbing.Hash) (*object.Tree, error
 	return c.Tree()
 }
 
-// apply writes one change between trees to the work tree.
-func (w *workClone) apply(ch *object.Change) error {
-	if ch.From.Name != "" && ch.From.Name != ch.To.Name {
-		p := filepath.Join(w.dir, filepath.FromSlash(ch.From.Name))
-		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+// treeDiff is what turns a work tree that holds one tree into one that
+// holds another: the paths (slash-separated) to remove, files and whole
+// directories, and the entries to write afterwards. Subtrees with the
+// same hash are not looked into, so moving between commits that differ in
+// a few files reads only the trees along their paths (go-git's DiffTree
+// compares every entry of each tree it enters, through a noder each).
+type treeDiff struct {
+	remove []string
+	write  []fileEntry
+}
+
+type fileEntry struct {
+	path string
+	mode filemode.FileMode
+	hash plumbing.Hash
+}
+
+// trees adds the differences between from and to, the trees at dir.
+func (d *treeDiff) trees(s storer.EncodedObjectStorer, from, to *object.Tree, dir string) error {
+	old := make(map[string]object.TreeEntry, len(from.Entries))
+	for _, e := range from.Entries {
+		old[e.Name] = e
+	}
+	for _, e := range to.Entries {
+		p := path.Join(dir, e.Name)
+		o, had := old[e.Name]
+		delete(old, e.Name)
+		switch {
+		case had && o.Mode == e.Mode && o.Hash == e.Hash:
+		case had && o.Mode == filemode.Dir && e.Mode == filemode.Dir:
+			ft, err := object.GetTree(s, o.Hash)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			tt, err := object.GetTree(s, e.Hash)
+			if err != nil {
+				return fmt.Errorf("%s: %w", p, err)
+			}
+			if err := d.trees(s, ft, tt, p); err != nil {
+				return err
+			}
+		default:
+			if had {
+				d.remove = append(d.remove, p)
+			}
+			if err := d.add(s, e, p); err != nil {
+				return err
+			}
+		}
+	}
+	for name := range old {
+		d.remove = append(d.remove, path.Join(dir, name))
+	}
+	return nil
+}
+
+// add adds the writes of entry e at p: the entry, or every file below it.
+func (d *treeDiff) add(s storer.EncodedObjectStorer, e object.TreeEntry, p string) error {
+	if e.Mode != filemode.Dir {
+		d.write = append(d.write, fileEntry{path: p, mode: e.Mode, hash: e.Hash})
+		return nil
+	}
+	t, err := object.GetTree(s, e.Hash)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p, err)
+	}
+	for _, sub := range t.Entries {
+		if err := d.add(s, sub, path.Join(p, sub.Name)); err != nil {
 			return err
 		}
 	}
-	if ch.To.Name == "" {
-		return nil
+	return nil
+}
+
+// apply removes, then writes, in the work tree.
+func (d *treeDiff) apply(w *workClone) error {
+	for _, p := range d.remove {
+		if err := os.RemoveAll(filepath.Join(w.dir, filepath.FromSlash(p))); err != nil {
+			return err
+		}
 	}
-	p := filepath.Join(w.dir, filepath.FromSlash(ch.To.Name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return err
+	for _, f := range d.write {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(w.dir, filepath.FromSlash(f.path))), 0o755); err != nil {
+			return err
+		}
+		blob, err := w.repo.BlobObject(f.hash)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.path, err)
+		}
+		if err := w.writeEntry(f.path, f.mode, blob); err != nil {
+			return err
+		}
 	}
-	_ = os.Remove(p) // a symlink or a file of another mode
-	blob, err := w.repo.BlobObject(ch.To.TreeEntry.Hash)
-	if err != nil {
-		return err
-	}
-	return w.writeEntry(ch.To.Name, ch.To.TreeEntry.Mode, blob)
+	return nil
 }
 
 // writeEntry writes blob, the content of a tree entry of the given mode,

@@ -1,14 +1,14 @@
 package schemas
 
 import (
-	"crypto/sha256"
 	"sync"
 )
 
 // ParseCache keeps the parsed documents and problems of each file a plain
 // directory Load read, keyed by the file's path and the SHA-256 of its
-// content, so that the next Load with the same cache parses only the
-// files that were added or whose content changed. After each Load it holds
+// content (or the key LoadOptions.ContentKey gave it), so that the next
+// Load with the same cache parses only the files that were added or whose
+// content changed. After each Load it holds
 // only the files that Load read, so it stays the size of one inventory.
 //
 // The objects of a load that used a ParseCache are shared with the cache
@@ -24,12 +24,13 @@ type ParseCache struct {
 	entries map[string]*parsedFile
 	hits    int // of the last load
 	misses  int
+	read    int
 }
 
 // parsedFile is what loadFile made of one file's content. It is shared
 // between loads and never modified once stored.
 type parsedFile struct {
-	sum      [sha256.Size]byte
+	key      string // "sha256:" and the content's sum, or "key:" and its ContentKey
 	inv      *Inventory
 	problems Problems
 	docs     int
@@ -39,6 +40,9 @@ type parsedFile struct {
 type ParseCacheStats struct {
 	// Hits counts the files reused, Misses those parsed.
 	Hits, Misses int
+	// Read counts the files read: every file, but for the hits whose
+	// LoadOptions.ContentKey the cache held.
+	Read int
 	// Entries is the number of files held.
 	Entries int
 }
@@ -47,15 +51,15 @@ type ParseCacheStats struct {
 func (c *ParseCache) Stats() ParseCacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return ParseCacheStats{Hits: c.hits, Misses: c.misses, Entries: len(c.entries)}
+	return ParseCacheStats{Hits: c.hits, Misses: c.misses, Read: c.read, Entries: len(c.entries)}
 }
 
 // get returns the parsed content of the file at path when its content
-// still has the SHA-256 sum, or nil.
-func (c *ParseCache) get(path string, sum [sha256.Size]byte) *parsedFile {
+// still has the key, or nil.
+func (c *ParseCache) get(path, key string) *parsedFile {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.entries[path]; e != nil && e.sum == sum {
+	if e := c.entries[path]; e != nil && e.key == key {
 		c.hits++
 		return e
 	}
@@ -77,7 +81,14 @@ func (c *ParseCache) put(path string, p *parsedFile) {
 func (c *ParseCache) start() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.hits, c.misses = 0, 0
+	c.hits, c.misses, c.read = 0, 0, 0
+}
+
+// noteRead counts a file read.
+func (c *ParseCache) noteRead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.read++
 }
 
 // retain drops the entries of every file not in files.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -72,7 +73,8 @@ func TestParseCacheMatchesUncachedLoad(t *testing.T) {
 			step := func(what string, hits, misses, entries int) {
 				t.Helper()
 				st := compareCached(t, tc.root, cache, tc.deep)
-				if want := (schemas.ParseCacheStats{Hits: hits, Misses: misses, Entries: entries}); st != want {
+				// Without ContentKey, every file is read.
+				if want := (schemas.ParseCacheStats{Hits: hits, Misses: misses, Read: hits + misses, Entries: entries}); st != want {
 					t.Fatalf("%s: cache stats %+v, want %+v", what, st, want)
 				}
 			}
@@ -120,4 +122,81 @@ func TestParseCacheMatchesUncachedLoad(t *testing.T) {
 			step("restored file", n+1, 1, n+2)
 		})
 	}
+}
+
+// TestParseCacheContentKeys: a file whose content key the cache holds is
+// taken from the cache without being read; a new key, or a file the keys
+// do not know, is read and parsed.
+func TestParseCacheContentKeys(t *testing.T) {
+	root := t.TempDir()
+	if err := fleetgen.WriteDir(root, fleetgen.Spec{Hosts: 20, Machines: 4}); err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]string{} // path relative to root → key
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(root, p)
+			keys[rel] = "v1"
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(keys)
+	opts := schemas.LoadOptions{Cache: &schemas.ParseCache{}, ContentKey: func(p string) (string, bool) {
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			t.Fatalf("ContentKey(%q): not below the root %s", p, root)
+		}
+		k, ok := keys[rel]
+		return k, ok
+	}}
+	load := func(what string, hits, misses, read int) *schemas.Inventory {
+		t.Helper()
+		inv, problems, err := schemas.Load(root, opts)
+		if err != nil || len(problems) > 0 {
+			t.Fatalf("%s: %v %v", what, err, problems)
+		}
+		if st := opts.Cache.Stats(); st.Hits != hits || st.Misses != misses || st.Read != read {
+			t.Fatalf("%s: cache stats %+v, want %d hits, %d misses, %d files read", what, st, hits, misses, read)
+		}
+		return inv
+	}
+	load("first load", 0, n, n)
+	load("unchanged", n, 0, 0)
+
+	// A content change under the same key is not seen: the file is not read.
+	host := filepath.Join("hosts", "host-000003.yaml")
+	data, err := os.ReadFile(filepath.Join(root, host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(data), "name: host-000003", "name: host-renamed", 1)
+	writeFiles(t, root, map[string]string{host: changed})
+	if inv := load("same key", n, 0, 0); hasHost(inv, "host-renamed") {
+		t.Fatal("a file whose key did not change was read again")
+	}
+	// A new key reads the file again.
+	keys[host] = "v2"
+	if inv := load("new key", n-1, 1, 1); !hasHost(inv, "host-renamed") {
+		t.Fatal("a file with a new key was not read again")
+	}
+	// A file the keys do not know is read, and its content compared.
+	delete(keys, host)
+	load("unknown file", n-1, 1, 1) // its entry has the key, not the sum
+	load("unknown file unchanged", n, 0, 1)
+	writeFiles(t, root, map[string]string{host: string(data)})
+	if inv := load("unknown file changed", n-1, 1, 1); hasHost(inv, "host-renamed") {
+		t.Fatal("a changed file the keys do not know was not read again")
+	}
+}
+
+func hasHost(inv *schemas.Inventory, name string) bool {
+	for _, h := range inv.Hosts {
+		if h.Metadata.Name == name {
+			return true
+		}
+	}
+	return false
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -52,6 +53,20 @@ type LoadOptions struct {
 	// objects loaded are then shared with later loads and must not be
 	// modified. A kustomization root does not use it.
 	Cache *ParseCache
+	// ContentKey, when not nil, names the content of the files below the
+	// root: it returns a key that changes whenever the content of the
+	// file at path (as Load finds it: root joined with the path below
+	// it) does, such as the Git blob hash of a checked-out file, and ok
+	// false for a file it does not know. With a Cache, a file whose path
+	// and key the cache holds is taken from it without being read.
+	ContentKey func(path string) (key string, ok bool)
+	// FS, when not nil, is where the inventory is read from instead of
+	// the operating system's files: root is then a slash-separated path
+	// in FS ("." for its top), and files are named by their paths in FS
+	// (in problems, Sources and ContentKey calls). A root that holds a
+	// kustomization cannot be read from an FS: kustomize builds from the
+	// operating system's files.
+	FS fs.FS
 }
 
 // Load reads the inventory at root. When root holds a kustomization, it is
@@ -65,7 +80,11 @@ func Load(root string, opts LoadOptions) (*Inventory, Problems, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir
 	}
-	info, err := os.Stat(root)
+	src := source{fsys: opts.FS, dir: root, name: func(p string) string { return p }}
+	if opts.FS == nil {
+		src = source{fsys: os.DirFS(root), dir: ".", name: func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }}
+	}
+	info, err := fs.Stat(src.fsys, src.dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading inventory: %w", err)
 	}
@@ -76,11 +95,14 @@ func Load(root string, opts LoadOptions) (*Inventory, Problems, error) {
 		opts.Cache.start() // a kustomization root counts neither hits nor misses
 	}
 	l := &loader{inv: &Inventory{Root: root}}
-	if k := findKustomization(root); k != "" {
+	if k := findKustomization(src.fsys, src.dir); k != "" {
+		if opts.FS != nil {
+			return nil, nil, fmt.Errorf("reading inventory: %s holds %s, which is built from a directory, not from LoadOptions.FS", root, k)
+		}
 		if err := l.loadKustomization(root, k); err != nil {
 			return nil, nil, err
 		}
-	} else if err := l.loadTree(root, opts.StateDir, opts.Cache); err != nil {
+	} else if err := l.loadTree(src, opts); err != nil {
 		return nil, nil, err
 	}
 	if l.docs == 0 && len(l.problems) == 0 {
@@ -101,9 +123,19 @@ func LoadBytes(name string, data []byte) (*Inventory, Problems) {
 	return l.inv, l.problems
 }
 
-func findKustomization(dir string) string {
+// source is where Load reads a plain inventory: a file system, the
+// root's path in it, and the names its files have in problems.
+type source struct {
+	fsys fs.FS
+	dir  string
+	name func(p string) string // p: a path in fsys
+}
+
+// findKustomization returns the name of the kustomization file in dir, a
+// path in fsys; "" when there is none.
+func findKustomization(fsys fs.FS, dir string) string {
 	for _, name := range kustomizationFiles {
-		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+		if _, err := fs.Stat(fsys, path.Join(dir, name)); err == nil {
 			return name
 		}
 	}
@@ -117,40 +149,45 @@ type loader struct {
 	dec      decoder
 }
 
-func (l *loader) loadTree(root, stateDir string, cache *ParseCache) error {
-	statePath := filepath.Clean(filepath.Join(root, stateDir))
+func (l *loader) loadTree(src source, opts LoadOptions) error {
+	statePath := path.Join(src.dir, filepath.ToSlash(opts.StateDir))
 	var files []string
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(src.fsys, src.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
-			if path == root {
+			if p == src.dir {
 				return nil
 			}
-			if strings.HasPrefix(d.Name(), ".") || filepath.Clean(path) == statePath || findKustomization(path) != "" {
+			if strings.HasPrefix(d.Name(), ".") || p == statePath || findKustomization(src.fsys, p) != "" {
 				return fs.SkipDir
 			}
 			return nil
 		}
-		ext := filepath.Ext(path)
+		ext := path.Ext(p)
 		if (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(d.Name(), ".") {
-			files = append(files, path)
+			files = append(files, p)
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("reading inventory %s: %w", root, err)
+		return fmt.Errorf("reading inventory %s: %w", src.name(src.dir), err)
 	}
 	slices.Sort(files)
-	return l.loadFiles(files, cache)
+	names := make([]string, len(files))
+	for i, p := range files {
+		names[i] = src.name(p)
+	}
+	return l.loadFiles(src.fsys, files, names, opts.Cache, opts.ContentKey)
 }
 
-// loadFiles reads and parses files on every CPU, then merges the results
-// in the order of files, so the outcome does not depend on scheduling.
-// With a cache, a file whose content the cache holds is not parsed again,
+// loadFiles reads and parses files (paths in fsys, named names) on every
+// CPU, then merges the results in the order of files, so the outcome does
+// not depend on scheduling. With a cache, a file whose content the cache
+// holds is not parsed again (nor read, when contentKey knows the file),
 // and the cache keeps only files afterwards.
-func (l *loader) loadFiles(files []string, cache *ParseCache) error {
+func (l *loader) loadFiles(fsys fs.FS, files, names []string, cache *ParseCache, contentKey func(string) (string, bool)) error {
 	parts := make([]*parsedFile, len(files))
 	errs := make([]error, len(files))
 	next := make(chan int)
@@ -159,24 +196,40 @@ func (l *loader) loadFiles(files []string, cache *ParseCache) error {
 		wg.Go(func() {
 			types := map[reflect.Type]*structInfo{} // one per worker: the decoder's cache is not shared
 			for i := range next {
-				data, err := os.ReadFile(files[i])
+				var key string
+				if cache != nil && contentKey != nil {
+					if k, ok := contentKey(names[i]); ok {
+						key = "key:" + k
+						if p := cache.get(names[i], key); p != nil {
+							parts[i] = p
+							continue
+						}
+					}
+				}
+				data, err := fs.ReadFile(fsys, files[i])
 				if err != nil {
+					if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+						pe.Path = names[i]
+					}
 					errs[i] = fmt.Errorf("reading inventory: %w", err)
 					continue
 				}
-				var sum [sha256.Size]byte
 				if cache != nil {
-					sum = sha256.Sum256(data)
-					if p := cache.get(files[i], sum); p != nil {
+					cache.noteRead()
+				}
+				if cache != nil && key == "" {
+					sum := sha256.Sum256(data)
+					key = "sha256:" + string(sum[:])
+					if p := cache.get(names[i], key); p != nil {
 						parts[i] = p
 						continue
 					}
 				}
 				part := &loader{inv: &Inventory{}, dec: decoder{cache: types}}
-				part.loadFile(files[i], data)
-				parts[i] = &parsedFile{sum: sum, inv: part.inv, problems: part.problems, docs: part.docs}
+				part.loadFile(names[i], data)
+				parts[i] = &parsedFile{key: key, inv: part.inv, problems: part.problems, docs: part.docs}
 				if cache != nil {
-					cache.put(files[i], parts[i])
+					cache.put(names[i], parts[i])
 				}
 			}
 		})
@@ -187,7 +240,7 @@ func (l *loader) loadFiles(files []string, cache *ParseCache) error {
 	close(next)
 	wg.Wait()
 	if cache != nil {
-		cache.retain(files)
+		cache.retain(names)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err

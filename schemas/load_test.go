@@ -2,9 +2,11 @@ package schemas_test
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -311,6 +313,76 @@ func FuzzLoadBytes(f *testing.F) {
 			if p.Rule == "" || p.Message == "" {
 				t.Fatalf("problem without rule or message: %+v", p)
 			}
+		}
+	})
+}
+
+// TestLoadFromFS: an inventory read from an fs.FS is the one read from the
+// same files on disk, its files named by their paths in the FS; hidden
+// and kustomization subdirectories and the state directory are skipped
+// alike, and a kustomization root is refused.
+func TestLoadFromFS(t *testing.T) {
+	for _, dir := range []string{"../examples/dc1", "../examples/invalid/duplicate-boot-mac", "../examples/invalid/yaml-syntax"} {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.CopyFS(root, os.DirFS(dir)); err != nil {
+				t.Fatal(err)
+			}
+			writeFiles(t, root, map[string]string{
+				".hidden/x.yaml":            "not: read\n",
+				"render/kustomization.yaml": "resources: []\n",
+				"render/patch.yaml":         "not: read\n",
+			})
+			mapFS := fstest.MapFS{}
+			err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				rel, _ := filepath.Rel(root, p)
+				data, err := os.ReadFile(p)
+				mapFS[path.Join("inv", filepath.ToSlash(rel))] = &fstest.MapFile{Data: data, Mode: 0o644}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, wantProblems, err := schemas.Load(root, schemas.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cache := range []*schemas.ParseCache{nil, {}} {
+				got, gotProblems, err := schemas.Load("inv", schemas.LoadOptions{FS: mapFS, Cache: cache})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rename := func(ls []string) []string {
+					for i, l := range ls {
+						ls[i] = strings.ReplaceAll(l, root, "inv")
+					}
+					return ls
+				}
+				if diff := cmp.Diff(rename(lines(wantProblems)), lines(gotProblems)); diff != "" {
+					t.Fatalf("load problems differ (-disk +fs):\n%s", diff)
+				}
+				if diff := cmp.Diff(rename(lines(want.Validate())), lines(got.Validate())); diff != "" {
+					t.Fatalf("validation problems differ (-disk +fs):\n%s", diff)
+				}
+				if len(got.Hosts) != len(want.Hosts) || len(got.Sites) != len(want.Sites) || len(got.MachineSets) != len(want.MachineSets) {
+					t.Fatalf("read %d hosts, %d sites, %d machine sets from the FS, %d, %d, %d from disk",
+						len(got.Hosts), len(got.Sites), len(got.MachineSets), len(want.Hosts), len(want.Sites), len(want.MachineSets))
+				}
+				for i, h := range got.Hosts {
+					if w := want.Hosts[i]; h.Metadata.Name != w.Metadata.Name || h.Source.File != strings.ReplaceAll(w.Source.File, root, "inv") {
+						t.Fatalf("host %d: %s from %s, want %s from %s", i, h.Metadata.Name, h.Source.File, w.Metadata.Name, w.Source.File)
+					}
+				}
+			}
+		})
+	}
+	t.Run("kustomization root", func(t *testing.T) {
+		mapFS := fstest.MapFS{"inv/kustomization.yaml": {Data: []byte("resources: [a.yaml]\n")}}
+		if _, _, err := schemas.Load("inv", schemas.LoadOptions{FS: mapFS}); err == nil || !strings.Contains(err.Error(), "kustomization.yaml") {
+			t.Fatalf("loading a kustomization root from an FS: %v, want an error naming the kustomization", err)
 		}
 	})
 }

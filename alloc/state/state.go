@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -104,18 +105,30 @@ func AllocationKey(pool string, addr netip.Addr) string {
 // addresses, an owner holding two addresses of one pool, a host bound to
 // two machines) come back as Problems, all of them.
 func Read(dir string) (*State, schemas.Problems, error) {
+	return read(os.ReadFile, func(name string) string { return filepath.Join(dir, name) })
+}
+
+// ReadFS is Read of the state directory dir, a slash-separated path in
+// fsys; files are named by their paths in fsys.
+func ReadFS(fsys fs.FS, dir string) (*State, schemas.Problems, error) {
+	return read(func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) },
+		func(name string) string { return path.Join(dir, name) })
+}
+
+// read reads the state files named pathOf(file name) with readFile.
+func read(readFile func(string) ([]byte, error), pathOf func(string) string) (*State, schemas.Problems, error) {
 	s := &State{Sources: map[string]Location{}}
 	var problems schemas.Problems
 	for _, name := range []string{BindingsFile, AllocationsFile} {
-		path := filepath.Join(dir, name)
-		data, err := os.ReadFile(path)
+		file := pathOf(name)
+		data, err := readFile(file)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("reading state: %w", err)
 		}
-		problems = append(problems, s.parse(path, name, data)...)
+		problems = append(problems, s.parse(file, name, data)...)
 	}
 	s.Sort()
 	problems.Sort()

@@ -1,0 +1,173 @@
+package reconciler_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/reconciler"
+	"github.com/metalgit/metalgit/render"
+	"github.com/metalgit/metalgit/schemas"
+)
+
+// A pass reads the inventory from the commit's tree and checks out only
+// what kustomize reads (a kustomization inventory root, an output
+// kustomization). Whatever a repository holds, its output must be what
+// rendering a checkout of the same commit gives: an output kustomization
+// added, changed and removed, a host file that is a symlink, a
+// kustomization root.
+func TestPassOutputMatchesCheckout(t *testing.T) {
+	const overlay = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nlabels:\n  - pairs: {overlay: %s}\n"
+	steps := []struct {
+		name   string
+		change func(dir string)
+		want   string // in the output
+	}{
+		{"an output kustomization", func(dir string) {
+			putFile(t, filepath.Join(dir, "render", "kustomization.yaml"), strings.Replace(overlay, "%s", "one", 1))
+		}, "overlay: one"},
+		{"the output kustomization changed", func(dir string) {
+			putFile(t, filepath.Join(dir, "render", "kustomization.yaml"), strings.Replace(overlay, "%s", "two", 1))
+		}, "overlay: two"},
+		{"the output kustomization removed", func(dir string) {
+			if err := os.RemoveAll(filepath.Join(dir, "render")); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+		{"a host file that is a symlink", func(dir string) {
+			putFile(t, filepath.Join(dir, ".shared", "extra-40.yaml"), hostYAML(40))
+			if err := os.Symlink("../.shared/extra-40.yaml", filepath.Join(dir, "hosts", "extra-40.yaml")); err != nil {
+				t.Fatal(err)
+			}
+		}, "name: extra-40"},
+	}
+	remote := newRemote(t)
+	out := filepath.Join(t.TempDir(), "out")
+	r := newReconciler(t, reconciler.Config{URL: "file://" + remote, Output: out})
+	pass := func(what, want string) {
+		t.Helper()
+		if _, err := r.Pass(context.Background()); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		got, ref := outputFiles(t, out), renderCheckout(t, remote, ".")
+		if diff := cmp.Diff(ref, got); diff != "" {
+			t.Fatalf("%s: the output differs from the render of a checkout (-checkout +pass):\n%s", what, diff)
+		}
+		if all := strings.Join(mapValues(got), "\n"); want != "" && !strings.Contains(all, want) {
+			t.Fatalf("%s: the output lacks %q", what, want)
+		} else if want == "" && strings.Contains(all, "overlay:") {
+			t.Fatalf("%s: the output still has the removed overlay's label", what)
+		}
+	}
+	pass("the example", "")
+	for _, s := range steps {
+		pushChange(t, remote, s.name, s.change)
+		pass(s.name, s.want)
+	}
+
+	t.Run("kustomization root", func(t *testing.T) {
+		remote := seedRemoteFrom(t, "../examples/dc2")
+		out := filepath.Join(t.TempDir(), "out")
+		r := newReconciler(t, reconciler.Config{URL: "file://" + remote, Output: out})
+		for _, step := range []string{"the example", "a patch changed"} {
+			if step != "the example" {
+				pushChange(t, remote, step, func(dir string) {
+					p := filepath.Join(dir, "kustomization.yaml")
+					data, err := os.ReadFile(p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					putFile(t, p, strings.Replace(string(data), "value: 3", "value: 2", 1))
+				})
+			}
+			if _, err := r.Pass(context.Background()); err != nil {
+				t.Fatalf("%s: %v", step, err)
+			}
+			if diff := cmp.Diff(renderCheckout(t, remote, "."), outputFiles(t, out)); diff != "" {
+				t.Fatalf("%s: the output differs from the render of a checkout (-checkout +pass):\n%s", step, diff)
+			}
+		}
+	})
+}
+
+// seedRemoteFrom makes a bare remote whose main holds the files of dir.
+func seedRemoteFrom(t *testing.T, dir string) string {
+	t.Helper()
+	tmp := t.TempDir()
+	bare, seed := filepath.Join(tmp, "remote.git"), filepath.Join(tmp, "seed")
+	git(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
+	git(t, tmp, "init", "-q", "-b", "main", seed)
+	reconciler.CopyTree(t, dir, seed)
+	git(t, seed, "add", "-A")
+	git(t, seed, "commit", "-q", "-m", "inventory")
+	git(t, seed, "push", "-q", bare, "main")
+	return bare
+}
+
+// renderCheckout clones the remote's main with git and renders the
+// inventory at path in it with its state, as `metalgit render` does; it
+// returns the files the output folder gets.
+func renderCheckout(t *testing.T, remote, path string) map[string]string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "checkout")
+	git(t, "/", "clone", "-q", "-b", "main", remote, dir)
+	root := filepath.Join(dir, path)
+	inv, problems, err := schemas.Load(root, schemas.LoadOptions{})
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("loading the checkout: %v %v", err, problems)
+	}
+	st, problems, err := state.Read(filepath.Join(root, schemas.DefaultStateDir))
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("reading the checkout's state: %v %v", err, problems)
+	}
+	stream, err := render.Render(render.Input{Inventory: inv, State: st}, render.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	if _, err := render.WriteDir(out, stream); err != nil {
+		t.Fatal(err)
+	}
+	return outputFiles(t, out)
+}
+
+// outputFiles reads an output folder: file name → content.
+func outputFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[e.Name()] = string(data)
+	}
+	return files
+}
+
+func mapValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func putFile(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
