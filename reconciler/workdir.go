@@ -38,6 +38,7 @@ type workClone struct {
 	dir    string
 	remote remote // what it was cloned with
 	repo   *extgogit.Repository
+	mem    *memObjects // repo's storage
 	// at is the commit whose tree the work tree holds; zero: none, the
 	// work tree is empty. Passes read the commits' trees from the
 	// object store (treeFS) and write the work tree only when kustomize
@@ -76,7 +77,7 @@ func (r *Reconciler) checkout(ctx context.Context, rem *remote) (*computed, erro
 	if r.base == "" {
 		return nil, errors.New("reconciler is closed")
 	}
-	if w := r.work; w != nil && (w.uses >= maxReuse || !reflect.DeepEqual(w.remote, *rem)) {
+	if w := r.work; w != nil && (w.uses >= maxReuse || w.mem.full() || !reflect.DeepEqual(w.remote, *rem)) {
 		r.dropWork()
 	}
 	if r.work == nil {
@@ -118,12 +119,17 @@ func (r *Reconciler) clone(ctx context.Context, rem *remote) (*computed, error) 
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("fetching branch %s of %s: unable to clone: %w", r.cfg.Branch, rem.url, err)
 	}
+	mem := newMemObjects(repo.Storer)
+	if repo, err = extgogit.Open(mem, nil); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("opening the clone of branch %s: %w", r.cfg.Branch, err)
+	}
 	head, err := repo.Head()
 	if err != nil {
 		_ = os.RemoveAll(dir)
 		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
 	}
-	r.work = &workClone{dir: dir, remote: *rem, repo: repo}
+	r.work = &workClone{dir: dir, remote: *rem, repo: repo, mem: mem}
 	return r.computed(head.Hash().String()), nil
 }
 
