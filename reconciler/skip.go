@@ -144,7 +144,7 @@ func (r *Reconciler) render(c *computed, res *Result, commit string) ([]byte, er
 		return nil, fmt.Errorf("rendering commit %s: %w", commit, err)
 	}
 	stats := r.cache.Stats()
-	r.log.Debug("rendered", "commit", commit, "bytes", len(out), "cache_hits", stats.Hits, "cache_misses", stats.Misses, "hosts_reused", stats.ReusedHosts)
+	r.log.Debug("rendered", "commit", commit, "bytes", len(out), "cache_hits", stats.Hits, "cache_misses", stats.Misses, "hosts_reused", stats.ReusedHosts, "hits_by_identity", stats.ByIdentity)
 	res.Hosts = newHostTable(c.inv, c.plan, res.SourceCommit, res.StateCommit)
 	if c.invKey != "" {
 		r.rendered = &lastRender{inv: c.inv, state: st, stream: out, hosts: res.Hosts}

@@ -39,8 +39,69 @@ type Cache struct {
 	gen     uint64 // the render in progress, or the last one
 	hits    int    // of the last render
 	misses  int
+	byID    int
 	hosts   *hostObjects // of the last successful render
 	reused  int          // hosts reused by the last render
+	ids     map[objectID]*idEntry
+}
+
+// objectID identifies a generated object by its kind, its name and the
+// very bytes of its data, not their content: the objects of a host reused
+// from the render before (hostObjects) are the same slices, whose entry
+// is found by their identity without hashing them again.
+type objectID struct {
+	kind, name string
+	data       *byte
+	n          int
+}
+
+// idEntry is the key of the entry an objectID was rendered into, with
+// the data, which keeps its bytes alive and so their address its own.
+type idEntry struct {
+	data []byte // never modified
+	key  cacheKey
+	gen  uint64 // the last render that used it
+}
+
+// idOf returns the identity of o; ok is false for empty data, which has
+// no address of its own.
+func idOf(o object) (objectID, bool) {
+	if len(o.data) == 0 {
+		return objectID{}, false
+	}
+	return objectID{kind: o.kind, name: o.name, data: &o.data[0], n: len(o.data)}, true
+}
+
+// getByID returns the entry of the object identified by id, when the
+// cache holds it, and marks it used by render gen. Not finding it counts
+// no miss: the caller looks it up by content next.
+func (c *Cache) getByID(gen uint64, id objectID) ([]rendered, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ie, ok := c.ids[id]
+	if !ok {
+		return nil, false
+	}
+	e, ok := c.entries[ie.key]
+	if !ok {
+		return nil, false
+	}
+	c.hits++
+	c.byID++
+	e.gen = max(e.gen, gen)
+	ie.gen = max(ie.gen, gen)
+	return e.out, true
+}
+
+// putID records that the object id, whose data is data, has the entry key
+// in render gen.
+func (c *Cache) putID(gen uint64, id objectID, data []byte, key cacheKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ids == nil {
+		c.ids = map[objectID]*idEntry{}
+	}
+	c.ids[id] = &idEntry{data: data, key: key, gen: gen}
 }
 
 // hostObjects are the objects generate built for each host in one
@@ -143,13 +204,17 @@ type CacheStats struct {
 	// ReusedHosts counts the hosts whose objects were taken from the
 	// render before (Options.ReuseHosts).
 	ReusedHosts int
+	// ByIdentity counts the hits found by the identity of the object's
+	// data (the objects of reused hosts), without hashing it; Identities
+	// is the number of identities held.
+	ByIdentity, Identities int
 }
 
 // Stats returns the counts of the last render.
 func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CacheStats{Hits: c.hits, Misses: c.misses, Entries: len(c.entries), ReusedHosts: c.reused}
+	return CacheStats{Hits: c.hits, Misses: c.misses, Entries: len(c.entries), ReusedHosts: c.reused, ByIdentity: c.byID, Identities: len(c.ids)}
 }
 
 // begin starts a render and returns its generation.
@@ -157,7 +222,7 @@ func (c *Cache) begin() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.hits, c.misses = 0, 0
+	c.hits, c.misses, c.byID = 0, 0, 0
 	return c.gen
 }
 
@@ -192,6 +257,11 @@ func (c *Cache) end(gen uint64) {
 	for k, e := range c.entries {
 		if e.gen < gen {
 			delete(c.entries, k)
+		}
+	}
+	for id, ie := range c.ids {
+		if _, ok := c.entries[ie.key]; !ok || ie.gen < gen {
+			delete(c.ids, id)
 		}
 	}
 }

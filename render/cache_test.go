@@ -303,6 +303,19 @@ func TestRenderCacheReuseHosts(t *testing.T) {
 			check("empty cache", 0)
 			n := len(in.Inventory.Hosts)
 			check("same inputs", n)
+			// Without an output kustomization, the objects of reused
+			// hosts are found by their data's identity, and identities
+			// do not pile up.
+			_, err := os.Stat(filepath.Join(in.Inventory.Root, render.DefaultOutputKustomization))
+			if s := cache.Stats(); n > 0 && err != nil && (s.ByIdentity < n || s.ByIdentity > s.Hits) {
+				t.Fatalf("%d of %d hits by identity, want at least one per reused host (%d)", s.ByIdentity, s.Hits, n)
+			}
+			for range 3 {
+				check("same inputs, again", n)
+			}
+			if s := cache.Stats(); s.Identities > s.Entries {
+				t.Fatalf("%d identities held for %d entries", s.Identities, s.Entries)
+			}
 			if n == 0 {
 				return
 			}

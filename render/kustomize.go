@@ -183,15 +183,26 @@ func partition(objs []object, size int) [][]object {
 
 // writePart writes objects as kustomize's output would show them. With a
 // cache (and kh, the worker's hasher), each object's YAML is looked up by
-// the object's kind, name and data first.
+// the object's kind, name and data first: by the data's identity, then by
+// its content.
 func writePart(objs []object, cache *Cache, gen uint64, kh *keyHasher) ([]rendered, error) {
 	out := make([]rendered, 0, len(objs))
 	for _, o := range objs {
 		var key cacheKey
 		if cache != nil {
+			id, hasID := idOf(o)
+			if hasID {
+				if hit, ok := cache.getByID(gen, id); ok {
+					out = append(out, hit...)
+					continue
+				}
+			}
 			kh.str("object")
 			kh.object(o)
 			key = kh.sum()
+			if hasID {
+				cache.putID(gen, id, o.data, key)
+			}
 			if hit, ok := cache.get(gen, key); ok {
 				out = append(out, hit...)
 				continue
