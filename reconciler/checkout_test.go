@@ -171,3 +171,26 @@ func putFile(t *testing.T, p, content string) {
 		t.Fatal(err)
 	}
 }
+
+// A symlink in the inventory that leads out of the repository is an error
+// that names it; nothing is committed.
+func TestPassRefusesSymlinkOutOfRepository(t *testing.T) {
+	remote := newRemote(t)
+	r := newReconciler(t, reconciler.Config{URL: "file://" + remote})
+	if _, err := r.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pushChange(t, remote, "a host elsewhere", func(dir string) {
+		if err := os.Symlink("/etc/hostname", filepath.Join(dir, "hosts", "elsewhere.yaml")); err != nil {
+			t.Fatal(err)
+		}
+	})
+	head := git(t, remote, "rev-parse", "main")
+	_, err := r.Pass(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "hosts/elsewhere.yaml") || !strings.Contains(err.Error(), "leaves the repository") {
+		t.Fatalf("pass: %v, want an error naming hosts/elsewhere.yaml, a link out of the repository", err)
+	}
+	if now := git(t, remote, "rev-parse", "main"); now != head {
+		t.Fatalf("the remote moved from %s to %s", head, now)
+	}
+}
