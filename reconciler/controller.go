@@ -81,6 +81,12 @@ type Controller struct {
 
 	hosts atomic.Pointer[HostTable] // of the last good pass
 
+	// pending counts the triggers since the last pass started; head is
+	// the branch head the one push event among them named.
+	tmu     sync.Mutex
+	pending int
+	head    string
+
 	mu      sync.Mutex
 	status  Status
 	changed chan struct{} // closed and replaced after every pass
@@ -112,10 +118,37 @@ func NewController(r *Reconciler, cfg ControllerConfig) *Controller {
 // Trigger asks for a pass as soon as possible. It never blocks; triggers
 // that arrive while a pass runs coalesce into one more pass.
 func (c *Controller) Trigger() {
+	c.TriggerPush(Push{})
+}
+
+// TriggerPush asks for a pass as Trigger does, for a push event. When the
+// event names the new head of the branch and is the only trigger before
+// the next pass, that pass starts at that head without fetching if the
+// working clone holds it already (Reconciler.PassAt): the state commit
+// this writer pushed, or the one it made and left to the writer it
+// follows.
+func (c *Controller) TriggerPush(p Push) {
+	c.tmu.Lock()
+	c.pending++
+	c.head = ""
+	if c.pending == 1 && p.Ref == "refs/heads/"+c.r.cfg.Branch {
+		c.head = p.After
+	}
+	c.tmu.Unlock()
 	select {
 	case c.trigger <- struct{}{}:
 	default:
 	}
+}
+
+// takeHead returns the head the triggers since the last pass named, and
+// starts counting them afresh.
+func (c *Controller) takeHead() string {
+	c.tmu.Lock()
+	defer c.tmu.Unlock()
+	head := c.head
+	c.pending, c.head = 0, ""
+	return head
 }
 
 // Hosts returns the host table of the last good pass; nil before the
@@ -182,16 +215,18 @@ func (c *Controller) Run(ctx context.Context) error {
 // pass runs one pass with a context that shutdown does not cancel. It
 // returns when to pass again if the pass was deferred, else 0.
 func (c *Controller) pass(ctx context.Context) time.Duration {
-	// The pass about to start fetches the newest head: it answers every
+	// The pass about to start fetches the newest head, or starts at the
+	// one the only push event since the last pass named: it answers every
 	// trigger received so far.
 	select {
 	case <-c.trigger:
 	default:
 	}
+	head := c.takeHead()
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.PassTimeout)
 	defer cancel()
 	start := c.cfg.Now()
-	res, err := c.r.Pass(pctx)
+	res, err := c.r.PassAt(pctx, head)
 	end := c.cfg.Now()
 	c.cfg.Metrics.observe(res, err, end.Sub(start), c.r.cfg.MaxPushAttempts)
 	if err == nil && res.Deferred {

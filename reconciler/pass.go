@@ -90,6 +90,18 @@ func (c *computed) treeFS() (*treeFS, error) {
 
 // Pass runs one reconcile pass. Errors never carry credentials.
 func (r *Reconciler) Pass(ctx context.Context) (*Result, error) {
+	return r.PassAt(ctx, "")
+}
+
+// PassAt is Pass for a caller that learned from a push event (a signed
+// webhook) that the branch is at head. When the working clone holds that
+// commit already (the state commit this writer pushed, or the one it made
+// and left to another writer: state commits are deterministic) and it is
+// the last head fetched or descends from it, the pass starts at head
+// without fetching; otherwise, and with head "", it fetches. A stale
+// event cannot take the clone back: an older head does not descend from
+// the last one fetched.
+func (r *Reconciler) PassAt(ctx context.Context, head string) (*Result, error) {
 	rem, err := r.resolveRemote()
 	if err != nil {
 		return nil, fmt.Errorf("reconciling: %w", err)
@@ -98,14 +110,18 @@ func (r *Reconciler) Pass(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, redact(fmt.Errorf("reconciling: %w", err), secrets)
 	}
-	res, err := r.pass(ctx, rem, sg)
+	var hint plumbing.Hash
+	if plumbing.IsHash(head) {
+		hint = plumbing.NewHash(head)
+	}
+	res, err := r.pass(ctx, rem, sg, hint)
 	return res, redact(err, append(rem.secrets, secrets...))
 }
 
-func (r *Reconciler) pass(ctx context.Context, rem *remote, sg signature.Signer) (*Result, error) {
+func (r *Reconciler) pass(ctx context.Context, rem *remote, sg signature.Signer, hint plumbing.Hash) (*Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	res, err := r.attempts(ctx, rem, sg)
+	res, err := r.attempts(ctx, rem, sg, hint)
 	if err != nil && !errors.Is(err, ErrInvalidInventory) {
 		// The working clone may hold a half-written state: clone afresh.
 		r.dropWork()
@@ -113,7 +129,7 @@ func (r *Reconciler) pass(ctx context.Context, rem *remote, sg signature.Signer)
 	return res, err
 }
 
-func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Signer) (*Result, error) {
+func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Signer, hint plumbing.Hash) (*Result, error) {
 	var pushErr error
 	var lastHead string
 	// A follower defers at most every other pass, so that changes the
@@ -121,10 +137,11 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 	mayDefer := r.following && !r.deferred && r.cfg.FollowWindow > 0
 	r.deferred = false
 	for attempt := 1; ; attempt++ {
-		c, err := r.checkout(ctx, rem)
+		c, err := r.checkout(ctx, rem, hint)
 		if err != nil {
 			return nil, err
 		}
+		hint = plumbing.ZeroHash // a retry fetches
 		if pushErr != nil && c.head == lastHead {
 			// The remote did not move: the push failed for another reason.
 			return nil, fmt.Errorf("pushing state commit: %w", pushErr)

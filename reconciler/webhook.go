@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -29,12 +30,37 @@ const MaxWebhookBody = 25 << 20
 // secret.
 var ErrNoWebhookSecret = errors.New("webhook secret is empty")
 
+// Push is what a webhook says of a push: the ref pushed and the commit it
+// points at now (GitHub's and GitLab's push events carry both as "ref"
+// and "after"). Either is "" when the request does not say; After is ""
+// for a deleted ref.
+type Push struct {
+	Ref, After string
+}
+
+// parsePush reads the ref and new head of a push event's body; anything
+// else gives an empty Push.
+func parsePush(body []byte) Push {
+	var ev struct {
+		Ref   string `json:"ref"`
+		After string `json:"after"`
+	}
+	if json.Unmarshal(body, &ev) != nil {
+		return Push{}
+	}
+	if !plumbing.IsHash(ev.After) || plumbing.NewHash(ev.After).IsZero() {
+		ev.After = ""
+	}
+	return Push{Ref: ev.Ref, After: strings.ToLower(ev.After)}
+}
+
 // WebhookHandler verifies a push webhook and calls trigger for each good
-// one: GitHub's X-Hub-Signature-256 ("sha256=" and the hex HMAC-SHA256 of
-// the body keyed with the secret) or GitLab's X-Gitlab-Token (the secret
-// itself), both compared in constant time. It answers 202 to a good request,
-// 401 to an unsigned or wrongly signed one, 405 to anything but POST.
-func WebhookHandler(secret []byte, trigger func(), log *slog.Logger) (http.Handler, error) {
+// one, with what its body says of the push: GitHub's X-Hub-Signature-256
+// ("sha256=" and the hex HMAC-SHA256 of the body keyed with the secret)
+// or GitLab's X-Gitlab-Token (the secret itself), both compared in
+// constant time. It answers 202 to a good request, 401 to an unsigned or
+// wrongly signed one, 405 to anything but POST.
+func WebhookHandler(secret []byte, trigger func(Push), log *slog.Logger) (http.Handler, error) {
 	if len(secret) == 0 {
 		return nil, ErrNoWebhookSecret
 	}
@@ -58,7 +84,7 @@ func WebhookHandler(secret []byte, trigger func(), log *slog.Logger) (http.Handl
 			http.Error(w, "unsigned or wrongly signed webhook", http.StatusUnauthorized)
 			return
 		}
-		trigger()
+		trigger(parsePush(body))
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = io.WriteString(w, "reconcile triggered\n")
 	}), nil
@@ -98,7 +124,7 @@ func SignGitHub(secret, body []byte) string {
 func (c *Controller) Handler(secret []byte) http.Handler {
 	mux := http.NewServeMux()
 	if len(secret) > 0 {
-		hook, _ := WebhookHandler(secret, c.Trigger, c.log)
+		hook, _ := WebhookHandler(secret, c.TriggerPush, c.log)
 		mux.Handle("/hook", hook)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -10,7 +10,7 @@ import (
 )
 
 func TestWebhookHandler(t *testing.T) {
-	if _, err := reconciler.WebhookHandler(nil, func() {}, nil); err == nil {
+	if _, err := reconciler.WebhookHandler(nil, func(reconciler.Push) {}, nil); err == nil {
 		t.Fatal("a webhook without a secret was accepted")
 	}
 	secret := []byte("k3y")
@@ -31,7 +31,7 @@ func TestWebhookHandler(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n := 0
-			h, err := reconciler.WebhookHandler(secret, func() { n++ }, nil)
+			h, err := reconciler.WebhookHandler(secret, func(reconciler.Push) { n++ }, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -46,6 +46,39 @@ func TestWebhookHandler(t *testing.T) {
 			}
 			if wantN := map[bool]int{true: 1, false: 0}[c.want == http.StatusAccepted]; n != wantN {
 				t.Errorf("%d triggers, want %d", n, wantN)
+			}
+		})
+	}
+}
+
+// A push event's ref and new head reach the trigger; anything else gives
+// an empty Push.
+func TestWebhookPush(t *testing.T) {
+	secret := []byte("k3y")
+	const head = "0123456789abcdef0123456789abcdef01234567"
+	for _, c := range []struct {
+		name, body string
+		want       reconciler.Push
+	}{
+		{"github push", `{"ref":"refs/heads/main","before":"` + strings.Repeat("1", 40) + `","after":"` + head + `","repository":{"full_name":"org/fleet"}}`, reconciler.Push{Ref: "refs/heads/main", After: head}},
+		{"gitlab push", `{"object_kind":"push","ref":"refs/heads/main","after":"` + strings.ToUpper(head) + `","checkout_sha":"` + head + `"}`, reconciler.Push{Ref: "refs/heads/main", After: head}},
+		{"branch deleted", `{"ref":"refs/heads/main","after":"` + strings.Repeat("0", 40) + `"}`, reconciler.Push{Ref: "refs/heads/main"}},
+		{"not a hash", `{"ref":"refs/heads/main","after":"HEAD~1"}`, reconciler.Push{Ref: "refs/heads/main"}},
+		{"ping", `{"zen":"Keep it logically awesome.","hook_id":1}`, reconciler.Push{}},
+		{"not JSON", `payload=%7B%7D`, reconciler.Push{}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var got []reconciler.Push
+			h, err := reconciler.WebhookHandler(secret, func(p reconciler.Push) { got = append(got, p) }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req := httptest.NewRequest(http.MethodPost, "/hook", strings.NewReader(c.body))
+			req.Header.Set(reconciler.GitHubSignatureHeader, reconciler.SignGitHub(secret, []byte(c.body)))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusAccepted || len(got) != 1 || got[0] != c.want {
+				t.Fatalf("status %d, triggers %+v, want 202 and %+v", rec.Code, got, c.want)
 			}
 		})
 	}

@@ -72,8 +72,10 @@ func (r *Reconciler) dropWork() {
 }
 
 // checkout brings the working clone to the newest commit of the branch:
-// a fetch and a hard reset when the clone can be reused, else a clone.
-func (r *Reconciler) checkout(ctx context.Context, rem *remote) (*computed, error) {
+// a fetch when the clone can be reused, else a clone. With a hint (see
+// PassAt) that the clone holds and that descends from the last head
+// fetched, the hint is taken without a fetch.
+func (r *Reconciler) checkout(ctx context.Context, rem *remote, hint plumbing.Hash) (*computed, error) {
 	if r.base == "" {
 		return nil, errors.New("reconciler is closed")
 	}
@@ -82,6 +84,9 @@ func (r *Reconciler) checkout(ctx context.Context, rem *remote) (*computed, erro
 	}
 	if r.work == nil {
 		return r.clone(ctx, rem)
+	}
+	if c, ok := r.takeHint(hint); ok {
+		return c, nil
 	}
 	c, err := r.update(ctx, rem)
 	if err != nil {
@@ -161,6 +166,48 @@ func (r *Reconciler) update(ctx context.Context, rem *remote) (*computed, error)
 		return nil, fmt.Errorf("updating work tree to %s: %w", ref.Hash(), err)
 	}
 	return r.computed(ref.Hash().String()), nil
+}
+
+// maxHintDepth bounds the commits walked to find that a hint descends
+// from the last head fetched.
+const maxHintDepth = 64
+
+// takeHint moves the working clone to hint when it holds that commit and
+// the commit is the last head fetched or descends from it (first parents,
+// at most maxHintDepth of them), as the fetch that would otherwise run
+// would have. ok is false when it does not apply, or on any error (the
+// pass then fetches).
+func (r *Reconciler) takeHint(hint plumbing.Hash) (*computed, bool) {
+	w := r.work
+	if hint.IsZero() || w == nil {
+		return nil, false
+	}
+	tracking := plumbing.NewRemoteReferenceName(extgogit.DefaultRemoteName, r.cfg.Branch)
+	ref, err := w.repo.Reference(tracking, true)
+	if err != nil {
+		return nil, false
+	}
+	descends := false
+	for h, depth := hint, 0; depth <= maxHintDepth; depth++ {
+		if h == ref.Hash() {
+			descends = true
+			break
+		}
+		c, err := w.repo.CommitObject(h)
+		if err != nil || c.NumParents() == 0 {
+			break
+		}
+		h = c.ParentHashes[0]
+	}
+	if !descends {
+		return nil, false
+	}
+	if w.repo.Storer.SetReference(plumbing.NewHashReference(tracking, hint)) != nil || w.moveTo(hint) != nil {
+		return nil, false
+	}
+	w.uses++
+	r.log.Debug("took the head the push event named, without fetching", "commit", hint)
+	return r.computed(hint.String()), true
 }
 
 func (r *Reconciler) computed(head string) *computed {
