@@ -117,6 +117,9 @@ type Reconciler struct {
 	// parse keeps the parsed inventory files between loads, so that a
 	// load parses only the files that changed since the last one.
 	parse schemas.ParseCache
+	// validated keeps the hosts the last validation found clean, so that
+	// a validation checks in full only the hosts that changed.
+	validated schemas.ValidateCache
 	// settled is the last pass that found nothing to change, rendered
 	// the last render and lastState the state read last (see skip.go).
 	settled   *settledPass

@@ -34,7 +34,7 @@ type loadedInventory struct {
 // from the commit's tree in the object store, reading and parsing only
 // the files whose blobs were not parsed before (r.parse), and validated;
 // an inventory root that holds a kustomization is checked out and built.
-// It runs under r.mu, which serialises the uses of r.parse.
+// It runs under r.mu, which serialises the uses of r.parse and r.validated.
 func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	key, err := r.inventoryKey(c)
 	if err != nil {
@@ -60,9 +60,9 @@ func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading inventory at commit %s: %w", c.head, err)
 	}
+	problems = append(problems, inv.ValidateWith(&r.validated)...)
 	st := r.parse.Stats()
-	r.log.Debug("loaded inventory", "commit", c.head, "parsed", st.Misses, "reused", st.Hits, "read", st.Read)
-	problems = append(problems, inv.Validate()...)
+	r.log.Debug("loaded inventory", "commit", c.head, "parsed", st.Misses, "reused", st.Hits, "read", st.Read, "hosts_checked", r.validated.Checked())
 	if len(problems) > 0 {
 		return nil, invalid(c, "inventory", problems)
 	}

@@ -112,10 +112,11 @@ func TestSettledPassAndRenderSkip(t *testing.T) {
 		t.Fatalf("the fifth pass was skipped or did not render:\n%s", l)
 	}
 	t.Log(l)
-	// Of the inventory, only the new host's file was read and parsed: the
-	// others have the blob hashes of the last load.
-	if !regexp.MustCompile(`msg="loaded inventory" .* parsed=1 reused=\d+ read=1\n`).MatchString(l) {
-		t.Fatalf("the fifth pass did not load the new host alone:\n%s", l)
+	// Of the inventory, only the new host's file was read and parsed (the
+	// others have the blob hashes of the last load), and only the new host
+	// was checked in full.
+	if !regexp.MustCompile(`msg="loaded inventory" .* parsed=1 reused=\d+ read=1 hosts_checked=1\n`).MatchString(l) {
+		t.Fatalf("the fifth pass did not load and check the new host alone:\n%s", l)
 	}
 }
 

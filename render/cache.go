@@ -137,28 +137,6 @@ func (m *hostObjects) lookup(name string, key hostKey) (hostMemo, bool) {
 	return e, ok && e.key == key
 }
 
-// worldOf lists the identities of the inventory's objects other than
-// the hosts, in order, each kind after its name.
-func worldOf(inv *schemas.Inventory) []any {
-	var world []any
-	world = appendKind(world, schemas.KindSite, inv.Sites)
-	world = appendKind(world, schemas.KindIPPool, inv.IPPools)
-	world = appendKind(world, schemas.KindNodeType, inv.NodeTypes)
-	world = appendKind(world, schemas.KindMachineSet, inv.MachineSets)
-	world = appendKind(world, schemas.KindMachine, inv.Machines)
-	world = appendKind(world, schemas.KindOSImage, inv.OSImages)
-	world = appendKind(world, schemas.KindSSHKey, inv.SSHKeys)
-	return appendKind(world, schemas.KindSecret, inv.Secrets)
-}
-
-func appendKind[T any](world []any, kind string, objs []*T) []any {
-	world = append(world, kind)
-	for _, o := range objs {
-		world = append(world, o)
-	}
-	return world
-}
-
 // hostObjects returns the host objects of the last render, when it had
 // the same world as inv (else none), and an empty set for this render to
 // fill; both are nil without a cache.
@@ -166,7 +144,7 @@ func (c *Cache) hostObjects(inv *schemas.Inventory) (memo, next *hostObjects) {
 	if c == nil {
 		return nil, nil
 	}
-	next = &hostObjects{world: worldOf(inv), hosts: make(map[string]hostMemo, len(inv.Hosts))}
+	next = &hostObjects{world: inv.World(), hosts: make(map[string]hostMemo, len(inv.Hosts))}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.hosts != nil && slices.Equal(c.hosts.world, next.world) {

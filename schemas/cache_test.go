@@ -18,7 +18,7 @@ import (
 // give the same inventory, load problems and validation problems. It
 // returns the cache's counts for the cached load. With deep, the parsed
 // YAML nodes behind each object's Source are compared too (slow).
-func compareCached(t *testing.T, root string, cache *schemas.ParseCache, deep bool) schemas.ParseCacheStats {
+func compareCached(t *testing.T, root string, cache *schemas.ParseCache, vc *schemas.ValidateCache, deep bool) schemas.ParseCacheStats {
 	t.Helper()
 	want, wantProblems, err := schemas.Load(root, schemas.LoadOptions{})
 	if err != nil {
@@ -43,6 +43,9 @@ func compareCached(t *testing.T, root string, cache *schemas.ParseCache, deep bo
 	}
 	if diff := cmp.Diff(lines(want.Validate()), lines(got.Validate())); diff != "" {
 		t.Fatalf("cached validation problems differ (-uncached +cached):\n%s", diff)
+	}
+	if diff := cmp.Diff(lines(want.Validate()), lines(got.ValidateWith(vc))); diff != "" {
+		t.Fatalf("validation problems with a ValidateCache differ (-uncached +cached):\n%s", diff)
 	}
 	// Validating must not have changed what the cache shares.
 	if diff := cmp.Diff(want, got, all); diff != "" {
@@ -69,10 +72,10 @@ func TestParseCacheMatchesUncachedLoad(t *testing.T) {
 		{"fleet", fleet, "hosts/host-000007.yaml", 101, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cache := &schemas.ParseCache{}
+			cache, vc := &schemas.ParseCache{}, &schemas.ValidateCache{}
 			step := func(what string, hits, misses, entries int) {
 				t.Helper()
-				st := compareCached(t, tc.root, cache, tc.deep)
+				st := compareCached(t, tc.root, cache, vc, tc.deep)
 				// Without ContentKey, every file is read.
 				if want := (schemas.ParseCacheStats{Hits: hits, Misses: misses, Read: hits + misses, Entries: entries}); st != want {
 					t.Fatalf("%s: cache stats %+v, want %+v", what, st, want)

@@ -72,7 +72,19 @@ func (ix *Index) Pool(nt *NodeType) string {
 // Validate checks every rule of the inventory and reports all problems,
 // sorted by file and line. It complements the problems Load reports.
 func (inv *Inventory) Validate() Problems {
+	return inv.ValidateWith(nil)
+}
+
+// ValidateWith is Validate with a cache of the hosts an earlier
+// validation found clean (see ValidateCache); nil is no cache. It reports
+// the same problems as Validate.
+func (inv *Inventory) ValidateWith(cache *ValidateCache) Problems {
 	v := &validator{inv: inv, ix: inv.Index(), re: compilePatterns(), pools: map[string]PoolAddresses{}}
+	var world []any
+	if cache != nil {
+		world = inv.World()
+		v.clean = cache.cleanHosts(world)
+	}
 	v.names()
 	v.sites()
 	v.ipPools()
@@ -84,6 +96,15 @@ func (inv *Inventory) Validate() Problems {
 	v.secrets()
 	v.addressOverlaps()
 	v.problems.Sort()
+	if cache != nil {
+		clean := make(map[*Host]bool, len(inv.Hosts))
+		for _, h := range inv.Hosts {
+			if v.perDoc[h.Source.File+"\x00"+KindHost+"/"+h.Metadata.Name] == 0 {
+				clean[h] = true
+			}
+		}
+		cache.keep(world, clean, v.checked)
+	}
 	return v.problems
 }
 
@@ -97,6 +118,11 @@ type validator struct {
 	secretRefs map[string]string
 	// perDoc counts the problems reported per document.
 	perDoc map[string]int
+	// clean are the hosts an earlier validation of the same world found
+	// without problems (ValidateCache): their own checks are skipped.
+	clean map[*Host]bool
+	// checked counts the hosts whose own checks ran.
+	checked int
 }
 
 // MaxProblemsPerDocument bounds the problems reported for one document;
@@ -146,9 +172,10 @@ func whereField(src Source, field string) string {
 
 // doc is what every document has in common, for the checks that span kinds.
 type doc struct {
-	kind string
-	meta *ObjectMeta
-	src  Source
+	kind  string
+	meta  *ObjectMeta
+	src   Source
+	clean bool // a host found clean before (validator.clean)
 }
 
 func (d doc) object() string { return d.kind + "/" + d.meta.Name }
@@ -157,31 +184,31 @@ func (v *validator) docs() []doc {
 	inv := v.inv
 	var out []doc
 	for _, o := range inv.Sites {
-		out = append(out, doc{KindSite, &o.Metadata, o.Source})
+		out = append(out, doc{kind: KindSite, meta: &o.Metadata, src: o.Source})
 	}
 	for _, o := range inv.IPPools {
-		out = append(out, doc{KindIPPool, &o.Metadata, o.Source})
+		out = append(out, doc{kind: KindIPPool, meta: &o.Metadata, src: o.Source})
 	}
 	for _, o := range inv.NodeTypes {
-		out = append(out, doc{KindNodeType, &o.Metadata, o.Source})
+		out = append(out, doc{kind: KindNodeType, meta: &o.Metadata, src: o.Source})
 	}
 	for _, o := range inv.Hosts {
-		out = append(out, doc{KindHost, &o.Metadata, o.Source})
+		out = append(out, doc{kind: KindHost, meta: &o.Metadata, src: o.Source, clean: v.clean[o]})
 	}
 	for _, o := range inv.MachineSets {
-		out = append(out, doc{KindMachineSet, &o.Metadata, o.Source})
+		out = append(out, doc{kind: KindMachineSet, meta: &o.Metadata, src: o.Source})
 	}
 	for _, o := range inv.Machines {
-		out = append(out, doc{KindMachine, &o.Metadata, o.Source})
+		out = append(out, doc{kind: KindMachine, meta: &o.Metadata, src: o.Source})
 	}
 	for _, o := range inv.OSImages {
-		out = append(out, doc{KindOSImage, &o.Metadata, o.Source})
+		out = append(out, doc{kind: KindOSImage, meta: &o.Metadata, src: o.Source})
 	}
 	for _, o := range inv.SSHKeys {
-		out = append(out, doc{KindSSHKey, &o.Metadata, o.Source})
+		out = append(out, doc{kind: KindSSHKey, meta: &o.Metadata, src: o.Source})
 	}
 	for _, o := range inv.Secrets {
-		out = append(out, doc{KindSecret, &o.Metadata, o.Source})
+		out = append(out, doc{kind: KindSecret, meta: &o.Metadata, src: o.Source})
 	}
 	return out
 }
@@ -192,12 +219,14 @@ func (v *validator) names() {
 	for _, d := range v.docs() {
 		name := d.meta.Name
 		switch {
+		case d.clean:
+			// Checked before: only the check across documents below.
 		case name == "":
 			v.at(d.src, d.kind, "metadata.name", RuleRequired, "metadata.name is missing; give the %s a name", d.kind)
 		case len(name) > NameMaxLength || !v.re.name.MatchString(name):
 			v.at(d.src, d.object(), "metadata.name", RuleName, "%q is not a valid name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most %d characters", name, NameMaxLength)
 		}
-		if d.kind != KindSecret && d.src.lines != nil && !d.src.has("spec") {
+		if !d.clean && d.kind != KindSecret && d.src.lines != nil && !d.src.has("spec") {
 			v.at(d.src, d.object(), "spec", RuleRequired, "spec is missing; every %s needs a spec", d.kind)
 		}
 		if name == "" {
@@ -663,6 +692,18 @@ func (v *validator) hosts() {
 	}
 	for _, h := range v.inv.Hosts {
 		obj, src, spec := "Host/"+h.Metadata.Name, h.Source, &h.Spec
+		if v.clean[h] {
+			// Checked before and found clean, so its MACs are well
+			// formed: only the check across hosts, in the same order.
+			useMAC(src, obj, "spec.bootMACAddress", spec.BootMACAddress)
+			for i, ifc := range spec.Interfaces {
+				if ifc.MACAddress != "" && !strings.EqualFold(ifc.MACAddress, spec.BootMACAddress) {
+					useMAC(src, obj, joinIndex("spec.interfaces", i)+".macAddress", ifc.MACAddress)
+				}
+			}
+			continue
+		}
+		v.checked++
 		if v.required(src, obj, "spec.bmc.address", spec.BMC.Address, "give the BMC URL, such as redfish://10.20.0.11/redfish/v1/Systems/1") &&
 			!v.re.bmc.MatchString(spec.BMC.Address) {
 			v.at(src, obj, "spec.bmc.address", RuleBMCAddress, "%q has no known scheme; start it with one of %s followed by ://", spec.BMC.Address, strings.Join(BMCSchemes, ", "))
