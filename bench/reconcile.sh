@@ -10,11 +10,11 @@
 # Every run is printed; the goal is judged on the median ratio.
 #
 # Usage: bench/reconcile.sh [N [RUNS]]   (N iterations per benchmark,
-# default 10; RUNS default 3)
+# default 20; RUNS default 5)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-n=${1:-10}
-runs=${2:-3}
+n=${1:-20}
+runs=${2:-5}
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go test -c -o "$bin/bench.test" ./bench/
