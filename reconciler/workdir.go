@@ -138,8 +138,8 @@ func (r *Reconciler) clone(ctx context.Context, rem *remote) (*computed, error) 
 	return r.computed(head.Hash().String()), nil
 }
 
-// update fetches the branch into the working clone and resets the branch,
-// index and work tree hard to the fetched head.
+// update fetches the branch into the working clone and moves the branch
+// to the fetched head (the work tree follows when sync asks).
 func (r *Reconciler) update(ctx context.Context, rem *remote) (*computed, error) {
 	w := r.work
 	w.uses++
@@ -163,7 +163,7 @@ func (r *Reconciler) update(ctx context.Context, rem *remote) (*computed, error)
 		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
 	}
 	if err := w.moveTo(ref.Hash()); err != nil {
-		return nil, fmt.Errorf("updating work tree to %s: %w", ref.Hash(), err)
+		return nil, fmt.Errorf("moving the branch to %s: %w", ref.Hash(), err)
 	}
 	return r.computed(ref.Hash().String()), nil
 }
