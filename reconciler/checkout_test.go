@@ -95,20 +95,6 @@ func TestPassOutputMatchesCheckout(t *testing.T) {
 	})
 }
 
-// seedRemoteFrom makes a bare remote whose main holds the files of dir.
-func seedRemoteFrom(t *testing.T, dir string) string {
-	t.Helper()
-	tmp := t.TempDir()
-	bare, seed := filepath.Join(tmp, "remote.git"), filepath.Join(tmp, "seed")
-	git(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
-	git(t, tmp, "init", "-q", "-b", "main", seed)
-	reconciler.CopyTree(t, dir, seed)
-	git(t, seed, "add", "-A")
-	git(t, seed, "commit", "-q", "-m", "inventory")
-	git(t, seed, "push", "-q", bare, "main")
-	return bare
-}
-
 // renderCheckout clones the remote's main with git and renders the
 // inventory at path in it with its state, as `metalgit render` does; it
 // returns the files the output folder gets.

@@ -79,7 +79,13 @@ func (h *ctlHarness) get(t *testing.T, path string) (int, string) {
 
 func (h *ctlHarness) hook(t *testing.T, header, value string) int {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/hook", strings.NewReader(`{"ref":"refs/heads/main"}`))
+	return h.post(t, `{"ref":"refs/heads/main"}`, header, value)
+}
+
+// post sends body to /hook with the header, and returns the status.
+func (h *ctlHarness) post(t *testing.T, body, header, value string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/hook", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -31,4 +32,23 @@ func CopyTree(t testing.TB, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// HostYAML is a schedulable host numbered n (n ≥ 11, clear of the
+// example's), for the internal and the external tests.
+func HostYAML(n int) string {
+	return fmt.Sprintf(`apiVersion: metalgit.dev/v1alpha1
+kind: Host
+metadata:
+  name: extra-%[1]d
+  labels: {role: compute, datacenter: us-east, rack: r3}
+spec:
+  bmc:
+    address: redfish+https://10.21.%[2]d.%[3]d/redfish/v1/Systems/1
+    credentialsName: extra-%[1]d-bmc
+  bootMACAddress: "aa:bb:cc:ee:%02[2]x:%02[3]x"
+  bootMode: UEFI
+  resources: {cpu: "32", memory: 128Gi}
+  rootDeviceHints: {deviceName: /dev/sda}
+`, n, n/256, n%256)
 }

@@ -47,12 +47,18 @@ func gitErr(dir string, args ...string) (string, error) {
 // inventory without its state directory, and returns its path.
 func newRemote(t testing.TB) string {
 	t.Helper()
+	return seedRemoteFrom(t, seedDir)
+}
+
+// seedRemoteFrom makes a bare remote whose main holds the files of dir
+// (without a state directory).
+func seedRemoteFrom(t testing.TB, dir string) string {
+	t.Helper()
 	tmp := t.TempDir()
-	bare := filepath.Join(tmp, "remote.git")
+	bare, seed := filepath.Join(tmp, "remote.git"), filepath.Join(tmp, "seed")
 	git(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
-	seed := filepath.Join(tmp, "seed")
 	git(t, tmp, "init", "-q", "-b", "main", seed)
-	reconciler.CopyTree(t, seedDir, seed)
+	reconciler.CopyTree(t, dir, seed)
 	git(t, seed, "add", "-A")
 	git(t, seed, "commit", "-q", "-m", "inventory")
 	git(t, seed, "push", "-q", bare, "main")
@@ -77,22 +83,7 @@ func pushChange(t testing.TB, remote, msg string, change func(dir string)) {
 }
 
 // hostYAML is a schedulable host numbered n (n ≥ 11, clear of the example's).
-func hostYAML(n int) string {
-	return fmt.Sprintf(`apiVersion: metalgit.dev/v1alpha1
-kind: Host
-metadata:
-  name: extra-%[1]d
-  labels: {role: compute, datacenter: us-east, rack: r3}
-spec:
-  bmc:
-    address: redfish+https://10.21.%[2]d.%[3]d/redfish/v1/Systems/1
-    credentialsName: extra-%[1]d-bmc
-  bootMACAddress: "aa:bb:cc:ee:%02[2]x:%02[3]x"
-  bootMode: UEFI
-  resources: {cpu: "32", memory: 128Gi}
-  rootDeviceHints: {deviceName: /dev/sda}
-`, n, n/256, n%256)
-}
+func hostYAML(n int) string { return reconciler.HostYAML(n) }
 
 func addHost(n int) func(dir string) {
 	return func(dir string) {

@@ -1,7 +1,6 @@
 package reconciler_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"os"
@@ -109,19 +108,9 @@ func TestControllerPassesAtPushEventHead(t *testing.T) {
 	defer restore()
 	push := func(after string) {
 		t.Helper()
-		body := []byte(`{"ref":"refs/heads/main","after":"` + after + `"}`)
-		req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/hook", bytes.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set(reconciler.GitHubSignatureHeader, reconciler.SignGitHub([]byte(testSecret), body))
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_ = resp.Body.Close()
-		if resp.StatusCode != http.StatusAccepted {
-			t.Fatalf("hook: %s", resp.Status)
+		body := `{"ref":"refs/heads/main","after":"` + after + `"}`
+		if code := h.post(t, body, reconciler.GitHubSignatureHeader, reconciler.SignGitHub([]byte(testSecret), []byte(body))); code != http.StatusAccepted {
+			t.Fatalf("hook: %d", code)
 		}
 	}
 	push(pushed)

@@ -29,7 +29,7 @@ func TestWorkingCloneKeepsNewObjectsInMemory(t *testing.T) {
 	objects := objectFiles(t, w.dir)
 	for i := range 3 {
 		runGit(t, seed, "pull", "-q", "--rebase", "origin", "main")
-		writeTestFile(t, filepath.Join(seed, "hosts", fmt.Sprintf("extra-%d.yaml", i)), extraHost(i))
+		writeTestFile(t, filepath.Join(seed, "hosts", fmt.Sprintf("extra-%d.yaml", 50+i)), HostYAML(50+i))
 		runGit(t, seed, "add", "-A")
 		runGit(t, seed, "commit", "-q", "-m", "a host")
 		runGit(t, seed, "push", "-q", "origin", "main")
@@ -69,21 +69,4 @@ func objectFiles(t *testing.T, dir string) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// extraHost is a host document numbered n, clear of the example's.
-func extraHost(n int) string {
-	return fmt.Sprintf(`apiVersion: metalgit.dev/v1alpha1
-kind: Host
-metadata:
-  name: extra-%[1]d
-  labels: {role: compute, datacenter: us-east, rack: r3}
-spec:
-  bmc:
-    address: redfish+https://10.21.9.%[1]d/redfish/v1/Systems/1
-    credentialsName: extra-%[1]d-bmc
-  bootMACAddress: "aa:bb:cc:ee:09:%02[1]x"
-  bootMode: UEFI
-  resources: {cpu: "32", memory: 128Gi}
-`, n)
 }
