@@ -22,6 +22,7 @@ DEB_PACKAGES=(
 	qemu-system-x86 # boot DHCP tests: real PXE firmware in a VM (TCG)
 	ipxe-qemu       # boot DHCP tests: the VM's iPXE option ROM
 	ovmf            # boot DHCP tests: UEFI firmware (EDK2) with its native PXE
+	curl            # serve test: the remote's post-receive hook posts webhooks
 )
 read -r -a extra <<<"${CI_EXTRA_DEB_PACKAGES:-}"
 DEB_PACKAGES+=("${extra[@]}")
