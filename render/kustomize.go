@@ -75,9 +75,18 @@ func build(objs []object, overlay string, cache *Cache) ([]byte, error) {
 // buildWith is build, with the kustomize pass forced on or off.
 func buildWith(objs []object, overlay string, viaKustomize bool, cache *Cache) ([]byte, error) {
 	sortObjects(objs)
-	seen := make(map[string]bool, len(objs))
+	// Two objects must not share a file name (fileName), checked without
+	// building the names: by lower-cased kind and name.
+	type fileKey struct{ kind, name string }
+	kinds := map[string]string{} // kind → lower-cased, once per kind
+	seen := make(map[fileKey]bool, len(objs))
 	for _, o := range objs {
-		f := fileName(o.kind, o.name)
+		kind, ok := kinds[o.kind]
+		if !ok {
+			kind = strings.ToLower(o.kind)
+			kinds[o.kind] = kind
+		}
+		f := fileKey{kind, strings.ToLower(o.name)}
 		if seen[f] {
 			return nil, fmt.Errorf("rendering: two objects would be %s/%s", o.kind, o.name)
 		}
@@ -126,14 +135,15 @@ func buildWith(objs []object, overlay string, viaKustomize bool, cache *Cache) (
 		return nil, err
 	}
 
-	byID := map[string]int{}
-	var out []rendered
+	type objectKey struct{ kind, namespace, name string }
+	byID := make(map[objectKey]int, len(objs))
+	out := make([]rendered, 0, len(objs))
 	for _, res := range results {
 		for _, r := range res {
-			id := r.kind + "/" + r.namespace + "/" + r.name
+			id := objectKey{r.kind, r.namespace, r.name}
 			if i, dup := byID[id]; dup {
 				if !bytes.Equal(out[i].doc, r.doc) {
-					return nil, fmt.Errorf("applying the output kustomization %s: it makes %s differently for different hosts; metalgit applies it to a few hosts at a time, so it must not copy values between objects", overlay, id)
+					return nil, fmt.Errorf("applying the output kustomization %s: it makes %s/%s/%s differently for different hosts; metalgit applies it to a few hosts at a time, so it must not copy values between objects", overlay, r.kind, r.namespace, r.name)
 				}
 				continue
 			}
