@@ -16,26 +16,17 @@ func bareRemote(t *testing.T) string {
 	t.Helper()
 	tmp := t.TempDir()
 	bare, seed := filepath.Join(tmp, "remote.git"), filepath.Join(tmp, "seed")
-	gitRun := func(dir string, args ...string) {
-		cmd := exec.Command("git", args...)
-		cmd.Dir = dir
-		cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
-			"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	gitRun(tmp, "init", "-q", "--bare", "-b", "main", bare)
+	gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
 	if out, err := exec.Command("cp", "-R", "../../examples/dc1", seed).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
 	if err := os.RemoveAll(filepath.Join(seed, "state")); err != nil {
 		t.Fatal(err)
 	}
-	gitRun(seed, "init", "-q", "-b", "main")
-	gitRun(seed, "add", "-A")
-	gitRun(seed, "commit", "-q", "-m", "inventory")
-	gitRun(seed, "push", "-q", bare, "main")
+	gitOut(t, seed, "init", "-q", "-b", "main")
+	gitOut(t, seed, "add", "-A")
+	gitOut(t, seed, "commit", "-q", "-m", "inventory")
+	gitOut(t, seed, "push", "-q", bare, "main")
 	return bare
 }
 
@@ -146,4 +137,19 @@ func TestReconcileSigningFlags(t *testing.T) {
 	if out, err := verify.CombinedOutput(); err != nil || !strings.Contains(string(out), `Good "git" signature for metalgit@localhost`) {
 		t.Fatalf("git verify-commit: %v\n%s", err, out)
 	}
+}
+
+// gitOut runs the git CLI in dir, isolated from the user's configuration,
+// and returns its trimmed output.
+func gitOut(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.com", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
