@@ -125,17 +125,9 @@ func renderCheckout(t *testing.T, remote, path string) map[string]string {
 // outputFiles reads an output folder: file name → content.
 func outputFiles(t *testing.T, dir string) map[string]string {
 	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	files := map[string]string{}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[e.Name()] = string(data)
+	for name, data := range readTree(t, dir) {
+		files[name] = string(data)
 	}
 	return files
 }

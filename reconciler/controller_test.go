@@ -286,6 +286,7 @@ func TestControllerShutdownFinishesPassInFlight(t *testing.T) {
 	}
 }
 
+// readTree reads the files below dir, by path relative to it.
 func readTree(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
 	files := map[string][]byte{}
@@ -294,7 +295,8 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 			return err
 		}
 		b, err := os.ReadFile(p)
-		files[p] = b
+		rel, _ := filepath.Rel(dir, p)
+		files[rel] = b
 		return err
 	})
 	if err != nil {
