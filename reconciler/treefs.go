@@ -20,8 +20,10 @@ import (
 
 // treeFS is the read-only fs.FS of a Git tree, read from the object
 // store: directories are its trees and files the blobs of its regular
-// files. Symlinks and submodules are listed with their types but cannot
-// be opened. It reads each tree once, and a file only when asked, so
+// files. Symlinks are followed as a checkout's would be (ReadLink and
+// Lstat see the links themselves), as long as they stay inside the tree;
+// submodules are listed but cannot be opened. It reads each tree once,
+// and a file only when asked, so
 // that loading an inventory whose files are mostly parsed already reads
 // the trees alone, and nothing has to be checked out.
 //
