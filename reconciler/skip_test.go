@@ -8,31 +8,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/metalgit/metalgit/internal/testlog"
 )
-
-// lockedBuffer is a log sink the reconciler writes to while the test
-// reads it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// take returns what was logged since the last take.
-func (b *lockedBuffer) take() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf.String()
-	b.buf.Reset()
-	return s
-}
 
 // After a state commit, the next pass plans that state again and renders
 // nothing (same inventory, same state tree); the pass after it, at the
@@ -41,7 +20,7 @@ func (b *lockedBuffer) take() string {
 func TestSettledPassAndRenderSkip(t *testing.T) {
 	remote := seedRemote(t)
 	out := filepath.Join(t.TempDir(), "out")
-	var log lockedBuffer
+	var log testlog.Buffer
 	r := testReconciler(t, Config{URL: "file://" + remote, Output: out,
 		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	pass := func(what string) *Result {
@@ -56,7 +35,7 @@ func TestSettledPassAndRenderSkip(t *testing.T) {
 	if !first.Pushed {
 		t.Fatal("the first pass pushed nothing")
 	}
-	if l := log.take(); !strings.Contains(l, `msg=rendered `) {
+	if l := log.Take(); !strings.Contains(l, `msg=rendered `) {
 		t.Fatalf("the first pass did not render:\n%s", l)
 	}
 	want := readTree(t, out)
@@ -65,12 +44,12 @@ func TestSettledPassAndRenderSkip(t *testing.T) {
 	if second.Pushed || second.SourceCommit != first.StateCommit || second.Plan.Changed() {
 		t.Fatalf("second pass: %+v", second)
 	}
-	if l := log.take(); !strings.Contains(l, "rendered manifests unchanged") || strings.Contains(l, "msg=rendered ") {
+	if l := log.Take(); !strings.Contains(l, "rendered manifests unchanged") || strings.Contains(l, "msg=rendered ") {
 		t.Fatalf("the second pass rendered again:\n%s", l)
 	}
 
 	third := pass("unchanged")
-	if l := log.take(); !strings.Contains(l, "commit already reconciled") {
+	if l := log.Take(); !strings.Contains(l, "commit already reconciled") {
 		t.Fatalf("the third pass was not skipped:\n%s", l)
 	}
 	if third.SourceCommit != second.SourceCommit || third.Hosts != second.Hosts || third.Pushed || len(third.OutputFiles) != len(second.OutputFiles) {
@@ -83,7 +62,7 @@ func TestSettledPassAndRenderSkip(t *testing.T) {
 		t.Fatal(err)
 	}
 	pass("after the output was edited")
-	if l := log.take(); !strings.Contains(l, "commit already reconciled") {
+	if l := log.Take(); !strings.Contains(l, "commit already reconciled") {
 		t.Fatalf("the fourth pass was not skipped:\n%s", l)
 	}
 	if got := readTree(t, out); !equalTrees(got, want) {
@@ -107,7 +86,7 @@ func TestSettledPassAndRenderSkip(t *testing.T) {
 	if !fifth.Pushed {
 		t.Fatalf("fifth pass: %+v, want the new host's allocation pushed", fifth)
 	}
-	l := log.take()
+	l := log.Take()
 	if strings.Contains(l, "commit already reconciled") || !strings.Contains(l, "hosts_reused=") {
 		t.Fatalf("the fifth pass was skipped or did not render:\n%s", l)
 	}

@@ -1,14 +1,12 @@
 package bmh_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +19,7 @@ import (
 	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/bmh"
 	"github.com/metalgit/metalgit/internal/kubetest"
+	"github.com/metalgit/metalgit/internal/testlog"
 )
 
 const crdFile = "metal3.io_baremetalhosts.yaml"
@@ -74,7 +73,7 @@ func testNamespace(t *testing.T, env *kubetest.Env, k *kube) {
 	k.create(ns, "bad", "52:54:00:00:01:03", map[string]string{bmh.AnnotationIPAddress: "192.168.100.13"}, nil)
 	k.create(other, "elsewhere", "52:54:00:00:01:04", map[string]string{bmh.AnnotationIPAddress: "192.168.100.14/24"}, nil)
 
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	w := startWatch(t, env.Config, ns, logs)
 
 	// The initial list: node-1 and node-2; bad is left out, logged and
@@ -133,7 +132,7 @@ func testAllNamespaces(t *testing.T, env *kubetest.Env, k *kube) {
 	a, b := env.Namespace(t, "site-a"), env.Namespace(t, "site-b")
 	k.create(a, "host", "52:54:00:00:02:01", map[string]string{bmh.AnnotationIPAddress: "10.20.0.1/24"}, nil)
 	k.create(b, "host", "52:54:00:00:02:02", map[string]string{bmh.AnnotationIPAddress: "10.20.0.2/24"}, nil)
-	w := startWatch(t, env.Config, "", &syncBuffer{})
+	w := startWatch(t, env.Config, "", &testlog.Buffer{})
 	w.waitFor("hosts of both namespaces", func(tb *boot.Table) error {
 		return hasHosts(tb, a+"/host", b+"/host")
 	})
@@ -176,7 +175,7 @@ type watch struct {
 }
 
 // startWatch runs bmh.Run until the test ends; it must then return nil.
-func startWatch(t *testing.T, cfg *rest.Config, namespace string, logs *syncBuffer) *watch {
+func startWatch(t *testing.T, cfg *rest.Config, namespace string, logs *testlog.Buffer) *watch {
 	w := &watch{t: t, store: &boot.Store{}}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -371,13 +370,13 @@ func (k *kube) delete(ns, name string) {
 }
 
 // testLogger logs JSON lines to the test log and, when buf is set, to buf.
-func testLogger(t *testing.T, buf *syncBuffer) *slog.Logger {
+func testLogger(t *testing.T, buf *testlog.Buffer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(&testWriter{t: t, buf: buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 type testWriter struct {
 	t   *testing.T
-	buf *syncBuffer
+	buf *testlog.Buffer
 }
 
 func (w *testWriter) Write(p []byte) (int, error) {
@@ -386,21 +385,4 @@ func (w *testWriter) Write(p []byte) (int, error) {
 		return w.buf.Write(p)
 	}
 	return len(p), nil
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/ra"
 	"github.com/metalgit/metalgit/internal/netnstest"
+	"github.com/metalgit/metalgit/internal/testlog"
 )
 
 // Firmware under test (Debian packages qemu-system-x86, ipxe-qemu, ovmf).
@@ -149,7 +150,7 @@ func (f *firmwareLab) listenUDP(c net.PacketConn, port string) {
 
 // bootVM runs QEMU in the client namespace until ctx ends; its serial
 // console goes to the returned buffer.
-func (f *firmwareLab) bootVM(ctx context.Context, t *testing.T, mac net.HardwareAddr, uefi, nativePXE bool) *syncBuffer {
+func (f *firmwareLab) bootVM(ctx context.Context, t *testing.T, mac net.HardwareAddr, uefi, nativePXE bool) *testlog.Buffer {
 	t.Helper()
 	dev := "virtio-net-pci,netdev=n0,mac=" + mac.String()
 	args := []string{"-accel", "tcg", "-m", "256", "-nographic", "-monitor", "none", "-no-reboot", "-boot", "n",
@@ -164,7 +165,7 @@ func (f *firmwareLab) bootVM(ctx context.Context, t *testing.T, mac net.Hardware
 	}
 	args = append(args, "-device", dev)
 	cmd := f.pair.Client.NS.Command(ctx, qemuBinary, args...)
-	console := &syncBuffer{}
+	console := &testlog.Buffer{}
 	cmd.Stdout, cmd.Stderr = console, console
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -193,23 +194,6 @@ func (f *firmwareLab) waitFor(ctx context.Context, cond func() bool) error {
 		case <-time.After(time.Second):
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TestQEMUBIOSiPXEFetchesScript: the iPXE ROM of a BIOS VM takes our

@@ -10,33 +10,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 
+	"github.com/metalgit/metalgit/internal/testlog"
 	"github.com/metalgit/metalgit/reconciler"
 )
-
-// syncBuffer is a log sink safe for concurrent writes and reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // dhcpClient runs nclient4 exchanges on loopback from one UDP port, the
 // boot proxy's reply port.
@@ -125,7 +107,7 @@ func TestBootCommandServesAndReloadsHostsFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	client := newDHCPClient(t)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	o := bootCmdOptions{hostsFile: hosts, listen: "127.0.0.1:0"}
 	o.boot = bootOptions{dhcpListen: "127.0.0.1:0", dhcpReplyPort: client.port, leaseTime: time.Hour,
 		efiBinary: "snponly.efi", userClass: "iPXE", ra: true}
@@ -235,7 +217,7 @@ func TestBootCommandErrors(t *testing.T) {
 func TestServeRunsBootProxy(t *testing.T) {
 	remote := bareRemote(t)
 	client := newDHCPClient(t)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	o := serveOptions{listen: "127.0.0.1:0", interval: time.Hour, noWebhook: true, withBoot: true}
 	o.boot = bootOptions{dhcpListen: "127.0.0.1:0", dhcpReplyPort: client.port, leaseTime: time.Hour,
 		efiBinary: "snponly.efi", userClass: "iPXE", ra: true}

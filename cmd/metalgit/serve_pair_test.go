@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metalgit/metalgit/internal/testlog"
 	"github.com/metalgit/metalgit/reconciler"
 )
 
@@ -35,7 +36,7 @@ func TestServeTwoControllersDrivenByPushHook(t *testing.T) {
 	remote := bareRemote(t)
 	type ctl struct {
 		base, out string
-		log       *syncBuffer
+		log       *testlog.Buffer
 		done      chan error
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -49,7 +50,7 @@ func TestServeTwoControllersDrivenByPushHook(t *testing.T) {
 		}
 	})
 	for range 2 {
-		c := &ctl{out: filepath.Join(t.TempDir(), "out"), log: &syncBuffer{}, done: make(chan error, 1)}
+		c := &ctl{out: filepath.Join(t.TempDir(), "out"), log: &testlog.Buffer{}, done: make(chan error, 1)}
 		o := serveOptions{listen: "127.0.0.1:0", interval: time.Hour}
 		o.cfg = reconciler.Config{URL: "file://" + remote, Output: c.out, WorkDir: t.TempDir(), FollowWindow: reconciler.DefaultFollowWindow,
 			Logger: slog.New(slog.NewTextHandler(c.log, &slog.HandlerOptions{Level: slog.LevelDebug}))}
