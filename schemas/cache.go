@@ -34,6 +34,7 @@ type parsedFile struct {
 	inv      *Inventory
 	problems Problems
 	docs     int
+	size     int64 // bytes of the file
 }
 
 // ParseCacheStats describes the last load that used a ParseCache.

@@ -3,8 +3,8 @@ package schemas
 import (
 	"bytes"
 	"fmt"
-	"os"
-	"path/filepath"
+	"path"
+	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 	"sigs.k8s.io/kustomize/api/krusty"
@@ -16,17 +16,25 @@ import (
 // file when buildMetadata has originAnnotations.
 const originAnnotation = "config.kubernetes.io/origin"
 
-// originFS is the on-disk filesystem with the root kustomization asking
-// for origin annotations, so that every built document can be traced back
-// to its file and line. Nothing is written to disk.
+// buildRoot is where the inventory root lies in the in-memory file system
+// kustomize builds it on.
+const buildRoot = "/inventory"
+
+// maxKustomizeMessage bounds the text of kustomize's own error that a
+// problem quotes.
+const maxKustomizeMessage = 1000
+
+// originFS is the in-memory copy of the inventory with the root
+// kustomization asking for origin annotations, so that every built
+// document can be traced back to its file and line.
 type originFS struct {
 	filesys.FileSystem
 	kustomization string // absolute path of the root kustomization
 }
 
-func (f originFS) ReadFile(path string) ([]byte, error) {
-	data, err := f.FileSystem.ReadFile(path)
-	if err != nil || filepath.Clean(path) != f.kustomization {
+func (f originFS) ReadFile(name string) ([]byte, error) {
+	data, err := f.FileSystem.ReadFile(name)
+	if err != nil || path.Clean(name) != f.kustomization {
 		return data, err
 	}
 	var k types.Kustomization
@@ -51,21 +59,51 @@ func (f originFS) ReadFile(path string) ([]byte, error) {
 	return out, nil
 }
 
-// loadKustomization builds the kustomization at root and loads its output,
-// mapping every document back to the file and line it came from.
-func (l *loader) loadKustomization(root, file string) error {
-	abs, err := filepath.Abs(root)
+// loadKustomization builds the kustomization file at the top of src's
+// root and loads its output, mapping every document back to the file and
+// line it came from.
+//
+// The build never touches the operating system's files: the inventory
+// root (without the state directory and hidden entries) is copied into
+// memory, within the limits, and every kustomization the build would
+// read is checked first: a remote base or file, an absolute path, one
+// that climbs out of the root, a Helm chart or a file that was not
+// copied is a problem, and then nothing is built. Plugins stay disabled
+// (kustomize's default), so no generator or transformer runs a program.
+func (l *loader) loadKustomization(src source, file, stateDir string) error {
+	mem, skipped, problems, err := copyInventory(src, stateDir)
 	if err != nil {
-		return fmt.Errorf("reading inventory: %w", err)
+		return err
 	}
-	fsys := originFS{FileSystem: filesys.MakeFsOnDisk(), kustomization: filepath.Join(abs, file)}
+	if len(problems) == 0 {
+		scan := kustomizationScan{fsys: mem, skipped: skipped, name: src.rel, seen: map[string]bool{}}
+		scan.dir(".")
+		problems = scan.problems
+	}
+	if len(problems) > 0 {
+		l.problems = append(l.problems, problems...)
+		return nil
+	}
+	fsys := originFS{FileSystem: mem, kustomization: path.Join(buildRoot, file)}
 	opts := krusty.MakeDefaultOptions()
+	// Nothing outside the root exists in the in-memory file system, so
+	// the root is the boundary; inside it, overlays may share files.
 	opts.LoadRestrictions = types.LoadRestrictionsNone
-	resMap, err := krusty.MakeKustomizer(opts).Run(fsys, abs)
+	opts.PluginConfig = types.DisabledPluginConfig()
+	resMap, err := krusty.MakeKustomizer(opts).Run(fsys, buildRoot)
 	if err != nil {
-		l.problems = append(l.problems, Problem{File: filepath.Join(root, file), Rule: RuleKustomize,
-			Message: "kustomize build failed: " + err.Error()})
+		msg := err.Error()
+		if len(msg) > maxKustomizeMessage {
+			msg = msg[:maxKustomizeMessage] + "…"
+		}
+		l.problems = append(l.problems, Problem{File: src.rel(file), Rule: RuleKustomize,
+			Message: "kustomize build failed: " + msg})
 		return nil //nolint:nilerr // a failed build is a problem with the inventory, reported above, not an I/O error
+	}
+	if n := resMap.Size(); n > MaxDocuments {
+		l.problems = append(l.problems, Problem{File: src.rel(file), Rule: RuleLimit,
+			Message: fmt.Sprintf("the build puts out %d documents, more than the %d an inventory may hold; split the site", n, MaxDocuments)})
+		return nil
 	}
 	sources := map[string][]*yaml.Node{} // origin file → its documents
 	for i, res := range resMap.Resources() {
@@ -80,31 +118,36 @@ func (l *loader) loadKustomization(root, file string) error {
 		built := topNode(&doc)
 		originPath := ""
 		if o, err := res.GetOrigin(); err == nil && o != nil && o.Repo == "" {
-			originPath = o.Path
+			originPath = path.Clean(o.Path)
 		}
 		removeAnnotation(built, originAnnotation)
-		src := Source{File: filepath.Join(root, file), node: built}
-		if originPath != "" {
-			name := filepath.Join(root, originPath)
-			docs, ok := sources[name]
+		s := Source{File: src.rel(file), node: built}
+		if originPath != "" && fsValidRel(originPath) {
+			docs, ok := sources[originPath]
 			if !ok {
-				docs = parseDocs(name)
-				sources[name] = docs
+				docs = parseDocs(mem, path.Join(buildRoot, originPath))
+				sources[originPath] = docs
 			}
-			src = Source{File: name, node: built}
+			s = Source{File: src.rel(originPath), node: built}
 			if orig := matchDoc(docs, res.GetKind(), res.GetName()); orig != nil {
-				src.Line = orig.Line
-				src.lines = orig
+				s.Line = orig.Line
+				s.lines = orig
 			}
 		}
-		l.loadDocument(src, i)
+		l.loadDocument(s, i)
 	}
 	return nil
 }
 
+// fsValidRel reports whether p is a relative path that stays inside the
+// root.
+func fsValidRel(p string) bool {
+	return p != ".." && !strings.HasPrefix(p, "../") && !path.IsAbs(p)
+}
+
 // parseDocs returns the top-level nodes of every document of a file.
-func parseDocs(name string) []*yaml.Node {
-	data, err := os.ReadFile(name)
+func parseDocs(fsys filesys.FileSystem, name string) []*yaml.Node {
+	data, err := fsys.ReadFile(name)
 	if err != nil {
 		return nil
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"reflect"
@@ -17,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -71,8 +71,14 @@ type LoadOptions struct {
 
 // Load reads the inventory at root. When root holds a kustomization, it is
 // built with kustomize first; otherwise every *.yaml and *.yml file below
-// root is read, except the state directory, hidden directories and
-// directories that hold a kustomization of their own (such as render/).
+// root (in any letter case) is read, except the state directory, hidden
+// directories and directories that hold a kustomization of their own
+// (such as render/).
+//
+// Nothing outside root is read, whatever the path or link: the
+// operating system's files are read through os.Root, and only regular
+// files are opened. Every amount is bounded (MaxFileBytes,
+// MaxInventoryBytes, MaxFiles, MaxDocuments).
 //
 // Problems with the documents come back as Problems, all of them; the error
 // is for a root that cannot be read at all.
@@ -82,28 +88,40 @@ func Load(root string, opts LoadOptions) (*Inventory, Problems, error) {
 	}
 	src := source{fsys: opts.FS, dir: root, name: func(p string) string { return p }}
 	if opts.FS == nil {
-		src = source{fsys: os.DirFS(root), dir: ".", name: func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }}
+		rfs, err := openRootFS(root)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, &NoDirectoryError{Path: root, Err: err}
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("reading inventory: %w", err)
+		}
+		defer func() { _ = rfs.Close() }()
+		src = source{fsys: rfs, dir: ".", name: func(p string) string { return filepath.Join(root, filepath.FromSlash(p)) }}
 	}
 	info, err := fs.Stat(src.fsys, src.dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, &NoDirectoryError{Path: root, Err: err}
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading inventory: %w", err)
 	}
 	if !info.IsDir() {
-		return nil, nil, fmt.Errorf("reading inventory: %s is not a directory", root)
+		return nil, nil, &NoDirectoryError{Path: root}
 	}
 	if opts.Cache != nil {
 		opts.Cache.start() // a kustomization root counts neither hits nor misses
 	}
 	l := &loader{inv: &Inventory{Root: root}}
 	if k := findKustomization(src.fsys, src.dir); k != "" {
-		if opts.FS != nil {
-			return nil, nil, fmt.Errorf("reading inventory: %s holds %s, which is built from a directory, not from LoadOptions.FS", root, k)
-		}
-		if err := l.loadKustomization(root, k); err != nil {
+		if err := l.loadKustomization(src, k, filepath.ToSlash(opts.StateDir)); err != nil {
 			return nil, nil, err
 		}
 	} else if err := l.loadTree(src, opts); err != nil {
 		return nil, nil, err
+	}
+	if l.docs > MaxDocuments {
+		l.problems = append(l.problems, Problem{File: root, Rule: RuleLimit,
+			Message: fmt.Sprintf("%d documents, more than the %d an inventory may hold; split the site into several inventories", l.docs, MaxDocuments)})
 	}
 	if l.docs == 0 && len(l.problems) == 0 {
 		l.problems = append(l.problems, Problem{File: root, Rule: RuleEmptyInventory,
@@ -112,6 +130,22 @@ func Load(root string, opts LoadOptions) (*Inventory, Problems, error) {
 	l.problems.Sort()
 	return l.inv, l.problems, nil
 }
+
+// NoDirectoryError is returned by Load for a root that does not exist or
+// is not a directory.
+type NoDirectoryError struct {
+	Path string
+	Err  error // the underlying error, if any
+}
+
+func (e *NoDirectoryError) Error() string {
+	if e.Err == nil {
+		return "not a directory: " + e.Path
+	}
+	return "no such directory: " + e.Path
+}
+
+func (e *NoDirectoryError) Unwrap() error { return e.Err }
 
 // LoadBytes reads the documents of one file's content, as Load does for
 // each file; name is used in problems. It is the entry point for fuzzing
@@ -123,13 +157,16 @@ func LoadBytes(name string, data []byte) (*Inventory, Problems) {
 	return l.inv, l.problems
 }
 
-// source is where Load reads a plain inventory: a file system, the
-// root's path in it, and the names its files have in problems.
+// source is where Load reads an inventory: a file system, the root's
+// path in it, and the names its files have in problems.
 type source struct {
 	fsys fs.FS
 	dir  string
 	name func(p string) string // p: a path in fsys
 }
+
+// rel is the name of the file at p, a path below the root.
+func (s source) rel(p string) string { return s.name(path.Join(s.dir, p)) }
 
 // findKustomization returns the name of the kustomization file in dir, a
 // path in fsys; "" when there is none.
@@ -149,6 +186,10 @@ type loader struct {
 	dec      decoder
 }
 
+// errTooManyFiles stops the walk of an inventory with more than MaxFiles
+// files.
+var errTooManyFiles = errors.New("too many files")
+
 func (l *loader) loadTree(src source, opts LoadOptions) error {
 	statePath := path.Join(src.dir, filepath.ToSlash(opts.StateDir))
 	var files []string
@@ -165,12 +206,20 @@ func (l *loader) loadTree(src source, opts LoadOptions) error {
 			}
 			return nil
 		}
-		ext := path.Ext(p)
+		ext := strings.ToLower(path.Ext(p))
 		if (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(d.Name(), ".") {
+			if len(files) == MaxFiles {
+				return errTooManyFiles
+			}
 			files = append(files, p)
 		}
 		return nil
 	})
+	if errors.Is(err, errTooManyFiles) {
+		l.problems = append(l.problems, Problem{File: src.name(src.dir), Rule: RuleLimit,
+			Message: fmt.Sprintf("more than %d YAML files below the inventory root; keep only the inventory below it, or split the site", MaxFiles)})
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("reading inventory %s: %w", src.name(src.dir), err)
 	}
@@ -190,28 +239,44 @@ func (l *loader) loadTree(src source, opts LoadOptions) error {
 func (l *loader) loadFiles(fsys fs.FS, files, names []string, cache *ParseCache, contentKey func(string) (string, bool)) error {
 	parts := make([]*parsedFile, len(files))
 	errs := make([]error, len(files))
+	var total atomic.Int64 // bytes of the files held, read or cached
+	var over atomic.Bool   // MaxInventoryBytes passed: read no more
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(files)) {
 		wg.Go(func() {
 			types := map[reflect.Type]*structInfo{} // one per worker: the decoder's cache is not shared
 			for i := range next {
+				if over.Load() {
+					continue
+				}
 				var key string
 				if cache != nil && contentKey != nil {
 					if k, ok := contentKey(names[i]); ok {
 						key = "key:" + k
 						if p := cache.get(names[i], key); p != nil {
 							parts[i] = p
+							if total.Add(p.size) > MaxInventoryBytes {
+								over.Store(true)
+							}
 							continue
 						}
 					}
 				}
-				data, err := fs.ReadFile(fsys, files[i])
+				data, err := readLimited(fsys, files[i], MaxFileBytes)
 				if err != nil {
+					if prob, ok := fileProblem(names[i], err); ok {
+						parts[i] = &parsedFile{problems: Problems{prob}, inv: &Inventory{}}
+						continue
+					}
 					if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 						pe.Path = names[i]
 					}
 					errs[i] = fmt.Errorf("reading inventory: %w", err)
+					continue
+				}
+				if total.Add(int64(len(data))) > MaxInventoryBytes {
+					over.Store(true)
 					continue
 				}
 				if cache != nil {
@@ -227,7 +292,7 @@ func (l *loader) loadFiles(fsys fs.FS, files, names []string, cache *ParseCache,
 				}
 				part := &loader{inv: &Inventory{}, dec: decoder{cache: types}}
 				part.loadFile(names[i], data)
-				parts[i] = &parsedFile{key: key, inv: part.inv, problems: part.problems, docs: part.docs}
+				parts[i] = &parsedFile{key: key, inv: part.inv, problems: part.problems, docs: part.docs, size: int64(len(data))}
 				if cache != nil {
 					cache.put(names[i], parts[i])
 				}
@@ -245,10 +310,25 @@ func (l *loader) loadFiles(fsys fs.FS, files, names []string, cache *ParseCache,
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	if over.Load() {
+		// What was read is not a whole inventory: report only the limit.
+		l.problems = append(l.problems, Problem{File: commonDir(names), Rule: RuleLimit,
+			Message: fmt.Sprintf("the inventory's YAML files hold more than %s in all; split the site into several inventories", sizeText(MaxInventoryBytes))})
+		return nil
+	}
 	for _, p := range parts {
 		l.merge(p)
 	}
 	return nil
+}
+
+// commonDir is the directory the first name lies in, for a problem about
+// all the files.
+func commonDir(names []string) string {
+	if len(names) == 0 {
+		return "."
+	}
+	return filepath.Dir(names[0])
 }
 
 // merge appends what one file held. It copies the problems and the

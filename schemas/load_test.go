@@ -380,9 +380,19 @@ func TestLoadFromFS(t *testing.T) {
 		})
 	}
 	t.Run("kustomization root", func(t *testing.T) {
-		mapFS := fstest.MapFS{"inv/kustomization.yaml": {Data: []byte("resources: [a.yaml]\n")}}
-		if _, _, err := schemas.Load("inv", schemas.LoadOptions{FS: mapFS}); err == nil || !strings.Contains(err.Error(), "kustomization.yaml") {
-			t.Fatalf("loading a kustomization root from an FS: %v, want an error naming the kustomization", err)
+		mapFS := fstest.MapFS{
+			"inv/kustomization.yaml": {Data: []byte("resources: [a.yaml]\n")},
+			"inv/a.yaml":             {Data: []byte("apiVersion: metalgit.dev/v1alpha1\nkind: SSHKey\nmetadata: {name: ops}\nspec: {publicKey: 1}\n")},
+		}
+		inv, problems, err := schemas.Load("inv", schemas.LoadOptions{FS: mapFS})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(inv.SSHKeys) != 1 || inv.SSHKeys[0].Source.File != "inv/a.yaml" {
+			t.Fatalf("built %+v from the FS, want SSHKey/ops from inv/a.yaml", inv.SSHKeys)
+		}
+		if len(problems) != 1 || problems[0].File != "inv/a.yaml" || problems[0].Line != 4 {
+			t.Fatalf("problems %v, want one at inv/a.yaml:4", lines(problems))
 		}
 	})
 }

@@ -1,0 +1,147 @@
+package schemas
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// Errors the inventory's file system gives for what the loader never
+// reads. Both come wrapped in an *fs.PathError naming the file.
+var (
+	// ErrNotRegular is returned for a FIFO, socket, device or other
+	// special file: opening or reading one could block forever or never
+	// end, so it is refused before it is opened for reading.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrTooLarge is returned for a file over MaxFileBytes.
+	ErrTooLarge = errors.New("file too large")
+)
+
+// rootFS is a directory of the operating system's files as an fs.FS that
+// cannot leave it: every path, however spelt (absolute, "..", through a
+// symbolic link), is resolved inside the directory by os.Root, and only
+// directories and regular files can be opened.
+type rootFS struct{ root *os.Root }
+
+// openRootFS opens dir for reading.
+func openRootFS(dir string) (*rootFS, error) {
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &rootFS{root: r}, nil
+}
+
+// Close releases the directory.
+func (f *rootFS) Close() error { return f.root.Close() }
+
+// Open opens a directory or a regular file. Anything else is refused by
+// its mode before it is opened, and checked again on the descriptor
+// (opened without blocking), so that a file swapped for a FIFO in
+// between cannot block the loader either.
+func (f *rootFS) Open(name string) (fs.File, error) {
+	info, err := f.root.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() && !info.IsDir() {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrNotRegular}
+	}
+	file, err := f.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	if info, err = file.Stat(); err != nil || (!info.Mode().IsRegular() && !info.IsDir()) {
+		_ = file.Close()
+		if err == nil {
+			err = &fs.PathError{Op: "open", Path: name, Err: ErrNotRegular}
+		}
+		return nil, err
+	}
+	return file, nil
+}
+
+// Stat follows symbolic links inside the directory.
+func (f *rootFS) Stat(name string) (fs.FileInfo, error) { return f.root.Stat(name) }
+
+// readLimited reads the regular file name of fsys, refusing anything that
+// is not a regular file and any file over limit bytes, whatever its size
+// claims to be.
+func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	info, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: ErrNotRegular}
+	}
+	if info.Size() > limit {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: %s, the limit is %s", ErrTooLarge, sizeText(info.Size()), sizeText(limit))}
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	if info, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !info.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: ErrNotRegular}
+	}
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+	}
+	if int64(len(data)) > limit {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: over %s", ErrTooLarge, sizeText(limit))}
+	}
+	return data, nil
+}
+
+// fileProblem turns an error reading one inventory file into a problem
+// for that file when it says something about the file itself (a special
+// file, one too large, a link leading out of the root), and returns false
+// for the errors that mean the inventory cannot be read at all.
+func fileProblem(name string, err error) (Problem, bool) {
+	p := Problem{File: name, Rule: RuleFile}
+	switch {
+	case errors.Is(err, ErrNotRegular):
+		p.Message = "not a regular file (a FIFO, socket, device or link to one) is never read; remove it or rename it so it does not end in .yaml or .yml"
+	case errors.Is(err, ErrTooLarge):
+		p.Rule = RuleLimit
+		p.Message = fmt.Sprintf("%s; split the file (an inventory file holds at most %s)", unwrapPath(err), sizeText(MaxFileBytes))
+	case isEscape(err):
+		p.Message = "a symbolic link leading outside the inventory root is never followed; replace the link with the file"
+	default:
+		return Problem{}, false
+	}
+	return p, true
+}
+
+// unwrapPath returns the message of err without the path an
+// *fs.PathError prefixes.
+func unwrapPath(err error) string {
+	if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// isEscape reports whether err says a path leaves the root it was
+// resolved in: os.Root's "path escapes from parent", or the same from a
+// file system that wraps ErrEscapes.
+func isEscape(err error) bool {
+	if errors.Is(err, ErrEscapes) {
+		return true
+	}
+	pe := (*fs.PathError)(nil)
+	return errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent"
+}
+
+// ErrEscapes is what a file system given in LoadOptions.FS should wrap
+// when a path or a symbolic link leads outside it, so that the loader
+// reports the file instead of failing.
+var ErrEscapes = errors.New("path escapes from the inventory root")
