@@ -20,6 +20,8 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
+
+	"github.com/metalgit/metalgit/schemas"
 )
 
 // Paths in the in-memory filesystem kustomize runs on.
@@ -363,6 +365,7 @@ func loadOverlay(path string) (*overlayFiles, error) {
 		return nil, fmt.Errorf("reading the output kustomization: %w", err)
 	}
 	files := map[string][]byte{}
+	var total int64
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -380,6 +383,19 @@ func loadOverlay(path string) (*overlayFiles, error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
+		if len(files) == schemas.MaxFiles {
+			return fmt.Errorf("more than %d files", schemas.MaxFiles)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() > schemas.MaxFileBytes {
+			return fmt.Errorf("%s: over %d bytes", p, schemas.MaxFileBytes)
+		}
+		if total += info.Size(); total > schemas.MaxInventoryBytes {
+			return fmt.Errorf("the files hold more than %d bytes", schemas.MaxInventoryBytes)
+		}
 		content, err := os.ReadFile(p)
 		if err != nil {
 			return err
@@ -389,6 +405,13 @@ func loadOverlay(path string) (*overlayFiles, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("copying the output kustomization's directory %s: %w", dir, err)
+	}
+	problems, err := schemas.CheckKustomizationFiles(files, func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) })
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("refusing the output kustomization %s: %w", path, problems)
 	}
 	var k map[string]any
 	if err := yaml.Unmarshal(data, &k); err != nil {

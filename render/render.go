@@ -142,13 +142,32 @@ func outputKustomization(root, explicit string) (string, error) {
 	if root == "" {
 		return "", nil
 	}
-	path := filepath.Join(root, filepath.FromSlash(DefaultOutputKustomization))
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	} else if !errors.Is(err, os.ErrNotExist) {
+	// The inventory's own output kustomization is read from the
+	// repository, which pull requests write to: it must be a regular
+	// file in a real directory below root, not reached through a link.
+	dir, file := filepath.Split(filepath.FromSlash(DefaultOutputKustomization))
+	path := filepath.Join(root, dir, file)
+	info, err := os.Lstat(filepath.Join(root, dir))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
 		return "", fmt.Errorf("reading the output kustomization: %w", err)
 	}
-	return "", nil
+	if !info.IsDir() {
+		return "", fmt.Errorf("reading the output kustomization: %s is not a directory (a symbolic link is not followed)", filepath.Join(root, dir))
+	}
+	info, err = os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading the output kustomization: %w", err)
+	}
+	if !info.Mode().IsRegular() {
+		return "", fmt.Errorf("reading the output kustomization: %s is not a regular file (a symbolic link is not followed)", path)
+	}
+	return path, nil
 }
 
 // object is one generated manifest.

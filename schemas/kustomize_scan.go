@@ -280,3 +280,28 @@ func items(n *yaml.Node) []*yaml.Node {
 	}
 	return out
 }
+
+// CheckKustomizationFiles checks a kustomization whose directory holds
+// files (by slash-separated path below it, the kustomization among them)
+// as the inventory build checks its own: a remote base or file, an
+// absolute path, one leading out of the directory or a Helm chart is a
+// problem. name gives a path's name in problems. The output
+// kustomization that render applies is checked with it.
+func CheckKustomizationFiles(files map[string][]byte, name func(rel string) string) (Problems, error) {
+	mem := filesys.MakeFsInMemory()
+	for p, data := range files {
+		if !fs.ValidPath(p) {
+			return nil, fmt.Errorf("checking the kustomization: %q is not a relative path", p)
+		}
+		if err := mem.MkdirAll(path.Join(buildRoot, path.Dir(p))); err != nil {
+			return nil, fmt.Errorf("checking the kustomization: %w", err)
+		}
+		if err := mem.WriteFile(path.Join(buildRoot, p), data); err != nil {
+			return nil, fmt.Errorf("checking the kustomization: %w", err)
+		}
+	}
+	scan := kustomizationScan{fsys: mem, skipped: map[string]string{}, name: name, seen: map[string]bool{}}
+	scan.dir(".")
+	scan.problems.Sort()
+	return scan.problems, nil
+}
