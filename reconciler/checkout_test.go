@@ -2,9 +2,12 @@ package reconciler_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -165,10 +168,90 @@ func TestPassRefusesSymlinkOutOfRepository(t *testing.T) {
 	})
 	head := git(t, remote, "rev-parse", "main")
 	_, err := r.Pass(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "hosts/elsewhere.yaml") || !strings.Contains(err.Error(), "leaves the repository") {
+	if err == nil || !strings.Contains(err.Error(), "hosts/elsewhere.yaml") || !strings.Contains(err.Error(), "a symbolic link leading outside the inventory root is never followed") {
 		t.Fatalf("pass: %v, want an error naming hosts/elsewhere.yaml, a link out of the repository", err)
 	}
 	if now := git(t, remote, "rev-parse", "main"); now != head {
 		t.Fatalf("the remote moved from %s to %s", head, now)
+	}
+}
+
+// A kustomization in a pushed commit is built from the commit's tree,
+// confined to the inventory root: a file outside it, a remote base or a
+// link out of it is a problem naming the file and the field, nothing is
+// read, fetched or committed.
+func TestPassConfinesKustomization(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { requests.Add(1) }))
+	t.Cleanup(srv.Close)
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	putFile(t, outside, "SENTINEL\n")
+	tests := map[string]struct {
+		change func(t *testing.T, dir string)
+		want   string
+	}{
+		"generator file outside the root": {
+			change: func(t *testing.T, dir string) {
+				putFile(t, filepath.Join(dir, "site", "kustomization.yaml"), "resources: [inventory.yaml]\nsecretGenerator:\n- name: s\n  files: [../secret.txt]\n")
+				putFile(t, filepath.Join(dir, "secret.txt"), "SENTINEL\n")
+			},
+			want: `site/kustomization.yaml:4: secretGenerator[0].files[0]: "../secret.txt" leads outside the inventory root`,
+		},
+		"absolute path": {
+			change: func(t *testing.T, dir string) {
+				putFile(t, filepath.Join(dir, "site", "kustomization.yaml"), "resources: [inventory.yaml]\nconfigMapGenerator:\n- name: s\n  files: ["+outside+"]\n")
+			},
+			want: `site/kustomization.yaml:4: configMapGenerator[0].files[0]: "` + outside + `" is an absolute path`,
+		},
+		"remote resource": {
+			change: func(t *testing.T, dir string) {
+				putFile(t, filepath.Join(dir, "site", "kustomization.yaml"), "resources: [inventory.yaml, "+srv.URL+"/x.yaml]\n")
+			},
+			want: `site/kustomization.yaml:1: resources[1]: "` + srv.URL + `/x.yaml" is remote`,
+		},
+		"link to the rest of the repository": {
+			change: func(t *testing.T, dir string) {
+				putFile(t, filepath.Join(dir, "site", "kustomization.yaml"), "resources: [inventory.yaml, other.yaml]\n")
+				putFile(t, filepath.Join(dir, "secret.yaml"), "SENTINEL: 1\n")
+				if err := os.Symlink("../secret.yaml", filepath.Join(dir, "site", "other.yaml")); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: `site/kustomization.yaml:1: resources[1]: "other.yaml" is not read: a symbolic link leading outside the inventory root is never followed`,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			remote := newRemote(t)
+			pushChange(t, remote, "move the inventory into site/", func(dir string) {
+				entries, err := os.ReadDir(dir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Mkdir(filepath.Join(dir, "site"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				for _, e := range entries {
+					if e.Name() != ".git" {
+						if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(dir, "site", e.Name())); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				tc.change(t, dir)
+			})
+			head := git(t, remote, "rev-parse", "main")
+			r := newReconciler(t, reconciler.Config{URL: "file://" + remote, Path: "site"})
+			_, err := r.Pass(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("pass: %v\nwant an error containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "SENTINEL") || requests.Load() != 0 {
+				t.Fatalf("the pass read a file outside the inventory root or fetched (%d requests): %v", requests.Load(), err)
+			}
+			if now := git(t, remote, "rev-parse", "main"); now != head {
+				t.Fatalf("the remote moved from %s to %s", head, now)
+			}
+		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -30,10 +29,11 @@ type loadedInventory struct {
 // outside the state directory, are the same as those of c.head (a
 // rejected push fetched a head where only the state changed, or the
 // branch did not move), that inventory is reused without reading or
-// validating a file. Otherwise a plain inventory directory is loaded
-// from the commit's tree in the object store, reading and parsing only
-// the files whose blobs were not parsed before (r.parse), and validated;
-// an inventory root that holds a kustomization is checked out and built.
+// validating a file. Otherwise the inventory is loaded from the commit's
+// tree in the object store, confined to the inventory root: a plain
+// directory reading and parsing only the files whose blobs were not
+// parsed before (r.parse), a kustomization built from an in-memory copy
+// of the root; and validated. Nothing is checked out for it.
 // It runs under r.mu, which serialises the uses of r.parse and r.validated.
 func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	key, err := r.inventoryKey(c)
@@ -45,18 +45,12 @@ func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	if key != "" && w != nil && w.inv != nil && w.inv.key == key {
 		return w.inv.inv, nil
 	}
-	opts := schemas.LoadOptions{StateDir: r.cfg.StateDir, Cache: &r.parse}
-	root := c.root
-	if key != "" {
-		tfs, err := c.treeFS()
-		if err != nil {
-			return nil, fmt.Errorf("reading the tree of commit %s: %w", c.head, err)
-		}
-		opts.FS, opts.ContentKey, root = tfs, tfs.blobKey, r.rootInTree()
-	} else if err := w.sync(plumbing.NewHash(c.head)); err != nil {
-		return nil, err
+	tfs, err := c.treeFS()
+	if err != nil {
+		return nil, fmt.Errorf("reading the tree of commit %s: %w", c.head, err)
 	}
-	inv, problems, err := schemas.Load(root, opts)
+	opts := schemas.LoadOptions{StateDir: r.cfg.StateDir, Cache: &r.parse, FS: tfs, ContentKey: tfs.blobKey}
+	inv, problems, err := schemas.Load(r.rootInTree(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("loading inventory at commit %s: %w", c.head, err)
 	}
@@ -82,32 +76,15 @@ func (r *Reconciler) rootInTree() string {
 }
 
 // inventoryKey identifies everything in the commit's tree except the
-// state directory: two commits with the same key load the same inventory.
-// It is "" (never reuse) when the inventory root holds a kustomization,
-// whose build may read what the tree does not show.
+// state directory: two commits with the same key load the same inventory,
+// a kustomization's build included, since it reads nothing outside the
+// inventory root and nothing from the state directory.
 func (r *Reconciler) inventoryKey(c *computed) (string, error) {
 	tree, err := commitTree(c.repo, plumbing.NewHash(c.head))
 	if err != nil {
 		return "", err
 	}
-	root := filepath.ToSlash(r.cfg.Path)
-	if root != "." {
-		sub, err := tree.Tree(root)
-		if err == nil && hasKustomization(sub) {
-			return "", nil
-		}
-	} else if hasKustomization(tree) {
-		return "", nil
-	}
-	return treeKeyWithout(tree, path.Join(root, filepath.ToSlash(r.cfg.StateDir)))
-}
-
-// hasKustomization reports whether the tree holds a kustomization file at
-// its top, as schemas.Load looks for one.
-func hasKustomization(t *object.Tree) bool {
-	return slices.ContainsFunc(t.Entries, func(e object.TreeEntry) bool {
-		return e.Name == "kustomization.yaml" || e.Name == "kustomization.yml" || e.Name == "Kustomization"
-	})
+	return treeKeyWithout(tree, path.Join(filepath.ToSlash(r.cfg.Path), filepath.ToSlash(r.cfg.StateDir)))
 }
 
 // treeKeyWithout hashes the entries of tree, leaving out the subtree at

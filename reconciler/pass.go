@@ -65,6 +65,8 @@ type computed struct {
 	repo *extgogit.Repository
 	dir  string // checkout
 	root string // inventory root inside the checkout
+	// rootInTree is the inventory root's slash-separated path in the tree.
+	rootInTree string
 	head string
 	// invKey is the inventory's key (inventoryKey); "" when not reusable.
 	invKey string
@@ -83,7 +85,7 @@ func (c *computed) treeFS() (*treeFS, error) {
 		if err != nil {
 			return nil, err
 		}
-		c.fs = newTreeFS(c.repo.Storer, tree)
+		c.fs = newTreeFS(c.repo.Storer, tree).confined(c.rootInTree)
 	}
 	return c.fs, nil
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
+
+	"github.com/metalgit/metalgit/schemas"
 )
 
 // treeFS is the read-only fs.FS of a Git tree, read from the object
@@ -34,6 +36,11 @@ type treeFS struct {
 	mu    sync.Mutex
 	s     storer.EncodedObjectStorer
 	trees map[string]*indexedTree // by path; "." is the root
+	// within is the directory (a slash-separated path in the tree, "."
+	// for all of it) that symlinks may not lead out of: the inventory
+	// root, so that a link in a pull request cannot make the loader read
+	// another part of the repository.
+	within string
 }
 
 // indexedTree is a tree with its entries' indexes by name.
@@ -58,7 +65,19 @@ var (
 )
 
 func newTreeFS(s storer.EncodedObjectStorer, root *object.Tree) *treeFS {
-	return &treeFS{s: s, trees: map[string]*indexedTree{".": newIndexedTree(root)}}
+	return &treeFS{s: s, trees: map[string]*indexedTree{".": newIndexedTree(root)}, within: "."}
+}
+
+// confined returns f with symlinks kept inside the directory dir; it is
+// called before f is first used.
+func (f *treeFS) confined(dir string) *treeFS {
+	f.within = path.Clean(dir)
+	return f
+}
+
+// inside reports whether the slash-separated path p lies in f.within.
+func (f *treeFS) inside(p string) bool {
+	return f.within == "." || p == f.within || strings.HasPrefix(p, f.within+"/")
 }
 
 // lookup returns the entry at name; for "." an entry of the root tree.
@@ -100,8 +119,8 @@ func (f *treeFS) follow(op, name string) (object.TreeEntry, string, error) {
 			return e, name, &fs.PathError{Op: op, Path: name, Err: err}
 		}
 		next := path.Join(path.Dir(name), string(target))
-		if path.IsAbs(string(target)) || !fs.ValidPath(next) {
-			return e, name, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("symlink to %s leaves the repository", target)}
+		if path.IsAbs(string(target)) || !fs.ValidPath(next) || !f.inside(next) {
+			return e, name, &fs.PathError{Op: op, Path: name, Err: fmt.Errorf("symlink to %s: %w", target, schemas.ErrEscapes)}
 		}
 		name = next
 	}

@@ -11,6 +11,8 @@ import (
 
 	extgogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/metalgit/metalgit/schemas"
 )
 
 // TestTreeFS reads a commit's tree through treeFS and checks it against
@@ -95,7 +97,7 @@ func TestTreeFS(t *testing.T) {
 		t.Fatal(err)
 	}
 	tfs = newTreeFS(repo.Storer, tree)
-	for name, want := range map[string]string{"escape.yaml": "leaves the repository", "abs.yaml": "leaves the repository", "loop.yaml": "too many levels", "missing.yaml": "not exist"} {
+	for name, want := range map[string]string{"escape.yaml": "escapes from the inventory root", "abs.yaml": "escapes from the inventory root", "loop.yaml": "too many levels", "missing.yaml": "not exist"} {
 		_, err := fs.ReadFile(tfs, name)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("reading %s: %v, want an error saying %q", name, err, want)
@@ -104,5 +106,18 @@ func TestTreeFS(t *testing.T) {
 		if !errors.As(err, &pe) {
 			t.Errorf("reading %s: %T, want a *fs.PathError", name, err)
 		}
+		if want != "not exist" && want != "too many levels" && !errors.Is(err, schemas.ErrEscapes) {
+			t.Errorf("reading %s: %v does not wrap schemas.ErrEscapes", name, err)
+		}
+	}
+
+	// Confined to a directory, links inside it are followed and links to
+	// the rest of the repository are not.
+	ctfs := newTreeFS(repo.Storer, tree).confined("hosts")
+	if _, err := fs.ReadFile(ctfs, "hosts/a.yaml"); err != nil {
+		t.Errorf("reading a file in the confining directory: %v", err)
+	}
+	if _, err := fs.ReadFile(ctfs, "hosts/up.yaml"); err == nil || !errors.Is(err, schemas.ErrEscapes) {
+		t.Errorf("a link outside the confining directory: %v, want ErrEscapes", err)
 	}
 }

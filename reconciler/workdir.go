@@ -212,7 +212,7 @@ func (r *Reconciler) takeHint(hint plumbing.Hash) (*computed, bool) {
 
 func (r *Reconciler) computed(head string) *computed {
 	w := r.work
-	return &computed{repo: w.repo, dir: w.dir, root: filepath.Join(w.dir, r.cfg.Path), head: head}
+	return &computed{repo: w.repo, dir: w.dir, root: filepath.Join(w.dir, r.cfg.Path), rootInTree: r.rootInTree(), head: head}
 }
 
 // authMethod builds the go-git auth of the options as the gogit client
