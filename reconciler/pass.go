@@ -67,7 +67,7 @@ type computed struct {
 	root string // inventory root inside the checkout
 	// rootInTree is the inventory root's slash-separated path in the tree.
 	rootInTree string
-	head string
+	head       string
 	// invKey is the inventory's key (inventoryKey); "" when not reusable.
 	invKey string
 	inv    *schemas.Inventory
