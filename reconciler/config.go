@@ -150,8 +150,8 @@ func New(cfg Config) (*Reconciler, error) {
 	if cfg.StateDir == "" {
 		cfg.StateDir = schemas.DefaultStateDir
 	}
-	if !filepath.IsLocal(cfg.StateDir) {
-		return nil, fmt.Errorf("reconciler: state directory %q must be relative and inside the inventory", cfg.StateDir)
+	if err := schemas.CheckStateDir(cfg.StateDir); err != nil {
+		return nil, fmt.Errorf("reconciler: %w (--state-dir)", err)
 	}
 	if cfg.AuthorName == "" {
 		cfg.AuthorName = DefaultAuthorName
@@ -187,6 +187,10 @@ func New(cfg Config) (*Reconciler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reconciler: creating work directory: %w", err)
 	}
+	if err := checkOutput(cfg.Output, base); err != nil {
+		_ = os.RemoveAll(base)
+		return nil, err
+	}
 	return &Reconciler{cfg: cfg, log: cfg.Logger, base: base, out: render.DirWriter{Dir: cfg.Output}}, nil
 }
 
@@ -209,4 +213,24 @@ func (r *Reconciler) backoff(attempt int) time.Duration {
 	}
 	d = min(d, r.cfg.BackoffMax)
 	return d/2 + time.Duration(r.cfg.Rand()*float64(d/2))
+}
+
+// checkOutput refuses an output folder that would delete or overwrite
+// what metalgit did not write: one that is, holds or lies in the work
+// directory base (where the working clones live), or an existing folder that
+// a render did not write. It runs when the Reconciler is made and before
+// every pass, so that a pass never commits and pushes a state it then
+// cannot write out.
+func checkOutput(output, base string) error {
+	if output == "" {
+		return nil
+	}
+	err := render.CheckOutputDirs([]render.Dir{{Flag: "work directory", Path: base}}, []render.Dir{{Flag: "--output", Path: output}})
+	if err == nil {
+		err = render.CheckOutputReplaceable(output)
+	}
+	if err != nil {
+		return fmt.Errorf("reconciler: %w", err)
+	}
+	return nil
 }

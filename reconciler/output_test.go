@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/metalgit/metalgit/reconciler"
@@ -76,5 +77,35 @@ func TestPassOutputOnlyRewrittenOnChange(t *testing.T) {
 	}
 	if !found {
 		t.Error("the added host is not rendered")
+	}
+}
+
+// The output folder is checked before anything is committed or pushed: a
+// folder that holds what metalgit did not write, or that holds the work
+// directory, refuses the Reconciler (or the pass), and the remote does
+// not move.
+func TestOutputCheckedBeforeCommit(t *testing.T) {
+	remote := newRemote(t)
+	head := git(t, remote, "rev-parse", "main")
+	work := t.TempDir()
+	foreign := t.TempDir()
+	putFile(t, filepath.Join(foreign, "notes.txt"), "mine\n")
+	for name, output := range map[string]string{"foreign files": foreign, "holds the work directory": work} {
+		_, err := reconciler.New(reconciler.Config{URL: "file://" + remote, Output: output, WorkDir: work})
+		if err == nil {
+			t.Errorf("%s: New accepted --output %s", name, output)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "out")
+	r := newReconciler(t, reconciler.Config{URL: "file://" + remote, Output: out})
+	putFile(t, filepath.Join(out, "notes.txt"), "mine\n")
+	if _, err := r.Pass(context.Background()); err == nil || !strings.Contains(err.Error(), "it holds notes.txt, which metalgit did not write") {
+		t.Fatalf("pass: %v, want the output refused", err)
+	}
+	if now := git(t, remote, "rev-parse", "main"); now != head {
+		t.Fatalf("the remote moved from %s to %s although the output was refused", head, now)
+	}
+	if data, err := os.ReadFile(filepath.Join(out, "notes.txt")); err != nil || string(data) != "mine\n" {
+		t.Fatalf("notes.txt: %q, %v", data, err)
 	}
 }

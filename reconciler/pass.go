@@ -104,6 +104,9 @@ func (r *Reconciler) Pass(ctx context.Context) (*Result, error) {
 // event cannot take the clone back: an older head does not descend from
 // the last one fetched.
 func (r *Reconciler) PassAt(ctx context.Context, head string) (*Result, error) {
+	if err := checkOutput(r.cfg.Output, r.base); err != nil {
+		return nil, err
+	}
 	rem, err := r.resolveRemote()
 	if err != nil {
 		return nil, fmt.Errorf("reconciling: %w", err)

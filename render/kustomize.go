@@ -330,10 +330,13 @@ func buildPart(objs []object, ov *overlayFiles) ([]rendered, error) {
 	return out, nil
 }
 
+// kustomizationHeader starts every kustomization.yaml metalgit writes.
+const kustomizationHeader = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n"
+
 // kustomization returns a kustomization.yaml listing resources.
 func kustomization(resources []string) []byte {
 	var b strings.Builder
-	b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
+	b.WriteString(kustomizationHeader)
 	for _, r := range resources {
 		b.WriteString("- " + r + "\n")
 	}

@@ -474,7 +474,10 @@ func toAnyList(s []string) []any {
 
 // ValuesFileName returns the file name of a component's values:
 // <component>-values.yaml.
-func ValuesFileName(component string) string { return component + "-values.yaml" }
+func ValuesFileName(component string) string { return component + valuesSuffix }
+
+// valuesSuffix ends the name of every values file WriteValuesDir writes.
+const valuesSuffix = "-values.yaml"
 
 // WriteValuesDir writes each component's values to dir as
 // <component>-values.yaml, for Argo CD or plain Helm. Like WriteDir it
@@ -500,5 +503,5 @@ func WriteValuesDir(dir string, values []ComponentValues) ([]string, error) {
 		names = append(names, f)
 	}
 	slices.Sort(names)
-	return replaceWithFiles(dir, files, names)
+	return replaceWithFiles(dir, files, names, CheckValuesReplaceable)
 }

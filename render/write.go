@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -119,15 +120,15 @@ func writeDir(dir string, stream []byte) ([]string, error) {
 	}
 	files["kustomization.yaml"] = kustomization(names)
 
-	return replaceWithFiles(dir, files, append(slices.Clone(names), "kustomization.yaml"))
+	return replaceWithFiles(dir, files, append(slices.Clone(names), "kustomization.yaml"), CheckOutputReplaceable)
 }
 
 // replaceWithFiles replaces dir with a directory holding files, written in
 // the order given: into a temporary directory next to dir, then renamed into
 // place, so that a failure never leaves half a result. An existing dir must
-// hold only *.yaml files. It returns the paths written.
-func replaceWithFiles(dir string, files map[string][]byte, order []string) ([]string, error) {
-	if err := checkReplaceable(dir); err != nil {
+// pass check. It returns the paths written.
+func replaceWithFiles(dir string, files map[string][]byte, order []string, check func(string) error) ([]string, error) {
+	if err := check(dir); err != nil {
 		return nil, err
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
@@ -157,9 +158,12 @@ func replaceWithFiles(dir string, files map[string][]byte, order []string) ([]st
 	return out, nil
 }
 
-// checkReplaceable refuses to replace a directory that holds anything but
-// YAML files.
-func checkReplaceable(dir string) error {
+// CheckOutputReplaceable refuses to replace a directory that an earlier
+// WriteDir did not write: it must not exist, be empty, or hold *.yaml
+// files and the kustomization.yaml WriteDir writes, listing exactly the
+// others. A directory of the inventory's own YAML files is therefore never
+// taken for a rendered one.
+func CheckOutputReplaceable(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -167,12 +171,39 @@ func checkReplaceable(dir string) error {
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", dir, err)
 	}
+	if len(entries) == 0 {
+		return nil
+	}
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".yaml") {
 			return fmt.Errorf("writing %s: refusing to replace it: it holds %s, which metalgit did not write; choose an empty or new directory", dir, e.Name())
 		}
 	}
+	k, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err != nil || !generatedKustomization(k) {
+		return fmt.Errorf("writing %s: refusing to replace it: it is not a directory metalgit rendered (its kustomization.yaml is missing or lists other files); choose an empty or new directory", dir)
+	}
 	return nil
+}
+
+// generatedKustomization reports whether k is a kustomization.yaml as
+// WriteDir writes it: the header, then one "- <file>.yaml" line per
+// resource (or "resources: []").
+func generatedKustomization(k []byte) bool {
+	if bytes.Equal(k, kustomization(nil)) {
+		return true
+	}
+	rest, ok := bytes.CutPrefix(k, []byte(kustomizationHeader))
+	if !ok || len(rest) == 0 {
+		return false
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(string(rest), "\n"), "\n") {
+		name, ok := strings.CutPrefix(line, "- ")
+		if !ok || !strings.HasSuffix(name, ".yaml") || strings.ContainsAny(name, "/ ") {
+			return false
+		}
+	}
+	return true
 }
 
 // replaceDir puts tmp in dir's place: the old dir is moved aside, tmp

@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"syscall"
 )
 
@@ -20,29 +22,29 @@ var (
 	ErrTooLarge = errors.New("file too large")
 )
 
-// rootFS is a directory of the operating system's files as an fs.FS that
+// RootFS is a directory of the operating system's files as an fs.FS that
 // cannot leave it: every path, however spelt (absolute, "..", through a
 // symbolic link), is resolved inside the directory by os.Root, and only
 // directories and regular files can be opened.
-type rootFS struct{ root *os.Root }
+type RootFS struct{ root *os.Root }
 
-// openRootFS opens dir for reading.
-func openRootFS(dir string) (*rootFS, error) {
+// OpenRoot opens dir for reading; Close it when done.
+func OpenRoot(dir string) (*RootFS, error) {
 	r, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
-	return &rootFS{root: r}, nil
+	return &RootFS{root: r}, nil
 }
 
 // Close releases the directory.
-func (f *rootFS) Close() error { return f.root.Close() }
+func (f *RootFS) Close() error { return f.root.Close() }
 
 // Open opens a directory or a regular file. Anything else is refused by
 // its mode before it is opened, and checked again on the descriptor
 // (opened without blocking), so that a file swapped for a FIFO in
 // between cannot block the loader either.
-func (f *rootFS) Open(name string) (fs.File, error) {
+func (f *RootFS) Open(name string) (fs.File, error) {
 	info, err := f.root.Stat(name)
 	if err != nil {
 		return nil, err
@@ -65,12 +67,12 @@ func (f *rootFS) Open(name string) (fs.File, error) {
 }
 
 // Stat follows symbolic links inside the directory.
-func (f *rootFS) Stat(name string) (fs.FileInfo, error) { return f.root.Stat(name) }
+func (f *RootFS) Stat(name string) (fs.FileInfo, error) { return f.root.Stat(name) }
 
-// readLimited reads the regular file name of fsys, refusing anything that
-// is not a regular file and any file over limit bytes, whatever its size
-// claims to be.
-func readLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
+// ReadFileLimited reads the regular file name of fsys, refusing anything
+// that is not a regular file (ErrNotRegular) and any file over limit bytes
+// (ErrTooLarge), whatever its size claims to be.
+func ReadFileLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	info, err := fs.Stat(fsys, name)
 	if err != nil {
 		return nil, err
@@ -145,3 +147,51 @@ func isEscape(err error) bool {
 // when a path or a symbolic link leads outside it, so that the loader
 // reports the file instead of failing.
 var ErrEscapes = errors.New("path escapes from the inventory root")
+
+// StateDirError says why a state directory cannot be used.
+type StateDirError struct {
+	Dir    string
+	Reason string
+}
+
+func (e *StateDirError) Error() string {
+	return fmt.Sprintf("state directory %q %s", e.Dir, e.Reason)
+}
+
+// CheckStateDir checks the name of a state directory: a relative path
+// below the inventory root, not the root itself ("", ".", an absolute
+// path and one leading out with ".." are refused), since metalgit reads
+// everything below the root as inventory but the state directory, and
+// writes into the state directory.
+func CheckStateDir(dir string) error {
+	if dir == "" || filepath.Clean(dir) == "." || !filepath.IsLocal(dir) {
+		return &StateDirError{Dir: dir, Reason: "must be a relative path below the inventory root, such as " + DefaultStateDir}
+	}
+	return nil
+}
+
+// CheckStateDirOnDisk checks the state directory dir below root as it is
+// on disk before metalgit writes into it: no part of it may be a symbolic
+// link or anything but a directory, so that writing the state never
+// touches a file outside the inventory root. Parts that do not exist yet
+// are fine.
+func CheckStateDirOnDisk(root, dir string) error {
+	if err := CheckStateDir(dir); err != nil {
+		return err
+	}
+	p := root
+	for _, part := range strings.Split(filepath.Clean(dir), string(filepath.Separator)) {
+		p = filepath.Join(p, part)
+		info, err := os.Lstat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return &StateDirError{Dir: dir, Reason: err.Error()}
+		}
+		if !info.IsDir() {
+			return &StateDirError{Dir: dir, Reason: fmt.Sprintf("cannot be written: %s is not a directory (a symbolic link is never followed); remove it", p)}
+		}
+	}
+	return nil
+}

@@ -56,7 +56,7 @@ func copyInventory(src source, stateDir string) (filesys.FileSystem, map[string]
 				return nil
 			}
 		}
-		data, err := readLimited(src.fsys, p, MaxFileBytes)
+		data, err := ReadFileLimited(src.fsys, p, MaxFileBytes)
 		if err != nil {
 			prob, ok := fileProblem(src.name(p), err)
 			switch {

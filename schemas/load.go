@@ -88,7 +88,7 @@ func Load(root string, opts LoadOptions) (*Inventory, Problems, error) {
 	}
 	src := source{fsys: opts.FS, dir: root, name: func(p string) string { return p }}
 	if opts.FS == nil {
-		rfs, err := openRootFS(root)
+		rfs, err := OpenRoot(root)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, nil, &NoDirectoryError{Path: root, Err: err}
 		}
@@ -263,7 +263,7 @@ func (l *loader) loadFiles(fsys fs.FS, files, names []string, cache *ParseCache,
 						}
 					}
 				}
-				data, err := readLimited(fsys, files[i], MaxFileBytes)
+				data, err := ReadFileLimited(fsys, files[i], MaxFileBytes)
 				if err != nil {
 					if prob, ok := fileProblem(names[i], err); ok {
 						parts[i] = &parsedFile{problems: Problems{prob}, inv: &Inventory{}}

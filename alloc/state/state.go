@@ -104,14 +104,26 @@ func AllocationKey(pool string, addr netip.Addr) string {
 // state. Structural problems (syntax, duplicate entries, malformed
 // addresses, an owner holding two addresses of one pool, a host bound to
 // two machines) come back as Problems, all of them.
+//
+// Only regular files below dir are read (no FIFO, device, or link out of
+// dir), each at most schemas.MaxFileBytes.
 func Read(dir string) (*State, schemas.Problems, error) {
-	return read(os.ReadFile, func(name string) string { return filepath.Join(dir, name) })
+	root, err := schemas.OpenRoot(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &State{Sources: map[string]Location{}}, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading state: %w", err)
+	}
+	defer func() { _ = root.Close() }()
+	return read(func(name string) ([]byte, error) { return schemas.ReadFileLimited(root, path.Base(name), schemas.MaxFileBytes) },
+		func(name string) string { return filepath.Join(dir, name) })
 }
 
 // ReadFS is Read of the state directory dir, a slash-separated path in
 // fsys; files are named by their paths in fsys.
 func ReadFS(fsys fs.FS, dir string) (*State, schemas.Problems, error) {
-	return read(func(name string) ([]byte, error) { return fs.ReadFile(fsys, name) },
+	return read(func(name string) ([]byte, error) { return schemas.ReadFileLimited(fsys, name, schemas.MaxFileBytes) },
 		func(name string) string { return path.Join(dir, name) })
 }
 

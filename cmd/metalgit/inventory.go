@@ -27,6 +27,9 @@ type loaded struct {
 // state. Problems are printed to w, one per line, and returned as a
 // reportedError so that nothing is planned or written.
 func loadInventory(w io.Writer, root string, flags inventoryFlags) (*loaded, error) {
+	if err := flags.check(); err != nil {
+		return nil, err
+	}
 	inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir})
 	if err != nil {
 		return nil, err
@@ -36,7 +39,7 @@ func loadInventory(w io.Writer, root string, flags inventoryFlags) (*loaded, err
 		return nil, printProblems(w, problems)
 	}
 	dir := filepath.Join(root, flags.stateDir)
-	st, stProblems, err := state.Read(dir)
+	st, stProblems, err := readState(root, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +53,7 @@ func loadInventory(w io.Writer, root string, flags inventoryFlags) (*loaded, err
 // that ends the command.
 func printProblems(w io.Writer, problems schemas.Problems) error {
 	problems.Sort()
-	for _, p := range problems {
+	for _, p := range problems.Truncate(schemas.MaxProblems) {
 		fmt.Fprintln(w, p.String())
 	}
 	noun := "problems"
@@ -69,6 +72,24 @@ func computePlan(w io.Writer, l *loaded) (*alloc.Plan, error) {
 		return nil, printProblems(w, problems)
 	}
 	return plan, err
+}
+
+// check refuses a --state-dir that is not a relative path below the
+// inventory root.
+func (f *inventoryFlags) check() error {
+	if err := schemas.CheckStateDir(f.stateDir); err != nil {
+		return usageError{fmt.Errorf("--state-dir: %w", err)}
+	}
+	return nil
+}
+
+// readState reads the state directory below root, refusing one reached
+// through a symbolic link.
+func readState(root string, flags inventoryFlags) (*state.State, schemas.Problems, error) {
+	if err := schemas.CheckStateDirOnDisk(root, flags.stateDir); err != nil {
+		return nil, nil, err
+	}
+	return state.Read(filepath.Join(root, flags.stateDir))
 }
 
 func (f *inventoryFlags) register(cmdFlags interface {

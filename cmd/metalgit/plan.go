@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -10,12 +9,7 @@ import (
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
-	"github.com/metalgit/metalgit/schemas"
 )
-
-func readState(root string, flags inventoryFlags) (*state.State, schemas.Problems, error) {
-	return state.Read(filepath.Join(root, flags.stateDir))
-}
 
 func newPlanCmd() *cobra.Command {
 	var flags inventoryFlags

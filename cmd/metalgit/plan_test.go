@@ -210,7 +210,16 @@ func TestUsageErrors(t *testing.T) {
 			}
 		})
 	}
-	if code, _, stderr := runCLI(t, "validate", filepath.Join(t.TempDir(), "missing")); code != exitFailed || !strings.Contains(stderr, "no such file") {
-		t.Errorf("missing inventory: exit %d, stderr %q", code, stderr)
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, cmd := range []string{"validate", "plan", "allocate", "render"} {
+		if code, _, stderr := runCLI(t, cmd, missing); code != exitFailed || stderr != "Error: no such directory: "+missing+"\n" {
+			t.Errorf("%s of a missing inventory: exit %d, stderr %q", cmd, code, stderr)
+		}
+	}
+	for _, dir := range []string{"", ".", "/", "..", "../state", "/tmp/state"} {
+		if code, _, stderr := runCLI(t, "plan", "--state-dir", dir, "../../examples/dc2"); code != exitUsage ||
+			!strings.Contains(stderr, "must be a relative path below the inventory root") {
+			t.Errorf("--state-dir %q: exit %d, stderr %q; want a usage error", dir, code, stderr)
+		}
 	}
 }

@@ -43,10 +43,13 @@ DIR is replaced as a whole too.`,
   metalgit render --output-kustomization overlays/prod/kustomization.yaml .`,
 		Args: maxOnePath,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if valuesDir != "" && outDir != "" && filepath.Clean(outDir) == filepath.Clean(valuesDir) {
-				return usageError{errors.New("--helm-values-dir and --output-dir must be different directories")}
-			}
 			root := pathArg(args)
+			if err := flags.check(); err != nil {
+				return err
+			}
+			if err := checkRenderDirs(root, flags.stateDir, outDir, valuesDir); err != nil {
+				return err
+			}
 			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
 			if err != nil {
 				return err
@@ -94,4 +97,31 @@ DIR is replaced as a whole too.`,
 	cmd.Flags().StringVar(&valuesDir, "helm-values-dir", "", "write each enabled component's Helm values to this directory as <component>-values.yaml, instead of HelmReleases")
 	cmd.Flags().StringVar(&overlay, "output-kustomization", "", "kustomization applied on top of the generated objects (default PATH/render/kustomization.yaml when it exists)")
 	return cmd
+}
+
+// checkRenderDirs refuses, before anything is read or written, output
+// directories that are, hold or lie in the inventory root or the state
+// directory, that are nested in each other, or that hold files an
+// earlier render did not write.
+func checkRenderDirs(root, stateDir, outDir, valuesDir string) error {
+	var outputs []render.Dir
+	if outDir != "" {
+		outputs = append(outputs, render.Dir{Flag: "--output-dir", Path: outDir})
+	}
+	if valuesDir != "" {
+		outputs = append(outputs, render.Dir{Flag: "--helm-values-dir", Path: valuesDir})
+	}
+	protected := []render.Dir{{Flag: "inventory root", Path: root}, {Flag: "state directory", Path: filepath.Join(root, stateDir)}}
+	if err := render.CheckOutputDirs(protected, outputs); err != nil {
+		return usageError{err}
+	}
+	if outDir != "" {
+		if err := render.CheckOutputReplaceable(outDir); err != nil {
+			return err
+		}
+	}
+	if valuesDir != "" {
+		return render.CheckValuesReplaceable(valuesDir)
+	}
+	return nil
 }

@@ -30,6 +30,9 @@ exits 1 if there is any. The state directory is checked too.`,
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("unknown output format %q; use text or json", output)}
 			}
+			if err := flags.check(); err != nil {
+				return err
+			}
 			root := pathArg(args)
 			inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir})
 			if err != nil {
@@ -43,6 +46,7 @@ exits 1 if there is any. The state directory is checked too.`,
 				}
 			}
 			problems.Sort()
+			problems = problems.Truncate(schemas.MaxProblems)
 			if output == "json" {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
