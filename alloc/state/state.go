@@ -116,7 +116,9 @@ func Read(dir string) (*State, schemas.Problems, error) {
 		return nil, nil, fmt.Errorf("reading state: %w", err)
 	}
 	defer func() { _ = root.Close() }()
-	return read(func(name string) ([]byte, error) { return schemas.ReadFileLimited(root, path.Base(name), schemas.MaxFileBytes) },
+	return read(func(name string) ([]byte, error) {
+		return schemas.ReadFileLimited(root, path.Base(name), schemas.MaxFileBytes)
+	},
 		func(name string) string { return filepath.Join(dir, name) })
 }
 
