@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -35,7 +36,7 @@ type loadedInventory struct {
 // parsed before (r.parse), a kustomization built from an in-memory copy
 // of the root; and validated. Nothing is checked out for it.
 // It runs under r.mu, which serialises the uses of r.parse and r.validated.
-func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
+func (r *Reconciler) inventory(ctx context.Context, c *computed) (*schemas.Inventory, error) {
 	key, err := r.inventoryKey(c)
 	if err != nil {
 		return nil, fmt.Errorf("reading the tree of commit %s: %w", c.head, err)
@@ -49,7 +50,7 @@ func (r *Reconciler) inventory(c *computed) (*schemas.Inventory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the tree of commit %s: %w", c.head, err)
 	}
-	opts := schemas.LoadOptions{StateDir: r.cfg.StateDir, Cache: &r.parse, FS: tfs, ContentKey: tfs.blobKey}
+	opts := schemas.LoadOptions{StateDir: r.cfg.StateDir, Cache: &r.parse, FS: tfs, ContentKey: tfs.blobKey, Context: ctx}
 	inv, problems, err := schemas.Load(r.rootInTree(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("loading inventory at commit %s: %w", c.head, err)

@@ -3,10 +3,12 @@ package reconciler_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/metalgit/metalgit/reconciler"
 )
@@ -107,5 +109,44 @@ func TestOutputCheckedBeforeCommit(t *testing.T) {
 	}
 	if data, err := os.ReadFile(filepath.Join(out, "notes.txt")); err != nil || string(data) != "mine\n" {
 		t.Fatalf("notes.txt: %q, %v", data, err)
+	}
+}
+
+// A pass out of time stops with the context's error, commits nothing and
+// writes no output, whichever step it was at: the fetch, or (at a head
+// the working clone holds, which it takes without fetching) the load and
+// the render.
+func TestPassStopsOnContext(t *testing.T) {
+	remote := newRemote(t)
+	out := filepath.Join(t.TempDir(), "out")
+	r := newReconciler(t, reconciler.Config{URL: "file://" + remote, Output: out})
+	res, err := r.Pass(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(out); err != nil {
+		t.Fatal(err)
+	}
+	head := git(t, remote, "rev-parse", "main")
+	ctx, cancel := context.WithTimeout(context.Background(), -time.Second)
+	defer cancel()
+	// The held heads first: a failed fetch drops the working clone.
+	for _, step := range []struct {
+		name string
+		pass func() (*reconciler.Result, error)
+	}{
+		{"held state commit", func() (*reconciler.Result, error) { return r.PassAt(ctx, res.StateCommit) }},
+		{"fetch", func() (*reconciler.Result, error) { return r.Pass(ctx) }},
+	} {
+		name := step.name
+		if _, err := step.pass(); err == nil || !strings.Contains(err.Error(), context.DeadlineExceeded.Error()) {
+			t.Errorf("%s: %v, want the context's deadline", name, err)
+		}
+		if now := git(t, remote, "rev-parse", "main"); now != head {
+			t.Fatalf("%s: the remote moved", name)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%s: a pass out of time wrote the output (%v)", name, err)
+		}
 	}
 }

@@ -146,6 +146,9 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 		if err != nil {
 			return nil, err
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reconciling commit %s: %w", c.head, err)
+		}
 		hint = plumbing.ZeroHash // a retry fetches
 		if pushErr != nil && c.head == lastHead {
 			// The remote did not move: the push failed for another reason.
@@ -154,7 +157,7 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 		if res, ok, err := r.settledResult(c, attempt); ok || err != nil {
 			return res, err
 		}
-		if err := r.compute(c); err != nil {
+		if err := r.compute(ctx, c); err != nil {
 			return nil, err
 		}
 		res := &Result{SourceCommit: c.head, Attempts: attempt, Plan: c.plan, Summary: c.plan.Summary(), Changes: changeLines(c.plan)}
@@ -167,10 +170,10 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 				r.log.Info("another writer committed the same changes; following it", "commit", c.head)
 			}
 			r.log.Info("state up to date", "commit", c.head)
-			return r.finish(c, res)
+			return r.finish(ctx, c, res)
 		}
 		if attempt == 1 && mayDefer {
-			return r.deferTo(c, res, sg)
+			return r.deferTo(ctx, c, res, sg)
 		}
 		if attempt > 1 {
 			// A retry push waits a jittered time, so that writers refused
@@ -180,6 +183,11 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 			if err := r.cfg.Sleep(ctx, r.backoff(attempt-1)); err != nil {
 				return nil, fmt.Errorf("waiting to retry the push: %w", err)
 			}
+		}
+		// Nothing is committed once the pass is out of time: a pass
+		// either pushes a whole state or nothing.
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("before committing the state: %w", err)
 		}
 		made, err := r.commit(c, res.Changes, sg, true)
 		if err != nil {
@@ -199,7 +207,7 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 				r.log.Info("pushed a state commit of our own; no longer following", "commit", commit)
 			}
 			r.log.Info("pushed state commit", "commit", commit, "source", c.head, "attempt", attempt)
-			return r.finish(c, res)
+			return r.finish(ctx, c, res)
 		}
 		r.log.Info("push rejected; refetching", "source", c.head, "attempt", attempt, "error", redact(pushErr, rem.secrets))
 		if attempt >= r.cfg.MaxPushAttempts {
@@ -215,12 +223,12 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 // next pass, at that writer's commit of the same state, then finds the
 // commit stored (commits are deterministic), and the state read, planned
 // and rendered. Nothing is published: the state is not on the branch.
-func (r *Reconciler) deferTo(c *computed, res *Result, sg signature.Signer) (*Result, error) {
+func (r *Reconciler) deferTo(ctx context.Context, c *computed, res *Result, sg signature.Signer) (*Result, error) {
 	made, err := r.commit(c, res.Changes, sg, false)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := r.render(c, res, made.hash.String()); err != nil {
+	if _, err := r.render(ctx, c, res, made.hash.String()); err != nil {
 		return nil, err
 	}
 	res.Hosts = nil
@@ -233,8 +241,8 @@ func (r *Reconciler) deferTo(c *computed, res *Result, sg signature.Signer) (*Re
 // compute loads and validates the inventory (reused when only the state
 // changed since the last load) and the state of the checkout, and plans
 // the next state.
-func (r *Reconciler) compute(c *computed) error {
-	inv, err := r.inventory(c)
+func (r *Reconciler) compute(ctx context.Context, c *computed) error {
+	inv, err := r.inventory(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -314,14 +322,17 @@ func (r *Reconciler) stateDirInTree() string {
 // inventory and state), writes it to the output folder and settles a
 // pass that changed nothing. It runs under r.mu, which serialises the
 // uses of r.cache, r.out, r.rendered and r.settled.
-func (r *Reconciler) finish(c *computed, res *Result) (*Result, error) {
+func (r *Reconciler) finish(ctx context.Context, c *computed, res *Result) (*Result, error) {
 	rendered := res.SourceCommit
 	if res.Pushed {
 		rendered = res.StateCommit
 	}
-	out, err := r.render(c, res, rendered)
+	out, err := r.render(ctx, c, res, rendered)
 	if err != nil {
 		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("before writing the output: %w", err)
 	}
 	if r.cfg.Output != "" {
 		files, err := r.out.Write(out)

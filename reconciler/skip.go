@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path"
@@ -126,7 +127,7 @@ func (r *Reconciler) settle(c *computed, res *Result, stream []byte) {
 // c.state of commit (the source commit, or the state commit made), and
 // builds its host table, unless the last render had the same inventory
 // and state: then its manifests and host entries are taken as they are.
-func (r *Reconciler) render(c *computed, res *Result, commit string) ([]byte, error) {
+func (r *Reconciler) render(ctx context.Context, c *computed, res *Result, commit string) ([]byte, error) {
 	st := c.state
 	if lr := r.rendered; lr != nil && lr.inv == c.inv && lr.state == st {
 		r.log.Debug("rendered manifests unchanged", "commit", commit)
@@ -139,7 +140,7 @@ func (r *Reconciler) render(c *computed, res *Result, commit string) ([]byte, er
 	if err := r.checkoutOverlay(c); err != nil {
 		return nil, err
 	}
-	out, err := render.Render(render.Input{Inventory: c.inv, State: c.plan.Next, Root: c.root}, render.Options{Cache: &r.cache, ReuseHosts: true})
+	out, err := render.Render(render.Input{Inventory: c.inv, State: c.plan.Next, Root: c.root}, render.Options{Cache: &r.cache, ReuseHosts: true, Context: ctx})
 	if err != nil {
 		return nil, fmt.Errorf("rendering commit %s: %w", commit, err)
 	}

@@ -1,6 +1,8 @@
 package render_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -85,5 +87,16 @@ func TestOutputKustomizationIsConfined(t *testing.T) {
 				t.Errorf("the output kustomization read a file outside or fetched (%d requests)", requests.Load())
 			}
 		})
+	}
+}
+
+// TestRenderStopsOnContext: a render whose context is done builds
+// nothing and returns the context's error.
+func TestRenderStopsOnContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out, err := render.Render(load(t, "unbound"), render.Options{Context: ctx})
+	if !errors.Is(err, context.Canceled) || out != nil {
+		t.Fatalf("Render: %d bytes, %v; want nothing and context.Canceled", len(out), err)
 	}
 }

@@ -1,9 +1,11 @@
 package render
 
+import "context"
+
 // BuildWith exposes buildWith to the tests: the kustomize pass forced on or
 // off, without a cache.
 func BuildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error) {
-	return buildWith(objs, overlay, viaKustomize, nil)
+	return buildWith(context.Background(), objs, overlay, viaKustomize, nil)
 }
 
 // Objects returns the generated objects of an input, unbuilt.

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,12 +71,14 @@ const partSize = 64
 // A cache (nil for none) skips the work for what an earlier build did:
 // each object's YAML without an output kustomization, each part's build
 // with one.
-func build(objs []object, overlay string, cache *Cache) ([]byte, error) {
-	return buildWith(objs, overlay, overlay != "", cache)
+func build(ctx context.Context, objs []object, overlay string, cache *Cache) ([]byte, error) {
+	return buildWith(ctx, objs, overlay, overlay != "", cache)
 }
 
 // buildWith is build, with the kustomize pass forced on or off.
-func buildWith(objs []object, overlay string, viaKustomize bool, cache *Cache) ([]byte, error) {
+// Parts not started when ctx is done are not built, and the build
+// returns ctx's error.
+func buildWith(ctx context.Context, objs []object, overlay string, viaKustomize bool, cache *Cache) ([]byte, error) {
 	sortObjects(objs)
 	// Two objects must not share a file name (fileName), checked without
 	// building the names: by lower-cased kind and name.
@@ -120,6 +123,10 @@ func buildWith(objs []object, overlay string, viaKustomize bool, cache *Cache) (
 				kh = newKeyHasher()
 			}
 			for i := range next {
+				if err := ctx.Err(); err != nil {
+					errs[i] = err
+					continue
+				}
 				if viaKustomize {
 					results[i], errs[i] = buildPartCached(parts[i], ov, cache, gen, kh)
 				} else {
@@ -133,6 +140,9 @@ func buildWith(objs []object, overlay string, viaKustomize bool, cache *Cache) (
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("rendering: %w", err)
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}

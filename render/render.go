@@ -16,6 +16,7 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -66,6 +67,9 @@ type Input struct {
 
 // Options tune Render.
 type Options struct {
+	// Context, when set, stops a render: parts not built when it is done
+	// are not built, and Render returns its error.
+	Context context.Context
 	// OutputKustomization is a kustomization file applied on top of the
 	// generated objects, with them as a base. "" means
 	// <root>/render/kustomization.yaml when it exists, and none otherwise.
@@ -124,7 +128,11 @@ func Render(in Input, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return build(objs, overlay, opts.Cache)
+	ctx := opts.Context
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	return build(ctx, objs, overlay, opts.Cache)
 }
 
 // outputKustomization returns the overlay to apply, "" for none.

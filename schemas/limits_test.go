@@ -1,6 +1,8 @@
 package schemas_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -139,4 +141,19 @@ func slicesFilter(s []string, keep func(string) bool) []string {
 		}
 	}
 	return out
+}
+
+// TestLoadStopsOnContext: a load whose context is done reads no file and
+// returns the context's error.
+func TestLoadStopsOnContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var cache schemas.ParseCache
+	_, _, err := schemas.Load("../examples/dc1", schemas.LoadOptions{Context: ctx, Cache: &cache})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Load: %v, want context.Canceled", err)
+	}
+	if st := cache.Stats(); st.Read != 0 || st.Misses != 0 {
+		t.Fatalf("a cancelled load read %d and parsed %d files", st.Read, st.Misses)
+	}
 }

@@ -3,6 +3,7 @@ package schemas
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -64,9 +65,11 @@ type LoadOptions struct {
 	// the operating system's files: root is then a slash-separated path
 	// in FS ("." for its top), and files are named by their paths in FS
 	// (in problems, Sources and ContentKey calls). A root that holds a
-	// kustomization cannot be read from an FS: kustomize builds from the
-	// operating system's files.
+	// kustomization is copied from it into memory and built there.
 	FS fs.FS
+	// Context, when set, stops a load: files not read when it is done are
+	// not read, and Load returns its error.
+	Context context.Context
 }
 
 // Load reads the inventory at root. When root holds a kustomization, it is
@@ -85,6 +88,9 @@ type LoadOptions struct {
 func Load(root string, opts LoadOptions) (*Inventory, Problems, error) {
 	if opts.StateDir == "" {
 		opts.StateDir = DefaultStateDir
+	}
+	if opts.Context == nil {
+		opts.Context = context.Background()
 	}
 	src := source{fsys: opts.FS, dir: root, name: func(p string) string { return p }}
 	if opts.FS == nil {
@@ -113,6 +119,9 @@ func Load(root string, opts LoadOptions) (*Inventory, Problems, error) {
 	}
 	l := &loader{inv: &Inventory{Root: root}}
 	if k := findKustomization(src.fsys, src.dir); k != "" {
+		if err := opts.Context.Err(); err != nil {
+			return nil, nil, fmt.Errorf("reading inventory: %w", err)
+		}
 		if err := l.loadKustomization(src, k, filepath.ToSlash(opts.StateDir)); err != nil {
 			return nil, nil, err
 		}
@@ -228,7 +237,7 @@ func (l *loader) loadTree(src source, opts LoadOptions) error {
 	for i, p := range files {
 		names[i] = src.name(p)
 	}
-	return l.loadFiles(src.fsys, files, names, opts.Cache, opts.ContentKey)
+	return l.loadFiles(opts.Context, src.fsys, files, names, opts.Cache, opts.ContentKey)
 }
 
 // loadFiles reads and parses files (paths in fsys, named names) on every
@@ -236,7 +245,7 @@ func (l *loader) loadTree(src source, opts LoadOptions) error {
 // not depend on scheduling. With a cache, a file whose content the cache
 // holds is not parsed again (nor read, when contentKey knows the file),
 // and the cache keeps only files afterwards.
-func (l *loader) loadFiles(fsys fs.FS, files, names []string, cache *ParseCache, contentKey func(string) (string, bool)) error {
+func (l *loader) loadFiles(ctx context.Context, fsys fs.FS, files, names []string, cache *ParseCache, contentKey func(string) (string, bool)) error {
 	parts := make([]*parsedFile, len(files))
 	errs := make([]error, len(files))
 	var total atomic.Int64 // bytes of the files held, read or cached
@@ -247,7 +256,7 @@ func (l *loader) loadFiles(fsys fs.FS, files, names []string, cache *ParseCache,
 		wg.Go(func() {
 			types := map[reflect.Type]*structInfo{} // one per worker: the decoder's cache is not shared
 			for i := range next {
-				if over.Load() {
+				if over.Load() || ctx.Err() != nil {
 					continue
 				}
 				var key string
@@ -304,6 +313,9 @@ func (l *loader) loadFiles(fsys fs.FS, files, names []string, cache *ParseCache,
 	}
 	close(next)
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("reading inventory: %w", err)
+	}
 	if cache != nil {
 		cache.retain(names)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -26,11 +27,11 @@ type loaded struct {
 // loadInventory loads and validates the inventory at root and reads its
 // state. Problems are printed to w, one per line, and returned as a
 // reportedError so that nothing is planned or written.
-func loadInventory(w io.Writer, root string, flags inventoryFlags) (*loaded, error) {
+func loadInventory(ctx context.Context, w io.Writer, root string, flags inventoryFlags) (*loaded, error) {
 	if err := flags.check(); err != nil {
 		return nil, err
 	}
-	inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir})
+	inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir, Context: ctx})
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ with -o json a program can read it.`,
 				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
 			}
 			root := pathArg(args)
-			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
+			l, err := loadInventory(cmd.Context(), cmd.ErrOrStderr(), root, flags)
 			if err != nil {
 				return err
 			}
@@ -77,7 +77,7 @@ the others. Running it again changes nothing. No Git is involved.`,
 				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
 			}
 			root := pathArg(args)
-			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
+			l, err := loadInventory(cmd.Context(), cmd.ErrOrStderr(), root, flags)
 			if err != nil {
 				return err
 			}

@@ -50,12 +50,12 @@ DIR is replaced as a whole too.`,
 			if err := checkRenderDirs(root, flags.stateDir, outDir, valuesDir); err != nil {
 				return err
 			}
-			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
+			l, err := loadInventory(cmd.Context(), cmd.ErrOrStderr(), root, flags)
 			if err != nil {
 				return err
 			}
 			out, err := render.Render(render.Input{Inventory: l.inv, State: l.state, Root: root},
-				render.Options{OutputKustomization: overlay, WithoutHelmReleases: valuesDir != ""})
+				render.Options{OutputKustomization: overlay, WithoutHelmReleases: valuesDir != "", Context: cmd.Context()})
 			var missing *render.MissingAddressError
 			if errors.As(err, &missing) {
 				return fmt.Errorf("%w (state directory %s)", err, l.stateDir)

@@ -12,10 +12,13 @@ import (
 
 // Exit codes.
 const (
-	exitOK      = 0
-	exitFailed  = 1 // invalid input, a failed command, or problems with --fail-on-problems
-	exitUsage   = 2 // wrong flags or arguments
-	defaultPath = "."
+	exitOK     = 0
+	exitFailed = 1 // invalid input, a failed command, or problems with --fail-on-problems
+	exitUsage  = 2 // wrong flags or arguments
+	// exitInterrupted is the shell's code for a process ended by SIGINT
+	// (128 + 2): a command stopped by a signal, or a second signal.
+	exitInterrupted = 130
+	defaultPath     = "."
 )
 
 // usageError marks errors in flags or arguments.
@@ -40,6 +43,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var reported reportedError
 	var usage usageError
 	switch {
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "Error: interrupted")
+		return exitInterrupted
 	case errors.As(err, &reported):
 		if reported.msg != "" {
 			fmt.Fprintln(stderr, "Error:", reported.msg)

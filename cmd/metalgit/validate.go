@@ -34,7 +34,7 @@ exits 1 if there is any. The state directory is checked too.`,
 				return err
 			}
 			root := pathArg(args)
-			inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir})
+			inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir, Context: cmd.Context()})
 			if err != nil {
 				return err
 			}
