@@ -255,3 +255,24 @@ func TestPassConfinesKustomization(t *testing.T) {
 		})
 	}
 }
+
+// A pass's error lists at most schemas.MaxProblems problems, then says
+// how many more there are: a million-line error is no report.
+func TestPassErrorListsBoundedProblems(t *testing.T) {
+	remote := newRemote(t)
+	pushChange(t, remote, "many bad documents", func(dir string) {
+		putFile(t, filepath.Join(dir, "bad.yaml"), strings.Repeat("--- {kind: Nope, apiVersion: v1}\n", schemas.MaxProblems+50))
+	})
+	r := newReconciler(t, reconciler.Config{URL: "file://" + remote})
+	_, err := r.Pass(context.Background())
+	if err == nil {
+		t.Fatal("pass accepted 1050 bad documents")
+	}
+	msg := err.Error()
+	if n := strings.Count(msg, "\n"); n != schemas.MaxProblems+1 {
+		t.Errorf("the error has %d lines, want %d problems and one more line", n, schemas.MaxProblems)
+	}
+	if !strings.Contains(msg, "has 1050 problem(s)") || !strings.HasSuffix(msg, "50 more problems not listed (at most 1000 are); fix the ones above and validate again") {
+		t.Errorf("the error does not count and cut the problems:\n%s", msg[len(msg)-300:])
+	}
+}

@@ -267,6 +267,8 @@ func (r *Reconciler) compute(ctx context.Context, c *computed) error {
 // invalid reports problems with paths relative to the repository.
 func invalid(c *computed, what string, problems schemas.Problems) error {
 	problems.Sort()
+	count := len(problems)
+	problems = problems.Truncate(schemas.MaxProblems)
 	lines := make([]string, len(problems))
 	for i, p := range problems {
 		if rel, err := filepath.Rel(c.dir, p.File); err == nil && p.File != "" {
@@ -275,7 +277,7 @@ func invalid(c *computed, what string, problems schemas.Problems) error {
 		lines[i] = "  " + p.String()
 	}
 	return fmt.Errorf("%w: %s at commit %s has %d problem(s); nothing committed:\n%s",
-		ErrInvalidInventory, what, c.head, len(problems), strings.Join(lines, "\n"))
+		ErrInvalidInventory, what, c.head, count, strings.Join(lines, "\n"))
 }
 
 // commit makes the state commit of the plan's next state on the
