@@ -31,15 +31,17 @@ Render does not allocate: it renders the bindings and leases in the state
 directory. Run 'metalgit allocate' first.
 
 With -o DIR it writes one file per object (<kind>-<name>.yaml) and a
-kustomization.yaml to DIR, replacing DIR as a whole.
+kustomization.yaml to DIR, replacing DIR as a whole. DIR may not be, hold
+or lie inside PATH or the state directory, and an existing DIR must be one
+metalgit rendered: anything else is refused before anything is written.
 
 With --helm-values-dir DIR it writes each enabled component's Helm values
 to DIR/<component>-values.yaml instead of rendering Flux HelmReleases (the
 same values, before any output kustomization), for Argo CD or plain Helm;
 DIR is replaced as a whole too.`,
 		Example: `  metalgit render examples/dc1
-  metalgit render -o deploy/ .
-  metalgit render -o deploy/ --helm-values-dir values/ .
+  metalgit render -o ../deploy .
+  metalgit render -o ../deploy --helm-values-dir ../values .
   metalgit render --output-kustomization overlays/prod/kustomization.yaml .`,
 		Args: maxOnePath,
 		RunE: func(cmd *cobra.Command, args []string) error {
