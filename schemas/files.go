@@ -40,23 +40,18 @@ func OpenRoot(dir string) (*RootFS, error) {
 // Close releases the directory.
 func (f *RootFS) Close() error { return f.root.Close() }
 
-// Open opens a directory or a regular file. Anything else is refused by
-// its mode before it is opened, and checked again on the descriptor
-// (opened without blocking), so that a file swapped for a FIFO in
-// between cannot block the loader either.
+// Open opens a directory or a regular file. The file is opened without
+// blocking (a FIFO would block an ordinary open until a writer came) and
+// its mode checked on the descriptor, so that nothing but a directory or a
+// regular file is ever read. Callers that know an entry's type from its
+// directory (as Load's walk does) refuse special files before they open
+// them.
 func (f *RootFS) Open(name string) (fs.File, error) {
-	info, err := f.root.Stat(name)
-	if err != nil {
-		return nil, err
-	}
-	if !info.Mode().IsRegular() && !info.IsDir() {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: ErrNotRegular}
-	}
 	file, err := f.root.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
-	if info, err = file.Stat(); err != nil || (!info.Mode().IsRegular() && !info.IsDir()) {
+	if info, err := file.Stat(); err != nil || (!info.Mode().IsRegular() && !info.IsDir()) {
 		_ = file.Close()
 		if err == nil {
 			err = &fs.PathError{Op: "open", Path: name, Err: ErrNotRegular}
@@ -73,7 +68,26 @@ func (f *RootFS) Stat(name string) (fs.FileInfo, error) { return f.root.Stat(nam
 // that is not a regular file (ErrNotRegular) and any file over limit bytes
 // (ErrTooLarge), whatever its size claims to be.
 func ReadFileLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
-	info, err := fs.Stat(fsys, name)
+	if _, ok := fsys.(*RootFS); !ok {
+		// Other file systems (a Git tree) may read a file whole when it
+		// is opened: check its size first.
+		info, err := fs.Stat(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		if !info.Mode().IsRegular() {
+			return nil, &fs.PathError{Op: "read", Path: name, Err: ErrNotRegular}
+		}
+		if info.Size() > limit {
+			return nil, tooLarge(name, info.Size(), limit)
+		}
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	info, err := f.Stat()
 	if err != nil {
 		return nil, err
 	}
@@ -81,26 +95,29 @@ func ReadFileLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: ErrNotRegular}
 	}
 	if info.Size() > limit {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: %s, the limit is %s", ErrTooLarge, sizeText(info.Size()), sizeText(limit))}
+		return nil, tooLarge(name, info.Size(), limit)
 	}
-	f, err := fsys.Open(name)
-	if err != nil {
-		return nil, err
+	// Read one byte more than the size says, to see a file that grew.
+	data := make([]byte, 0, info.Size()+1)
+	for int64(len(data)) <= limit {
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
+		n, err := f.Read(data[len(data):min(int64(cap(data)), limit+1)])
+		data = data[:len(data)+n]
+		if errors.Is(err, io.EOF) {
+			return data, nil
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: name, Err: err}
+		}
 	}
-	defer func() { _ = f.Close() }()
-	if info, err := f.Stat(); err != nil {
-		return nil, err
-	} else if !info.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: ErrNotRegular}
-	}
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: err}
-	}
-	if int64(len(data)) > limit {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: over %s", ErrTooLarge, sizeText(limit))}
-	}
-	return data, nil
+	return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: over %s", ErrTooLarge, sizeText(limit))}
+}
+
+// tooLarge is the error for a file of size bytes over limit.
+func tooLarge(name string, size, limit int64) error {
+	return &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: %s, the limit is %s", ErrTooLarge, sizeText(size), sizeText(limit))}
 }
 
 // fileProblem turns an error reading one inventory file into a problem

@@ -50,6 +50,11 @@ func copyInventory(src source, stateDir string) (filesys.FileSystem, map[string]
 				Message: fmt.Sprintf("the inventory root holds more than %d files; keep only the inventory below it", MaxFiles)})
 			return fs.SkipAll
 		}
+		if t := d.Type(); !t.IsRegular() && t&fs.ModeSymlink == 0 {
+			prob, _ := fileProblem(src.name(p), ErrNotRegular)
+			skipped[rel] = prob.Message // a special file: never opened
+			return nil
+		}
 		if d.Type()&fs.ModeSymlink != 0 {
 			if info, err := fs.Stat(src.fsys, p); err == nil && info.IsDir() {
 				skipped[rel] = "a symbolic link to a directory is not followed; refer to the directory itself"

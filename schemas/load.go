@@ -217,6 +217,12 @@ func (l *loader) loadTree(src source, opts LoadOptions) error {
 		}
 		ext := strings.ToLower(path.Ext(p))
 		if (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(d.Name(), ".") {
+			if t := d.Type(); !t.IsRegular() && t&fs.ModeSymlink == 0 {
+				// A FIFO, socket or device: refused without being opened.
+				prob, _ := fileProblem(src.name(p), ErrNotRegular)
+				l.problems = append(l.problems, prob)
+				return nil
+			}
 			if len(files) == MaxFiles {
 				return errTooManyFiles
 			}
