@@ -360,3 +360,26 @@ func mkfifo(t *testing.T, name string) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzCheckKustomization: whatever a committed kustomization holds, the
+// check before the build never panics, and every problem names the file
+// and says which rule it breaks.
+func FuzzCheckKustomization(f *testing.F) {
+	f.Add([]byte("resources: [a.yaml, ../b, https://x/y, github.com/o/r]\npatches: [{path: /etc/p}]\n"))
+	f.Add([]byte("secretGenerator:\n- name: s\n  files: [k=../x]\n  envs: [/e]\n  env: ../e\nhelmCharts: [{name: x}]\n"))
+	f.Add([]byte("resources: &r [sub]\ncomponents: *r\nopenapi: {path: git@h:o/r}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		problems, err := schemas.CheckKustomizationFiles(map[string][]byte{
+			"kustomization.yaml":     data,
+			"sub/kustomization.yaml": data,
+		}, func(rel string) string { return "inv/" + rel })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			if !strings.HasPrefix(p.File, "inv/") || p.Rule == "" || p.Field == "" || p.Message == "" {
+				t.Fatalf("problem without its file, field or rule: %+v", p)
+			}
+		}
+	})
+}
