@@ -1060,6 +1060,9 @@ var agreementCases = func() map[string]agreementCase {
 	}
 	add("Host/resources null", host, true, set("spec.resources", "null"))
 	add("Host/resources a list", host, false, set("spec.resources", "[cpu]"))
+	pool := maximalDocs[schemas.KindIPPool]
+	add("IPPool/allowNetworkAndBroadcast true", pool, true, set("spec.allowNetworkAndBroadcast", "true"))
+	add("IPPool/allowNetworkAndBroadcast a string", pool, false, set("spec.allowNetworkAndBroadcast", `"true"`))
 
 	// Enums: every allowed value, a wrong one, and "" where the field is optional.
 	enums := []struct {

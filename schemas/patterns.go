@@ -49,6 +49,17 @@ const (
 	MaxPrefix = 128 // per family: 32 for IPv4, 128 for IPv6
 )
 
+// Limits on what an inventory may ask for, so that what validates can be
+// applied and served and all work stays bounded.
+const (
+	// MinPrefixIPv4 and MinPrefixIPv6 are the shortest pool prefixes: an
+	// IPv4 pool spans at most a /8 (16,777,216 addresses), an IPv6 pool at
+	// most a /48. A shorter prefix is a typo (10.0.0.1/4 for /24) or a
+	// network no segment has.
+	MinPrefixIPv4 = 8
+	MinPrefixIPv6 = 48
+)
+
 // patterns holds the compiled forms of the patterns above.
 type patterns struct {
 	name, mac, bmc, quantity, hex *regexp.Regexp

@@ -56,6 +56,13 @@ const (
 	RuleDuplicatePinned Rule = "duplicate-pinned" // two machines pinned to one host, or one IP pinned twice
 )
 
+// Rules of what validates being what can be applied and served: addresses
+// the network can use.
+const (
+	RuleAddressSpace Rule = "address-space"     // a pool wider than /8 (IPv4) or /48 (IPv6), or in multicast, loopback, link-local, unspecified or IPv4-mapped space
+	RuleNetworkBcast Rule = "network-broadcast" // a range pool hands out its network or broadcast address without allowNetworkAndBroadcast
+)
+
 // SchemaRules are the rules that the JSON Schemas express as well: for
 // these, the Go validation and the JSON Schema give the same verdict.
 var SchemaRules = []Rule{RuleKind, RuleUnknownField, RuleType, RuleRequired, RuleName, RuleEnum, RuleMAC, RuleBMCAddress, RuleQuantity, RuleChecksum, RuleOutOfRange}

@@ -95,6 +95,10 @@ var invalidCaseRules = map[string]caseRule{
 	"state-duplicate-address":      {schemas.RuleState, "is listed twice"},
 	"state-outside-pool":           {schemas.RuleState, "is not an allocatable address"},
 	"state-host-bound-twice":       {schemas.RuleState, "is bound to both"},
+	"pool-too-wide":                {schemas.RuleAddressSpace, "is shorter than"},
+	"pool-special-space":           {schemas.RuleAddressSpace, "block"},
+	"range-network-broadcast":      {schemas.RuleNetworkBcast, "allowNetworkAndBroadcast"},
+	"cidr-slash-31":                {schemas.RuleCIDRGateway, "point-to-point"},
 }
 
 // chdirRepoRoot makes the repository root the working directory of the test.
