@@ -34,8 +34,8 @@ const (
 	RulePoolForm        Rule = "pool-form"        // both cidr and ranges, or neither
 	RuleRangeGateway    Rule = "range-gateway"    // range pool without consistent prefix/gateway
 	RulePoolOverlap     Rule = "pool-overlap"     // allocatable addresses overlap another pool or a reserved address
-	RuleVIP             Rule = "vip"              // boot proxy VIP malformed, outside the network or allocatable
-	RulePinnedIP        Rule = "pinned-ip"        // pinned IP malformed, outside the network or allocatable
+	RuleVIP             Rule = "vip"              // boot proxy VIP malformed, outside the network, allocatable, or a pool's gateway/network/broadcast
+	RulePinnedIP        Rule = "pinned-ip"        // pinned IP malformed, outside the network, allocatable, or a pool's gateway/network/broadcast
 	RuleReference       Rule = "reference"        // reference to a missing object
 	RuleDuplicateName   Rule = "duplicate-name"   // two documents of one kind share a name
 	RuleDuplicateMAC    Rule = "duplicate-mac"    // a MAC used twice
@@ -57,10 +57,11 @@ const (
 )
 
 // Rules of what validates being what can be applied and served: addresses
-// the network can use.
+// the network can use and the boot proxy can serve.
 const (
 	RuleAddressSpace Rule = "address-space"     // a pool wider than /8 (IPv4) or /48 (IPv6), or in multicast, loopback, link-local, unspecified or IPv4-mapped space
 	RuleNetworkBcast Rule = "network-broadcast" // a range pool hands out its network or broadcast address without allowNetworkAndBroadcast
+	RuleProvisioning Rule = "provisioning-pool" // a provisioning pool the boot proxy cannot serve (IPv6 pool, DNS or NTP server)
 )
 
 // SchemaRules are the rules that the JSON Schemas express as well: for

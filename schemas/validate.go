@@ -92,6 +92,7 @@ func (inv *Inventory) ValidateWith(cache *ValidateCache) Problems {
 	v.sshKeys()
 	v.secrets()
 	v.addressOverlaps()
+	v.addressUses()
 	v.problems.Sort()
 	if cache != nil {
 		clean := make(map[*Host]bool, len(inv.Hosts))

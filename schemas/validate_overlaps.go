@@ -59,9 +59,9 @@ func (v *validator) addressOverlaps() {
 			continue
 		}
 		obj, field := "Host/"+h.Metadata.Name, "spec.ipAddress"
-		ip, err := netip.ParseAddr(h.Spec.IPAddress)
+		ip, err := parsePlainAddr(h.Spec.IPAddress)
 		if err != nil {
-			v.at(h.Source, obj, field, RulePinnedIP, "%q is not an IP address", h.Spec.IPAddress)
+			v.at(h.Source, obj, field, RulePinnedIP, "%q is not an IP address%s", h.Spec.IPAddress, zoneHint(h.Spec.IPAddress))
 			continue
 		}
 		if other, dup := pinnedBy[ip]; dup {

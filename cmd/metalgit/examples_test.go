@@ -99,6 +99,9 @@ var invalidCaseRules = map[string]caseRule{
 	"pool-special-space":           {schemas.RuleAddressSpace, "block"},
 	"range-network-broadcast":      {schemas.RuleNetworkBcast, "allowNetworkAndBroadcast"},
 	"cidr-slash-31":                {schemas.RuleCIDRGateway, "point-to-point"},
+	"vip-is-gateway":               {schemas.RuleVIP, "is the gateway of IPPool/"},
+	"pinned-ip-broadcast":          {schemas.RulePinnedIP, "broadcast address"},
+	"provisioning-pool-ipv6":       {schemas.RuleProvisioning, "IPv4 only"},
 }
 
 // chdirRepoRoot makes the repository root the working directory of the test.
