@@ -60,6 +60,11 @@ const (
 	MinPrefixIPv6 = 48
 )
 
+// LabelPrefix is the label key prefix that metalgit keeps for itself: it
+// labels every BareMetalHost with metalgit.dev/host and, once a machine is
+// bound, metalgit.dev/machine.
+const LabelPrefix = "metalgit.dev/"
+
 // patterns holds the compiled forms of the patterns above.
 type patterns struct {
 	name, mac, bmc, quantity, hex *regexp.Regexp

@@ -83,6 +83,7 @@ func (inv *Inventory) ValidateWith(cache *ValidateCache) Problems {
 		v.clean = cache.cleanHosts(world)
 	}
 	v.names()
+	v.apiNames()
 	v.sites()
 	v.ipPools()
 	v.nodeTypes()

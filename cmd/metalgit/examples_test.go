@@ -102,6 +102,10 @@ var invalidCaseRules = map[string]caseRule{
 	"vip-is-gateway":               {schemas.RuleVIP, "is the gateway of IPPool/"},
 	"pinned-ip-broadcast":          {schemas.RulePinnedIP, "broadcast address"},
 	"provisioning-pool-ipv6":       {schemas.RuleProvisioning, "IPv4 only"},
+	"host-name-too-long":           {schemas.RuleAPIName, "label " + schemas.LabelHost},
+	"machineset-name-too-long":     {schemas.RuleAPIName, "label " + schemas.LabelMachine},
+	"credentials-name-invalid":     {schemas.RuleAPIName, "not a valid Secret name"},
+	"host-label-invalid":           {schemas.RuleLabel, "label"},
 }
 
 // chdirRepoRoot makes the repository root the working directory of the test.
