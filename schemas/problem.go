@@ -58,13 +58,15 @@ const (
 
 // Rules of what validates being what can be applied and served: addresses
 // the network can use and the boot proxy can serve, names and labels the
-// API server takes.
+// API server takes, BMC URLs and MACs that name one device.
 const (
 	RuleAddressSpace Rule = "address-space"     // a pool wider than /8 (IPv4) or /48 (IPv6), or in multicast, loopback, link-local, unspecified or IPv4-mapped space
 	RuleNetworkBcast Rule = "network-broadcast" // a range pool hands out its network or broadcast address without allowNetworkAndBroadcast
 	RuleProvisioning Rule = "provisioning-pool" // a provisioning pool the boot proxy cannot serve (IPv6 pool, DNS or NTP server)
 	RuleAPIName      Rule = "api-name"          // a name the API server would refuse, as written or in the object names and label values metalgit makes of it
 	RuleLabel        Rule = "label"             // a Host label key or value the API server would refuse, or a key under metalgit.dev/
+	RuleBMCURL       Rule = "bmc-url"           // a BMC address with credentials, no host, a bad port or an IPv6 host without brackets
+	RuleMACUnicast   Rule = "mac-unicast"       // a broadcast, multicast or all-zero MAC where a NIC's own address belongs
 )
 
 // SchemaRules are the rules that the JSON Schemas express as well: for

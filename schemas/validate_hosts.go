@@ -37,15 +37,23 @@ func (v *validator) hosts() {
 			continue
 		}
 		v.checked++
-		if v.required(src, obj, "spec.bmc.address", spec.BMC.Address, "give the BMC URL, such as redfish://10.20.0.11/redfish/v1/Systems/1") &&
-			!v.re.bmc.MatchString(spec.BMC.Address) {
-			v.at(src, obj, "spec.bmc.address", RuleBMCAddress, "%q has no known scheme; start it with one of %s followed by ://", spec.BMC.Address, strings.Join(BMCSchemes, ", "))
+		if v.required(src, obj, "spec.bmc.address", spec.BMC.Address, "give the BMC URL, such as redfish://10.20.0.11/redfish/v1/Systems/1") {
+			if !v.re.bmc.MatchString(spec.BMC.Address) {
+				v.at(src, obj, "spec.bmc.address", RuleBMCAddress, "%q has no known scheme; start it with one of %s followed by ://", redactBMC(spec.BMC.Address), strings.Join(BMCSchemes, ", "))
+			} else {
+				for _, msg := range bmcURLProblems(spec.BMC.Address) {
+					v.at(src, obj, "spec.bmc.address", RuleBMCURL, "%s", msg)
+				}
+			}
 		}
 		v.required(src, obj, "spec.bmc.credentialsName", spec.BMC.CredentialsName, "name the Secret (in the Site's namespace) that holds the BMC username and password")
 		if v.required(src, obj, "spec.bootMACAddress", spec.BootMACAddress, "give the MAC of the NIC that PXE boots, such as aa:bb:cc:dd:ee:01") {
-			if !v.re.mac.MatchString(spec.BootMACAddress) {
+			switch {
+			case !v.re.mac.MatchString(spec.BootMACAddress):
 				v.at(src, obj, "spec.bootMACAddress", RuleMAC, "%q is not a MAC address; write six colon-separated hex pairs, such as aa:bb:cc:dd:ee:01", spec.BootMACAddress)
-			} else {
+			case macProblem(spec.BootMACAddress) != "":
+				v.at(src, obj, "spec.bootMACAddress", RuleMACUnicast, "%s", macProblem(spec.BootMACAddress))
+			default:
 				useMAC(src, obj, "spec.bootMACAddress", spec.BootMACAddress)
 			}
 		}
@@ -71,9 +79,14 @@ func (v *validator) interfaces(src Source, obj string, spec *HostSpec, useMAC fu
 		}
 		seen[ifc.Name] = true
 		if ifc.MACAddress != "" {
-			if !v.re.mac.MatchString(ifc.MACAddress) {
+			switch {
+			case !v.re.mac.MatchString(ifc.MACAddress):
 				v.at(src, obj, field+".macAddress", RuleMAC, "%q is not a MAC address; write six colon-separated hex pairs, such as aa:bb:cc:dd:ee:02", ifc.MACAddress)
-			} else if !strings.EqualFold(ifc.MACAddress, spec.BootMACAddress) {
+			case strings.EqualFold(ifc.MACAddress, spec.BootMACAddress):
+				// The boot NIC: its MAC is checked as spec.bootMACAddress.
+			case macProblem(ifc.MACAddress) != "":
+				v.at(src, obj, field+".macAddress", RuleMACUnicast, "%s", macProblem(ifc.MACAddress))
+			default:
 				useMAC(src, obj, field+".macAddress", ifc.MACAddress)
 			}
 		}

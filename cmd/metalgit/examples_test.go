@@ -106,6 +106,10 @@ var invalidCaseRules = map[string]caseRule{
 	"machineset-name-too-long":     {schemas.RuleAPIName, "label " + schemas.LabelMachine},
 	"credentials-name-invalid":     {schemas.RuleAPIName, "not a valid Secret name"},
 	"host-label-invalid":           {schemas.RuleLabel, "label"},
+	"bmc-credentials-in-url":       {schemas.RuleBMCURL, "credentials go in the Secret named by credentialsName"},
+	"bmc-port-out-of-range":        {schemas.RuleBMCURL, "out of range"},
+	"bmc-ipv6-unbracketed":         {schemas.RuleBMCURL, "brackets"},
+	"mac-not-unicast":              {schemas.RuleMACUnicast, "no NIC has"},
 }
 
 // chdirRepoRoot makes the repository root the working directory of the test.
