@@ -58,6 +58,12 @@ const (
 	// network no segment has.
 	MinPrefixIPv4 = 8
 	MinPrefixIPv6 = 48
+	// MaxMachineSetQuantity is the largest quantity of one MachineSet.
+	MaxMachineSetQuantity = 10000
+	// MaxMachines is the most machines one inventory asks for, MachineSets
+	// and Machines together. Split a larger fleet into several inventories
+	// (one per Site).
+	MaxMachines = 10000
 )
 
 // LabelPrefix is the label key prefix that metalgit keeps for itself: it

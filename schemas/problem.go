@@ -57,8 +57,8 @@ const (
 )
 
 // Rules of what validates being what can be applied and served: addresses
-// the network can use and the boot proxy can serve, names and labels the
-// API server takes, BMC URLs and MACs that name one device.
+// the network can use, names and labels the API server takes, BMC URLs and
+// MACs that name one device, and bounded machine counts.
 const (
 	RuleAddressSpace Rule = "address-space"     // a pool wider than /8 (IPv4) or /48 (IPv6), or in multicast, loopback, link-local, unspecified or IPv4-mapped space
 	RuleNetworkBcast Rule = "network-broadcast" // a range pool hands out its network or broadcast address without allowNetworkAndBroadcast
@@ -67,6 +67,7 @@ const (
 	RuleLabel        Rule = "label"             // a Host label key or value the API server would refuse, or a key under metalgit.dev/
 	RuleBMCURL       Rule = "bmc-url"           // a BMC address with credentials, no host, a bad port or an IPv6 host without brackets
 	RuleMACUnicast   Rule = "mac-unicast"       // a broadcast, multicast or all-zero MAC where a NIC's own address belongs
+	RuleMachineLimit Rule = "machine-limit"     // more machines in the inventory than MaxMachines
 )
 
 // SchemaRules are the rules that the JSON Schemas express as well: for

@@ -589,43 +589,6 @@ func (v *validator) secrets() {
 	}
 }
 
-func (v *validator) machines() {
-	generated := map[string]string{} // machine name → MachineSet that makes it
-	for _, ms := range v.inv.MachineSets {
-		obj, src := "MachineSet/"+ms.Metadata.Name, ms.Source
-		if v.required(src, obj, "spec.nodeType", ms.Spec.NodeType, "name the NodeType of the machines") {
-			v.ref(src, obj, "spec.nodeType", KindNodeType, ms.Spec.NodeType, v.ix.NodeTypes[ms.Spec.NodeType] != nil)
-		}
-		switch {
-		case !src.has("spec.quantity"):
-			v.at(src, obj, "spec.quantity", RuleRequired, "is required; say how many machines the set holds (0 or more)")
-		case ms.Spec.Quantity < 0:
-			v.at(src, obj, "spec.quantity", RuleOutOfRange, "quantity %d is negative; use 0 or more", ms.Spec.Quantity)
-		}
-		for i := range ms.Spec.Quantity {
-			generated[fmt.Sprintf("%s-%d", ms.Metadata.Name, i)] = ms.Metadata.Name
-		}
-	}
-	pinned := map[string]string{} // host → machine
-	for _, m := range v.inv.Machines {
-		obj, src := "Machine/"+m.Metadata.Name, m.Source
-		if v.required(src, obj, "spec.nodeType", m.Spec.NodeType, "name the NodeType of the machine") {
-			v.ref(src, obj, "spec.nodeType", KindNodeType, m.Spec.NodeType, v.ix.NodeTypes[m.Spec.NodeType] != nil)
-		}
-		if set, clash := generated[m.Metadata.Name]; clash {
-			v.at(src, obj, "metadata.name", RuleMachineName, "machine %s is also made by MachineSet/%s; rename the Machine or the MachineSet", m.Metadata.Name, set)
-		}
-		if host := m.Spec.ServerName; host != "" {
-			v.ref(src, obj, "spec.serverName", KindHost, host, v.ix.Hosts[host] != nil)
-			if other, dup := pinned[host]; dup {
-				v.at(src, obj, "spec.serverName", RuleDuplicatePinned, "Host/%s is already pinned by Machine/%s; a host runs one machine", host, other)
-			} else {
-				pinned[host] = m.Metadata.Name
-			}
-		}
-	}
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {

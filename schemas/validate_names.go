@@ -117,7 +117,7 @@ func (v *validator) apiNames() {
 	}
 	for _, ms := range v.inv.MachineSets {
 		q := ms.Spec.Quantity
-		if q <= 0 || !v.validName(ms.Metadata.Name) {
+		if q <= 0 || q > MaxMachineSetQuantity || !v.validName(ms.Metadata.Name) {
 			continue
 		}
 		last := ms.Metadata.Name + "-" + strconv.Itoa(q-1)

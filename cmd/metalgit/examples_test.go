@@ -110,6 +110,8 @@ var invalidCaseRules = map[string]caseRule{
 	"bmc-port-out-of-range":        {schemas.RuleBMCURL, "out of range"},
 	"bmc-ipv6-unbracketed":         {schemas.RuleBMCURL, "brackets"},
 	"mac-not-unicast":              {schemas.RuleMACUnicast, "no NIC has"},
+	"machineset-quantity-limit":    {schemas.RuleOutOfRange, "the most machines one MachineSet"},
+	"machine-limit":                {schemas.RuleMachineLimit, "over the limit of"},
 }
 
 // chdirRepoRoot makes the repository root the working directory of the test.
