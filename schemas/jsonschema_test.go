@@ -1060,6 +1060,9 @@ var agreementCases = func() map[string]agreementCase {
 	}
 	add("Host/resources null", host, true, set("spec.resources", "null"))
 	add("Host/resources a list", host, false, set("spec.resources", "[cpu]"))
+	pool := maximalDocs[schemas.KindIPPool]
+	add("IPPool/allowNetworkAndBroadcast true", pool, true, set("spec.allowNetworkAndBroadcast", "true"))
+	add("IPPool/allowNetworkAndBroadcast a string", pool, false, set("spec.allowNetworkAndBroadcast", `"true"`))
 
 	// Enums: every allowed value, a wrong one, and "" where the field is optional.
 	enums := []struct {
@@ -1094,7 +1097,7 @@ var agreementCases = func() map[string]agreementCase {
 		kind, path string
 		ok, bad    []int
 	}{
-		{schemas.KindMachineSet, "spec.quantity", []int{0, 1, 1000}, []int{-1}},
+		{schemas.KindMachineSet, "spec.quantity", []int{0, 1, 1000, schemas.MaxMachineSetQuantity}, []int{-1, schemas.MaxMachineSetQuantity + 1}},
 		{schemas.KindHost, "spec.interfaces[3].vlan.id", []int{schemas.MinVLANID, schemas.MaxVLANID}, []int{0, -1, schemas.MaxVLANID + 1}},
 		{schemas.KindSite, "spec.zones.bmc.vlan", []int{0, schemas.MinVLANID, schemas.MaxVLANID}, []int{-1, schemas.MaxVLANID + 1}},
 		{schemas.KindHost, "spec.interfaces[0].mtu", []int{0, schemas.MinMTU, schemas.MaxMTU}, []int{1, schemas.MinMTU - 1, schemas.MaxMTU + 1, -1}},

@@ -49,6 +49,28 @@ const (
 	MaxPrefix = 128 // per family: 32 for IPv4, 128 for IPv6
 )
 
+// Limits on what an inventory may ask for, so that what validates can be
+// applied and served and all work stays bounded.
+const (
+	// MinPrefixIPv4 and MinPrefixIPv6 are the shortest pool prefixes: an
+	// IPv4 pool spans at most a /8 (16,777,216 addresses), an IPv6 pool at
+	// most a /48. A shorter prefix is a typo (10.0.0.1/4 for /24) or a
+	// network no segment has.
+	MinPrefixIPv4 = 8
+	MinPrefixIPv6 = 48
+	// MaxMachineSetQuantity is the largest quantity of one MachineSet.
+	MaxMachineSetQuantity = 10000
+	// MaxMachines is the most machines one inventory asks for, MachineSets
+	// and Machines together. Split a larger fleet into several inventories
+	// (one per Site).
+	MaxMachines = 10000
+)
+
+// LabelPrefix is the label key prefix that metalgit keeps for itself: it
+// labels every BareMetalHost with metalgit.dev/host and, once a machine is
+// bound, metalgit.dev/machine.
+const LabelPrefix = "metalgit.dev/"
+
 // patterns holds the compiled forms of the patterns above.
 type patterns struct {
 	name, mac, bmc, quantity, hex *regexp.Regexp

@@ -15,10 +15,14 @@ type PoolAddresses struct {
 	Gateway netip.Addr
 	// Allocatable is what IPAM may hand out: CIDR form: the subnet less
 	// network, gateway and broadcast; range form: every address of every
-	// range. Reserved addresses are removed in both forms.
+	// range (which holds the network and broadcast addresses only with
+	// allowNetworkAndBroadcast). Reserved addresses are removed in both forms.
 	Allocatable *netipx.IPSet
 	// Reserved holds the pool's reserved addresses and ranges.
 	Reserved *netipx.IPSet
+	// NetworkAndBroadcast is the pool's allowNetworkAndBroadcast: its
+	// network and broadcast addresses are host addresses.
+	NetworkAndBroadcast bool
 }
 
 // Size is the number of allocatable addresses, saturating at the largest uint64.
@@ -74,12 +78,23 @@ type FieldError struct {
 // Addresses works out the pool's addresses. It reports every problem of
 // the spec; the result is usable only when there are none.
 func (s *IPPoolSpec) Addresses() (PoolAddresses, []FieldError) {
+	return s.addresses(true)
+}
+
+// addresses is Addresses; with hints false it offers no example in its
+// messages, which saves checking the examples (see cidrHint).
+func (s *IPPoolSpec) addresses(hints bool) (PoolAddresses, []FieldError) {
 	var errs []FieldError
 	add := func(field string, rule Rule, format string, args ...any) {
 		errs = append(errs, FieldError{Field: field, Rule: rule, Message: fmt.Sprintf(format, args...)})
 	}
 	var out PoolAddresses
 	var allocatable netipx.IPSetBuilder
+	type parsedRange struct {
+		field string
+		r     netipx.IPRange
+	}
+	var ranges []parsedRange
 	switch {
 	case s.CIDR != "" && len(s.Ranges) > 0:
 		add("spec", RulePoolForm, "has both cidr and ranges; use cidr (<gateway>/<prefix>) or ranges with prefix and gateway, not both")
@@ -96,14 +111,26 @@ func (s *IPPoolSpec) Addresses() (PoolAddresses, []FieldError) {
 		if s.Prefix != 0 || s.Gateway != "" {
 			add("spec", RulePoolForm, "prefix and gateway belong to the range form; the cidr form carries both in cidr: <gateway>/<prefix>")
 		}
+		if s.AllowNetworkAndBroadcast {
+			add("spec.allowNetworkAndBroadcast", RulePoolForm, "belongs to the range form; the cidr form never hands out its network, gateway and broadcast addresses: remove it, or write the pool as ranges with prefix and gateway")
+		}
 		out.Network, out.Gateway = p.Masked(), p.Addr()
+		if msg := spaceProblem(p); msg != "" {
+			if p.Bits() < minPrefix(p.Addr()) {
+				msg += cidrHint(p.Addr(), typicalPrefix(p.Addr()), hints)
+			}
+			add("spec.cidr", RuleAddressSpace, "%s", msg)
+			return out, errs
+		}
 		netRange := netipx.RangeOfPrefix(out.Network)
 		first, last := netRange.From(), netRange.To()
 		switch {
+		case p.Bits() >= out.Gateway.BitLen()-1:
+			add("spec.cidr", RuleCIDRGateway, "%s", tinyCIDRMessage(p, hints))
 		case out.Gateway == first:
-			add("spec.cidr", RuleCIDRGateway, "gateway %s is the network address of %s; write the gateway's own address, such as %s/%d", out.Gateway, out.Network, first.Next(), p.Bits())
-		case out.Gateway.Is4() && out.Gateway == last && p.Bits() < 32:
-			add("spec.cidr", RuleCIDRGateway, "gateway %s is the broadcast address of %s; write the gateway's own address, such as %s/%d", out.Gateway, out.Network, first.Next(), p.Bits())
+			add("spec.cidr", RuleCIDRGateway, "gateway %s is the network address of %s; write the gateway's own address%s", out.Gateway, out.Network, cidrHint(first.Next(), p.Bits(), hints))
+		case out.Gateway.Is4() && out.Gateway == last:
+			add("spec.cidr", RuleCIDRGateway, "gateway %s is the broadcast address of %s; write the gateway's own address%s", out.Gateway, out.Network, cidrHint(first.Next(), p.Bits(), hints))
 		}
 		allocatable.AddPrefix(out.Network)
 		allocatable.Remove(first)
@@ -118,16 +145,26 @@ func (s *IPPoolSpec) Addresses() (PoolAddresses, []FieldError) {
 		var gw netip.Addr
 		if s.Gateway != "" {
 			var err error
-			if gw, err = netip.ParseAddr(s.Gateway); err != nil {
-				add("spec.gateway", RuleAddress, "%q is not an IP address", s.Gateway)
+			if gw, err = parsePlainAddr(s.Gateway); err != nil {
+				add("spec.gateway", RuleAddress, "%q is not an IP address%s", s.Gateway, zoneHint(s.Gateway))
 			}
 		}
 		if gw.IsValid() && s.Prefix != 0 {
 			if s.Prefix < 0 || s.Prefix > gw.BitLen() {
-				add("spec.prefix", RuleRangeGateway, "prefix %d does not fit an IPv%d gateway; use 1-%d", s.Prefix, family(gw), gw.BitLen())
+				add("spec.prefix", RuleRangeGateway, "prefix %d does not fit an IPv%d gateway; use %d-%d", s.Prefix, family(gw), minPrefix(gw), gw.BitLen())
 			} else {
-				out.Network = netip.PrefixFrom(gw, s.Prefix).Masked()
+				p := netip.PrefixFrom(gw, s.Prefix)
+				out.Network = p.Masked()
 				out.Gateway = gw
+				if msg := spaceProblem(p); msg != "" {
+					field := "spec.gateway"
+					if s.Prefix < minPrefix(gw) {
+						field = "spec.prefix"
+						msg += fmt.Sprintf(", such as prefix: %d", typicalPrefix(gw))
+					}
+					add(field, RuleAddressSpace, "%s", msg)
+					out.Network = netip.Prefix{} // no follow-on problems about the ranges
+				}
 			}
 		}
 		var seen netipx.IPSetBuilder
@@ -146,6 +183,7 @@ func (s *IPPoolSpec) Addresses() (PoolAddresses, []FieldError) {
 			}
 			seen.AddRange(r)
 			allocatable.AddRange(r)
+			ranges = append(ranges, parsedRange{field, r})
 		}
 		if gw.IsValid() {
 			if set, _ := seen.IPSet(); set != nil && set.Contains(gw) && !s.reservedContains(gw) {
@@ -167,13 +205,13 @@ func (s *IPPoolSpec) Addresses() (PoolAddresses, []FieldError) {
 		reserved.AddRange(r)
 	}
 	for i, entry := range s.DNSServers {
-		if _, err := netip.ParseAddr(entry); err != nil {
-			add(joinIndex("spec.dnsServers", i), RuleAddress, "%q is not an IP address", entry)
+		if _, err := parsePlainAddr(entry); err != nil {
+			add(joinIndex("spec.dnsServers", i), RuleAddress, "%q is not an IP address%s", entry, zoneHint(entry))
 		}
 	}
 	for i, entry := range s.NTPServers {
-		if _, err := netip.ParseAddr(entry); err != nil {
-			add(joinIndex("spec.ntpServers", i), RuleAddress, "%q is not an IP address", entry)
+		if _, err := parsePlainAddr(entry); err != nil {
+			add(joinIndex("spec.ntpServers", i), RuleAddress, "%q is not an IP address%s", entry, zoneHint(entry))
 		}
 	}
 	out.Reserved, _ = reserved.IPSet()
@@ -181,6 +219,17 @@ func (s *IPPoolSpec) Addresses() (PoolAddresses, []FieldError) {
 		allocatable.RemoveSet(out.Reserved)
 	}
 	out.Allocatable, _ = allocatable.IPSet()
+	out.NetworkAndBroadcast = s.AllowNetworkAndBroadcast
+	if !s.AllowNetworkAndBroadcast && out.Network.IsValid() {
+		network, broadcast := unusableAddresses(out.Network)
+		for _, pr := range ranges {
+			for _, a := range []netip.Addr{network, broadcast} {
+				if a.IsValid() && pr.r.Contains(a) && out.Allocatable.Contains(a) {
+					add(pr.field, RuleNetworkBcast, "%s", networkBroadcastMessage(pr.r, a, out.Network))
+				}
+			}
+		}
+	}
 	if len(errs) == 0 && SetSize(out.Allocatable) == 0 {
 		add("spec", RuleValue, "the pool has no allocatable address; widen the cidr or ranges, or reserve less")
 	}
@@ -209,8 +258,8 @@ func parseRange(entry string) (netipx.IPRange, string) {
 	if !ok {
 		return netipx.IPRange{}, fmt.Sprintf("%q is not a range; write <start>-<end>, such as 10.0.0.20-10.0.0.30", entry)
 	}
-	a, err1 := netip.ParseAddr(strings.TrimSpace(from))
-	b, err2 := netip.ParseAddr(strings.TrimSpace(to))
+	a, err1 := parsePlainAddr(strings.TrimSpace(from))
+	b, err2 := parsePlainAddr(strings.TrimSpace(to))
 	if err1 != nil || err2 != nil {
 		return netipx.IPRange{}, fmt.Sprintf("%q is not a range of two IP addresses; write <start>-<end>, such as 10.0.0.20-10.0.0.30", entry)
 	}
@@ -228,9 +277,9 @@ func parseAddressOrRange(entry string) (netipx.IPRange, string) {
 	if strings.Contains(entry, "-") {
 		return parseRange(entry)
 	}
-	a, err := netip.ParseAddr(strings.TrimSpace(entry))
+	a, err := parsePlainAddr(strings.TrimSpace(entry))
 	if err != nil {
-		return netipx.IPRange{}, fmt.Sprintf("%q is not an IP address or <start>-<end> range", entry)
+		return netipx.IPRange{}, fmt.Sprintf("%q is not an IP address or <start>-<end> range%s", entry, zoneHint(entry))
 	}
 	return netipx.IPRangeFrom(a, a), ""
 }

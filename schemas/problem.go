@@ -34,8 +34,8 @@ const (
 	RulePoolForm        Rule = "pool-form"        // both cidr and ranges, or neither
 	RuleRangeGateway    Rule = "range-gateway"    // range pool without consistent prefix/gateway
 	RulePoolOverlap     Rule = "pool-overlap"     // allocatable addresses overlap another pool or a reserved address
-	RuleVIP             Rule = "vip"              // boot proxy VIP malformed, outside the network or allocatable
-	RulePinnedIP        Rule = "pinned-ip"        // pinned IP malformed, outside the network or allocatable
+	RuleVIP             Rule = "vip"              // boot proxy VIP malformed, outside the network, allocatable, or a pool's gateway/network/broadcast
+	RulePinnedIP        Rule = "pinned-ip"        // pinned IP malformed, outside the network, allocatable, or a pool's gateway/network/broadcast
 	RuleReference       Rule = "reference"        // reference to a missing object
 	RuleDuplicateName   Rule = "duplicate-name"   // two documents of one kind share a name
 	RuleDuplicateMAC    Rule = "duplicate-mac"    // a MAC used twice
@@ -54,6 +54,20 @@ const (
 	RuleEmptyInventory  Rule = "empty-inventory"  // no documents found
 	RuleMetalLBOverlap  Rule = "metallb-overlap"  // a MetalLB pool overlaps a pool's allocatable addresses
 	RuleDuplicatePinned Rule = "duplicate-pinned" // two machines pinned to one host, or one IP pinned twice
+)
+
+// Rules of what validates being what can be applied and served: addresses
+// the network can use, names and labels the API server takes, BMC URLs and
+// MACs that name one device, and bounded machine counts.
+const (
+	RuleAddressSpace Rule = "address-space"     // a pool wider than /8 (IPv4) or /48 (IPv6), or in multicast, loopback, link-local, unspecified or IPv4-mapped space
+	RuleNetworkBcast Rule = "network-broadcast" // a range pool hands out its network or broadcast address without allowNetworkAndBroadcast
+	RuleProvisioning Rule = "provisioning-pool" // a provisioning pool the boot proxy cannot serve (IPv6 pool, DNS or NTP server)
+	RuleAPIName      Rule = "api-name"          // a name the API server would refuse, as written or in the object names and label values metalgit makes of it
+	RuleLabel        Rule = "label"             // a Host label key or value the API server would refuse, or a key under metalgit.dev/
+	RuleBMCURL       Rule = "bmc-url"           // a BMC address with credentials, no host, a bad port or an IPv6 host without brackets
+	RuleMACUnicast   Rule = "mac-unicast"       // a broadcast, multicast or all-zero MAC where a NIC's own address belongs
+	RuleMachineLimit Rule = "machine-limit"     // more machines in the inventory than MaxMachines
 )
 
 // SchemaRules are the rules that the JSON Schemas express as well: for

@@ -163,8 +163,10 @@ type IPPool struct {
 type IPPoolSpec struct {
 	// CIDR is <gateway>/<prefix>; network, gateway and broadcast are never allocated.
 	CIDR string `json:"cidr,omitempty"`
-	// Ranges are <start>-<end> entries whose every address is allocatable;
-	// a single comma-separated string is accepted too.
+	// Ranges are <start>-<end> entries whose every address is allocatable
+	// (a range may hold the network or broadcast address only with
+	// allowNetworkAndBroadcast); a single comma-separated string is
+	// accepted too.
 	Ranges StringList `json:"ranges,omitempty"`
 	// Prefix is the prefix length of the range form's network.
 	Prefix int `json:"prefix,omitempty"`
@@ -174,6 +176,11 @@ type IPPoolSpec struct {
 	NTPServers []string `json:"ntpServers,omitempty"`
 	// Reserved are addresses and <start>-<end> ranges that are never allocated.
 	Reserved []string `json:"reserved,omitempty"`
+	// AllowNetworkAndBroadcast lets the range form hand out the network
+	// address of its prefix and (IPv4) its broadcast address when a range
+	// holds them, for networks that route single addresses. Without it such
+	// a pool is refused. The cidr form never hands them out.
+	AllowNetworkAndBroadcast bool `json:"allowNetworkAndBroadcast,omitempty"`
 }
 
 // NodeType describes a class of machine: what hosts it may run on and how it is provisioned.

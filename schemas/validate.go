@@ -3,7 +3,6 @@ package schemas
 import (
 	"encoding/base64"
 	"fmt"
-	"net/netip"
 	"net/url"
 	"slices"
 	"strconv"
@@ -11,11 +10,9 @@ import (
 	"text/template"
 
 	yaml "go.yaml.in/yaml/v3"
-	"go4.org/netipx"
 	"golang.org/x/crypto/ssh"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Index gives the inventory's objects by name. With duplicate names, the
@@ -86,6 +83,7 @@ func (inv *Inventory) ValidateWith(cache *ValidateCache) Problems {
 		v.clean = cache.cleanHosts(world)
 	}
 	v.names()
+	v.apiNames()
 	v.sites()
 	v.ipPools()
 	v.nodeTypes()
@@ -95,6 +93,7 @@ func (inv *Inventory) ValidateWith(cache *ValidateCache) Problems {
 	v.sshKeys()
 	v.secrets()
 	v.addressOverlaps()
+	v.addressUses()
 	v.problems.Sort()
 	if cache != nil {
 		clean := make(map[*Host]bool, len(inv.Hosts))
@@ -347,96 +346,11 @@ func (v *validator) port(src Source, object, field string, p int) {
 	}
 }
 
-func (v *validator) sites() {
-	switch len(v.inv.Sites) {
-	case 0:
-		if len(v.docs()) > 0 {
-			v.problems = append(v.problems, Problem{File: v.inv.Root, Rule: RuleSite, Message: "the inventory has no Site; add one Site document (kind: Site)"})
-		}
-		return
-	case 1:
-	default:
-		for _, s := range v.inv.Sites[1:] {
-			v.at(s.Source, "Site/"+s.Metadata.Name, "", RuleSite, "an inventory holds exactly one Site; the first is Site/%s%s; split sites into separate inventories (or kustomize overlays)", v.inv.Sites[0].Metadata.Name, where(v.inv.Sites[0].Source))
-		}
-	}
-	for _, s := range v.inv.Sites {
-		obj, src, spec := "Site/"+s.Metadata.Name, s.Source, &s.Spec
-		v.required(src, obj, "spec.namespace", spec.Namespace, "set the namespace for BareMetalHosts and their Secrets")
-		if spec.Namespace != "" {
-			if errs := validation.IsDNS1123Label(spec.Namespace); len(errs) > 0 {
-				v.at(src, obj, "spec.namespace", RuleValue, "%q is not a valid namespace: %s", spec.Namespace, errs[0])
-			}
-		}
-		if v.required(src, obj, "spec.provisioningPool", spec.ProvisioningPool, "name the IPPool that gives every host its PXE lease") {
-			v.ref(src, obj, "spec.provisioningPool", KindIPPool, spec.ProvisioningPool, v.ix.IPPools[spec.ProvisioningPool] != nil)
-		}
-		if bp := spec.BootProxy; bp != nil {
-			v.required(src, obj, "spec.bootProxy.vip", bp.VIP, "give the boot proxy's address in CIDR form, such as 192.168.100.2/24")
-			if a := bp.Attachment; a != nil {
-				if v.required(src, obj, "spec.bootProxy.attachment.type", a.Type, "use bridge, macvlan or hostNetwork") {
-					v.enum(src, obj, "spec.bootProxy.attachment.type", a.Type, AttachmentTypes)
-				}
-				v.enum(src, obj, "spec.bootProxy.attachment.mode", a.Mode, MacvlanModes)
-				switch a.Type {
-				case AttachmentBridge:
-					if a.Bridge == "" {
-						v.at(src, obj, "spec.bootProxy.attachment.bridge", RuleValue, "a bridge attachment needs the bridge name; set bridge: br0")
-					}
-				case AttachmentMacvlan:
-					if a.Master == "" {
-						v.at(src, obj, "spec.bootProxy.attachment.master", RuleValue, "a macvlan attachment needs its parent interface; set master: eth0")
-					}
-				}
-			}
-			if ir := bp.Ironic; ir != nil {
-				v.required(src, obj, "spec.bootProxy.ironic.apiURL", ir.APIURL, "give Ironic's API URL, such as http://ironic.metal3-system.svc:6385")
-				v.url(src, obj, "spec.bootProxy.ironic.apiURL", ir.APIURL)
-				v.url(src, obj, "spec.bootProxy.ironic.httpURL", ir.HTTPURL)
-			}
-			if p := bp.Ports; p != nil {
-				v.port(src, obj, "spec.bootProxy.ports.dhcp", p.DHCP)
-				v.port(src, obj, "spec.bootProxy.ports.tftp", p.TFTP)
-				v.port(src, obj, "spec.bootProxy.ports.http", p.HTTP)
-				v.port(src, obj, "spec.bootProxy.ports.callback", p.Callback)
-			}
-		}
-		if ml := spec.MetalLB; ml != nil {
-			seen := map[string]bool{}
-			for i, p := range ml.Pools {
-				field := joinIndex("spec.metallb.pools", i)
-				if v.required(src, obj, field+".name", p.Name, "name the MetalLB pool") && seen[p.Name] {
-					v.at(src, obj, field+".name", RuleDuplicateName, "MetalLB pool %q is listed twice", p.Name)
-				}
-				seen[p.Name] = true
-				if len(p.Addresses) == 0 {
-					v.at(src, obj, field+".addresses", RuleRequired, "is required; list CIDRs or <start>-<end> ranges")
-				}
-				for j, a := range p.Addresses {
-					if _, msg := parseAddressesEntry(a); msg != "" {
-						v.at(src, obj, joinIndex(field+".addresses", j), rangeRule(a), "%s", msg)
-					}
-				}
-			}
-		}
-		for _, zone := range sortedKeys(spec.Zones) {
-			z := spec.Zones[zone]
-			field := joinKey("spec.zones", zone)
-			if v.required(src, obj, field+".pool", z.Pool, "name the IPPool of the zone") {
-				v.ref(src, obj, field+".pool", KindIPPool, z.Pool, v.ix.IPPools[z.Pool] != nil)
-			}
-			if z.VLAN != 0 && (z.VLAN < MinVLANID || z.VLAN > MaxVLANID) {
-				v.at(src, obj, field+".vlan", RuleOutOfRange, "VLAN %d is out of range; use %d-%d", z.VLAN, MinVLANID, MaxVLANID)
-			}
-		}
-	}
-}
-
 func (v *validator) ipPools() {
 	for _, p := range v.inv.IPPools {
 		obj := "IPPool/" + p.Metadata.Name
 		if p.Spec.Prefix < 0 || p.Spec.Prefix > MaxPrefix {
-			v.at(p.Source, obj, "spec.prefix", RuleOutOfRange, "prefix %d is out of range; use 1-32 for IPv4, 1-128 for IPv6", p.Spec.Prefix)
+			v.at(p.Source, obj, "spec.prefix", RuleOutOfRange, "prefix %d is out of range; use %d-32 for IPv4, %d-128 for IPv6", p.Spec.Prefix, MinPrefixIPv4, MinPrefixIPv6)
 			continue
 		}
 		addrs, errs := p.Spec.Addresses()
@@ -673,286 +587,6 @@ func (v *validator) secrets() {
 		v.at(s.Source, "Secret/"+s.Metadata.Name, "metadata.labels", RuleSecret,
 			"an inventory Secret is for templates only and must carry the label %s%s; BMC credentials never belong in Git", LabelUserDataTemplateType, ref)
 	}
-}
-
-func (v *validator) hosts() {
-	type macUse struct {
-		object string
-		src    Source
-		field  string
-	}
-	macs := map[string]macUse{}
-	useMAC := func(src Source, obj, field, mac string) {
-		key := strings.ToLower(mac)
-		if prev, dup := macs[key]; dup && prev.object != obj {
-			v.at(src, obj, field, RuleDuplicateMAC, "MAC %s is already used by %s%s; each NIC belongs to one host", mac, prev.object, whereField(prev.src, prev.field))
-			return
-		}
-		macs[key] = macUse{obj, src, field}
-	}
-	for _, h := range v.inv.Hosts {
-		obj, src, spec := "Host/"+h.Metadata.Name, h.Source, &h.Spec
-		if v.clean[h] {
-			// Checked before and found clean, so its MACs are well
-			// formed: only the check across hosts, in the same order.
-			useMAC(src, obj, "spec.bootMACAddress", spec.BootMACAddress)
-			for i, ifc := range spec.Interfaces {
-				if ifc.MACAddress != "" && !strings.EqualFold(ifc.MACAddress, spec.BootMACAddress) {
-					useMAC(src, obj, joinIndex("spec.interfaces", i)+".macAddress", ifc.MACAddress)
-				}
-			}
-			continue
-		}
-		v.checked++
-		if v.required(src, obj, "spec.bmc.address", spec.BMC.Address, "give the BMC URL, such as redfish://10.20.0.11/redfish/v1/Systems/1") &&
-			!v.re.bmc.MatchString(spec.BMC.Address) {
-			v.at(src, obj, "spec.bmc.address", RuleBMCAddress, "%q has no known scheme; start it with one of %s followed by ://", spec.BMC.Address, strings.Join(BMCSchemes, ", "))
-		}
-		v.required(src, obj, "spec.bmc.credentialsName", spec.BMC.CredentialsName, "name the Secret (in the Site's namespace) that holds the BMC username and password")
-		if v.required(src, obj, "spec.bootMACAddress", spec.BootMACAddress, "give the MAC of the NIC that PXE boots, such as aa:bb:cc:dd:ee:01") {
-			if !v.re.mac.MatchString(spec.BootMACAddress) {
-				v.at(src, obj, "spec.bootMACAddress", RuleMAC, "%q is not a MAC address; write six colon-separated hex pairs, such as aa:bb:cc:dd:ee:01", spec.BootMACAddress)
-			} else {
-				useMAC(src, obj, "spec.bootMACAddress", spec.BootMACAddress)
-			}
-		}
-		v.enum(src, obj, "spec.bootMode", spec.BootMode, BootModes)
-		v.quantities(src, obj, "spec.resources", spec.Resources)
-		if h := spec.RootDeviceHints; h != nil && h.MinSizeGigabytes < 0 {
-			v.at(src, obj, "spec.rootDeviceHints.minSizeGigabytes", RuleOutOfRange, "must not be negative")
-		}
-		v.interfaces(src, obj, spec, useMAC)
-	}
-}
-
-func (v *validator) interfaces(src Source, obj string, spec *HostSpec, useMAC func(Source, string, string, string)) {
-	names := map[string]bool{}
-	for _, ifc := range spec.Interfaces {
-		names[ifc.Name] = true
-	}
-	seen := map[string]bool{}
-	for i, ifc := range spec.Interfaces {
-		field := joinIndex("spec.interfaces", i)
-		if v.required(src, obj, field+".name", ifc.Name, "name the interface, such as eno1, bond0 or bond0.100") && seen[ifc.Name] {
-			v.at(src, obj, field+".name", RuleInterface, "interface %q is listed twice", ifc.Name)
-		}
-		seen[ifc.Name] = true
-		if ifc.MACAddress != "" {
-			if !v.re.mac.MatchString(ifc.MACAddress) {
-				v.at(src, obj, field+".macAddress", RuleMAC, "%q is not a MAC address; write six colon-separated hex pairs, such as aa:bb:cc:dd:ee:02", ifc.MACAddress)
-			} else if !strings.EqualFold(ifc.MACAddress, spec.BootMACAddress) {
-				useMAC(src, obj, field+".macAddress", ifc.MACAddress)
-			}
-		}
-		if ifc.MTU != 0 && (ifc.MTU < MinMTU || ifc.MTU > MaxMTU) {
-			v.at(src, obj, field+".mtu", RuleOutOfRange, "MTU %d is out of range; use %d-%d", ifc.MTU, MinMTU, MaxMTU)
-		}
-		if ifc.Bond != nil && ifc.VLAN != nil {
-			v.at(src, obj, field, RuleInterface, "an interface is a bond or a VLAN, not both; split it into two interfaces")
-		}
-		if b := ifc.Bond; b != nil {
-			if v.required(src, obj, field+".bond.mode", b.Mode, "use a Linux bonding mode such as 802.3ad or active-backup") {
-				v.enum(src, obj, field+".bond.mode", b.Mode, BondModes)
-			}
-			if len(b.Interfaces) == 0 {
-				v.at(src, obj, field+".bond.interfaces", RuleRequired, "is required; list the interfaces the bond aggregates")
-			}
-			for j, member := range b.Interfaces {
-				switch {
-				case member == ifc.Name:
-					v.at(src, obj, joinIndex(field+".bond.interfaces", j), RuleInterface, "bond %s cannot contain itself", ifc.Name)
-				case !names[member]:
-					v.at(src, obj, joinIndex(field+".bond.interfaces", j), RuleInterface, "bond %s references interface %q, which this host does not list; add it to spec.interfaces or fix the name", ifc.Name, member)
-				}
-			}
-		}
-		if vl := ifc.VLAN; vl != nil {
-			if vl.ID == 0 && !src.has(field+".vlan.id") {
-				v.at(src, obj, field+".vlan.id", RuleRequired, "is required; give the 802.1Q tag (%d-%d)", MinVLANID, MaxVLANID)
-			} else if vl.ID < MinVLANID || vl.ID > MaxVLANID {
-				v.at(src, obj, field+".vlan.id", RuleOutOfRange, "VLAN %d is out of range; use %d-%d", vl.ID, MinVLANID, MaxVLANID)
-			}
-			if v.required(src, obj, field+".vlan.link", vl.Link, "name the interface the VLAN rides on") {
-				switch {
-				case vl.Link == ifc.Name:
-					v.at(src, obj, field+".vlan.link", RuleInterface, "VLAN %s cannot ride on itself", ifc.Name)
-				case !names[vl.Link]:
-					v.at(src, obj, field+".vlan.link", RuleInterface, "VLAN %s references interface %q, which this host does not list; add it to spec.interfaces or fix the name", ifc.Name, vl.Link)
-				}
-			}
-		}
-		v.ref(src, obj, field+".pool", KindIPPool, ifc.Pool, v.ix.IPPools[ifc.Pool] != nil)
-		for j, r := range ifc.Routes {
-			rf := joinIndex(field+".routes", j)
-			if v.required(src, obj, rf+".network", r.Network, "give the destination in CIDR form") {
-				if _, err := netip.ParsePrefix(r.Network); err != nil {
-					v.at(src, obj, rf+".network", RuleAddress, "%q is not a CIDR such as 10.1.0.0/16", r.Network)
-				}
-			}
-			if v.required(src, obj, rf+".gateway", r.Gateway, "give the next hop") {
-				if _, err := netip.ParseAddr(r.Gateway); err != nil {
-					v.at(src, obj, rf+".gateway", RuleAddress, "%q is not an IP address", r.Gateway)
-				}
-			}
-		}
-	}
-}
-
-func (v *validator) machines() {
-	generated := map[string]string{} // machine name → MachineSet that makes it
-	for _, ms := range v.inv.MachineSets {
-		obj, src := "MachineSet/"+ms.Metadata.Name, ms.Source
-		if v.required(src, obj, "spec.nodeType", ms.Spec.NodeType, "name the NodeType of the machines") {
-			v.ref(src, obj, "spec.nodeType", KindNodeType, ms.Spec.NodeType, v.ix.NodeTypes[ms.Spec.NodeType] != nil)
-		}
-		switch {
-		case !src.has("spec.quantity"):
-			v.at(src, obj, "spec.quantity", RuleRequired, "is required; say how many machines the set holds (0 or more)")
-		case ms.Spec.Quantity < 0:
-			v.at(src, obj, "spec.quantity", RuleOutOfRange, "quantity %d is negative; use 0 or more", ms.Spec.Quantity)
-		}
-		for i := range ms.Spec.Quantity {
-			generated[fmt.Sprintf("%s-%d", ms.Metadata.Name, i)] = ms.Metadata.Name
-		}
-	}
-	pinned := map[string]string{} // host → machine
-	for _, m := range v.inv.Machines {
-		obj, src := "Machine/"+m.Metadata.Name, m.Source
-		if v.required(src, obj, "spec.nodeType", m.Spec.NodeType, "name the NodeType of the machine") {
-			v.ref(src, obj, "spec.nodeType", KindNodeType, m.Spec.NodeType, v.ix.NodeTypes[m.Spec.NodeType] != nil)
-		}
-		if set, clash := generated[m.Metadata.Name]; clash {
-			v.at(src, obj, "metadata.name", RuleMachineName, "machine %s is also made by MachineSet/%s; rename the Machine or the MachineSet", m.Metadata.Name, set)
-		}
-		if host := m.Spec.ServerName; host != "" {
-			v.ref(src, obj, "spec.serverName", KindHost, host, v.ix.Hosts[host] != nil)
-			if other, dup := pinned[host]; dup {
-				v.at(src, obj, "spec.serverName", RuleDuplicatePinned, "Host/%s is already pinned by Machine/%s; a host runs one machine", host, other)
-			} else {
-				pinned[host] = m.Metadata.Name
-			}
-		}
-	}
-}
-
-// addressOverlaps checks the rules that span pools, the VIP, pinned IPs
-// and MetalLB pools: no address may be allocatable twice or handed out
-// while also used elsewhere.
-func (v *validator) addressOverlaps() {
-	names := sortedKeys(v.pools)
-	// Pools against each other and against other pools' reserved addresses.
-	for i, a := range names {
-		pa := v.pools[a]
-		for _, b := range names[i+1:] {
-			pb := v.pools[b]
-			if pa.Allocatable.Overlaps(pb.Allocatable) {
-				v.poolProblem(b, RulePoolOverlap, "allocatable addresses overlap IPPool/%s (%s); pools must not share addresses", a, overlapSample(pa.Allocatable, pb.Allocatable))
-			}
-		}
-		for _, b := range names {
-			if b == a || v.pools[b].Reserved == nil {
-				continue
-			}
-			if pa.Allocatable.Overlaps(v.pools[b].Reserved) {
-				v.poolProblem(a, RulePoolOverlap, "allocatable addresses include %s, which IPPool/%s reserves; an address reserved anywhere is never allocated: reserve it in this pool too, or, to split one subnet between pools, give them disjoint ranges (range form)", overlapSample(pa.Allocatable, v.pools[b].Reserved), b)
-			}
-		}
-	}
-	site := v.ix.Site
-	prov, provOK := PoolAddresses{}, false
-	if site != nil {
-		prov, provOK = v.pools[site.Spec.ProvisioningPool]
-	}
-	// The boot proxy VIP.
-	if site != nil && site.Spec.BootProxy != nil && site.Spec.BootProxy.VIP != "" {
-		obj, field := "Site/"+site.Metadata.Name, "spec.bootProxy.vip"
-		vip, err := netip.ParsePrefix(site.Spec.BootProxy.VIP)
-		switch {
-		case err != nil:
-			v.at(site.Source, obj, field, RuleVIP, "%q is not an address in CIDR form such as 192.168.100.2/24", site.Spec.BootProxy.VIP)
-		default:
-			if provOK && !prov.Network.Contains(vip.Addr()) {
-				v.at(site.Source, obj, field, RuleVIP, "VIP %s lies outside the provisioning network %s; PXE clients could not reach it", vip.Addr(), prov.Network)
-			}
-			for _, name := range names {
-				if v.pools[name].Allocatable.Contains(vip.Addr()) {
-					v.at(site.Source, obj, field, RuleVIP, "VIP %s is allocatable in IPPool/%s and could be handed to a host; add it to that pool's reserved list", vip.Addr(), name)
-				}
-			}
-		}
-	}
-	// Pinned host addresses.
-	pinnedBy := map[netip.Addr]string{}
-	for _, h := range v.inv.Hosts {
-		if h.Spec.IPAddress == "" {
-			continue
-		}
-		obj, field := "Host/"+h.Metadata.Name, "spec.ipAddress"
-		ip, err := netip.ParseAddr(h.Spec.IPAddress)
-		if err != nil {
-			v.at(h.Source, obj, field, RulePinnedIP, "%q is not an IP address", h.Spec.IPAddress)
-			continue
-		}
-		if other, dup := pinnedBy[ip]; dup {
-			v.at(h.Source, obj, field, RuleDuplicatePinned, "%s is already pinned by %s", ip, other)
-		}
-		pinnedBy[ip] = obj
-		if provOK && !prov.Network.Contains(ip) {
-			v.at(h.Source, obj, field, RulePinnedIP, "pinned IP %s lies outside the provisioning network %s", ip, prov.Network)
-		}
-		for _, name := range names {
-			if v.pools[name].Allocatable.Contains(ip) {
-				v.at(h.Source, obj, field, RulePinnedIP, "pinned IP %s is allocatable in IPPool/%s and could be handed to another owner; add it to that pool's reserved list", ip, name)
-			}
-		}
-		if site != nil && site.Spec.BootProxy != nil {
-			if vip, err := netip.ParsePrefix(site.Spec.BootProxy.VIP); err == nil && vip.Addr() == ip {
-				v.at(h.Source, obj, field, RulePinnedIP, "pinned IP %s is the boot proxy VIP", ip)
-			}
-		}
-	}
-	// MetalLB pools must stay clear of what IPAM hands out.
-	if site != nil && site.Spec.MetalLB != nil {
-		for i, p := range site.Spec.MetalLB.Pools {
-			for j, a := range p.Addresses {
-				r, msg := parseAddressesEntry(a)
-				if msg != "" {
-					continue
-				}
-				for _, name := range names {
-					if v.pools[name].Allocatable.OverlapsRange(r) {
-						v.at(site.Source, "Site/"+site.Metadata.Name, joinIndex(joinIndex("spec.metallb.pools", i)+".addresses", j), RuleMetalLBOverlap,
-							"MetalLB addresses %s overlap the allocatable addresses of IPPool/%s; reserve them in that pool or move them", a, name)
-					}
-				}
-			}
-		}
-	}
-}
-
-func (v *validator) poolProblem(name string, rule Rule, format string, args ...any) {
-	p := v.ix.IPPools[name]
-	field := "spec.ranges"
-	if p.Spec.CIDR != "" {
-		field = "spec.cidr"
-	}
-	v.at(p.Source, "IPPool/"+name, field, rule, format, args...)
-}
-
-// overlapSample describes the first overlapping range of two sets.
-func overlapSample(a, b *netipx.IPSet) string {
-	var bld netipx.IPSetBuilder
-	bld.AddSet(a)
-	bld.Intersect(b)
-	s, _ := bld.IPSet()
-	if s == nil || len(s.Ranges()) == 0 {
-		return "?"
-	}
-	r := s.Ranges()[0]
-	if r.From() == r.To() {
-		return r.From().String()
-	}
-	return r.From().String() + "-" + r.To().String()
 }
 
 func sortedKeys[V any](m map[string]V) []string {

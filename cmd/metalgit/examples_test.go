@@ -95,6 +95,23 @@ var invalidCaseRules = map[string]caseRule{
 	"state-duplicate-address":      {schemas.RuleState, "is listed twice"},
 	"state-outside-pool":           {schemas.RuleState, "is not an allocatable address"},
 	"state-host-bound-twice":       {schemas.RuleState, "is bound to both"},
+	"pool-too-wide":                {schemas.RuleAddressSpace, "is shorter than"},
+	"pool-special-space":           {schemas.RuleAddressSpace, "block"},
+	"range-network-broadcast":      {schemas.RuleNetworkBcast, "allowNetworkAndBroadcast"},
+	"cidr-slash-31":                {schemas.RuleCIDRGateway, "point-to-point"},
+	"vip-is-gateway":               {schemas.RuleVIP, "is the gateway of IPPool/"},
+	"pinned-ip-broadcast":          {schemas.RulePinnedIP, "broadcast address"},
+	"provisioning-pool-ipv6":       {schemas.RuleProvisioning, "IPv4 only"},
+	"host-name-too-long":           {schemas.RuleAPIName, "label " + schemas.LabelHost},
+	"machineset-name-too-long":     {schemas.RuleAPIName, "label " + schemas.LabelMachine},
+	"credentials-name-invalid":     {schemas.RuleAPIName, "not a valid Secret name"},
+	"host-label-invalid":           {schemas.RuleLabel, "label"},
+	"bmc-credentials-in-url":       {schemas.RuleBMCURL, "credentials go in the Secret named by credentialsName"},
+	"bmc-port-out-of-range":        {schemas.RuleBMCURL, "out of range"},
+	"bmc-ipv6-unbracketed":         {schemas.RuleBMCURL, "brackets"},
+	"mac-not-unicast":              {schemas.RuleMACUnicast, "no NIC has"},
+	"machineset-quantity-limit":    {schemas.RuleOutOfRange, "the most machines one MachineSet"},
+	"machine-limit":                {schemas.RuleMachineLimit, "over the limit of"},
 }
 
 // chdirRepoRoot makes the repository root the working directory of the test.

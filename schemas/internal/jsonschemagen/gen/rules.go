@@ -81,7 +81,7 @@ var fieldRules = map[field]rule{
 	{"VLANSpec", "link"}:                    {required: true},
 	{"Zone", "vlan"}:                        {min: limit(schemas.MinVLANID), max: limit(schemas.MaxVLANID), unsetZero: true},
 	{"MachineSetSpec", "nodeType"}:          {required: true},
-	{"MachineSetSpec", "quantity"}:          {required: true, min: limit(0)},
+	{"MachineSetSpec", "quantity"}:          {required: true, min: limit(0), max: limit(schemas.MaxMachineSetQuantity)},
 	{"MachineSpec", "nodeType"}:             {required: true},
 	{"SSHKeySpec", "publicKey"}:             {required: true},
 }
