@@ -20,7 +20,7 @@ const (
 	MaxInventoryBytes = 64 << 20
 	// MaxFiles is the most files an inventory (or the directory tree a
 	// kustomization is built from) may hold.
-	MaxFiles = 50_000
+	MaxFiles = 100_000
 	// MaxDocuments is the most documents an inventory may hold.
 	MaxDocuments = 100_000
 	// MaxProblems is the most problems a report lists; one more line

@@ -105,7 +105,7 @@ func TestLoadTooManyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"inv: more than 50000 YAML files below the inventory root; keep only the inventory below it, or split the site"}
+	want := []string{"inv: more than 100000 YAML files below the inventory root; keep only the inventory below it, or split the site"}
 	if diff := cmp.Diff(want, lines(problems)); diff != "" {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
