@@ -2,7 +2,6 @@ package schemas
 
 import (
 	"fmt"
-	"strings"
 )
 
 // Limits on what one inventory may hold. An inventory comes from a Git
@@ -37,17 +36,17 @@ const (
 	maxPathShown      = 200        // longest path or value quoted in a problem
 )
 
-// Truncate returns the first max problems of p (sorted first) and, when
-// it held more, one more problem saying how many were left out. A report
-// of a million problems is no report: fix the first and validate again.
-func (p Problems) Truncate(max int) Problems {
-	if len(p) <= max {
+// Truncate returns the first n problems of p (sorted first) and, when it
+// held more, one more problem saying how many were left out. A report of
+// a million problems is no report: fix the first and validate again.
+func (p Problems) Truncate(n int) Problems {
+	if len(p) <= n {
 		return p
 	}
 	p.Sort()
-	out := append(Problems(nil), p[:max]...)
+	out := append(Problems(nil), p[:n]...)
 	return append(out, Problem{Rule: RuleTooMany,
-		Message: fmt.Sprintf("%d more problems not listed (at most %d are); fix the ones above and validate again", len(p)-max, max)})
+		Message: fmt.Sprintf("%d more problems not listed (at most %d are); fix the ones above and validate again", len(p)-n, n)})
 }
 
 // quote returns s quoted for a message, cut to maxPathShown characters
@@ -70,12 +69,4 @@ func sizeText(n int64) string {
 		return fmt.Sprintf("%d KiB", n>>10)
 	}
 	return fmt.Sprintf("%d bytes", n)
-}
-
-// joinLimited joins at most n items, saying how many more there were.
-func joinLimited(items []string, n int) string {
-	if len(items) <= n {
-		return strings.Join(items, ", ")
-	}
-	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }
