@@ -211,7 +211,7 @@ func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(h
 			return usageError{err}
 		}
 		watch = func(ctx context.Context) error {
-			return bmh.Run(ctx, bmh.Config{RESTConfig: rc, Namespace: o.namespace, Store: store, Logger: log,
+			return bmh.Run(ctx, bmh.Config{RESTConfig: rc, Namespace: o.namespace, Store: store, Logger: log, Registerer: reg,
 				OnChange: func(t *boot.Table) { log.Info("hosts from BareMetalHosts", "hosts", t.Len()) }})
 		}
 	}
