@@ -51,7 +51,7 @@ func addBootFlags(f *pflag.FlagSet, o *bootOptions) {
 	f.StringVar(&o.serverIP, "server-ip", "", "the boot proxy's address: DHCP option 54, siaddr, TFTP server (default: the listen address, else --interface's first IPv4 address)")
 	f.StringVar(&o.httpURL, "http-url", "", "base URL of iPXE scripts and HTTP boot binaries (default http://SERVER-IP:8080)")
 	f.StringVar(&o.iface, "interface", "", "provisioning interface: bind DHCP to it and send IPv6 router advertisements on it")
-	f.DurationVar(&o.leaseTime, "lease-time", dhcp.DefaultLeaseTime, "DHCP lease time")
+	f.DurationVar(&o.leaseTime, "lease-time", dhcp.DefaultLeaseTime, "DHCP lease time (option 51), from 1s; 0 is refused")
 	f.StringVar(&o.efiBinary, "efi-binary", boot.EFIBinary, "x86 UEFI boot binary: "+boot.EFIBinary+" or "+boot.EFIFullBinary)
 	f.StringVar(&o.userClass, "user-class", dhcp.DefaultUserClass, "DHCP option 77 value that marks iPXE (set it to the user class of an embedded script)")
 	f.BoolVar(&o.ra, "ra", true, "send minimal IPv6 router advertisements on --interface (iPXE boots ~13 s sooner)")
@@ -63,6 +63,11 @@ func (o *bootOptions) dhcpConfig(store *boot.Store, reg prometheus.Registerer, l
 	cfg := dhcp.Config{
 		ReplyPort: o.dhcpReplyPort, Interface: o.iface, HTTPURL: o.httpURL, LeaseTime: o.leaseTime,
 		UserClass: o.userClass, EFIBinary: o.efiBinary, Hosts: store, Logger: log, Registerer: reg,
+	}
+	// 0 would mean "the default" to the library: refuse it here, where
+	// it can only be a mistake.
+	if err := dhcp.CheckLeaseTime(o.leaseTime); err != nil {
+		errs = append(errs, fmt.Errorf("--lease-time %w", err))
 	}
 	listen, err := netip.ParseAddrPort(o.dhcpListen)
 	if err != nil {
@@ -193,6 +198,10 @@ func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(h
 	}
 	if sources != 1 {
 		return usageError{errors.New("give exactly one host source: --hosts FILE, --kubeconfig FILE or --in-cluster")}
+	}
+	// The flags are checked before the host source is read.
+	if _, err := o.boot.dhcpConfig(nil, nil, log); err != nil {
+		return usageError{err}
 	}
 	reg := prometheus.NewRegistry()
 	store := &boot.Store{}
