@@ -160,8 +160,8 @@ func newBootCmd() *cobra.Command {
   --kubeconfig FILE    BareMetalHosts in the cluster (metalgit.dev/ip-address
   --in-cluster         annotations), watched
 
-and serves GET /healthz and /metrics (metalgit_dhcp_… and metalgit_ra_…) on
---listen. 'metalgit serve --boot' runs the same proxy from the reconciler's
+and serves GET /healthz and /metrics (metalgit_dhcp_…, metalgit_ra_… and, for
+BareMetalHosts, metalgit_bmh_…) on --listen. 'metalgit serve --boot' runs the same proxy from the reconciler's
 allocations.`,
 		Example: `  metalgit boot --hosts hosts.yaml --interface eth1
   metalgit boot --hosts hosts.yaml --dhcp-listen 127.0.0.1:1067 --dhcp-reply-port 1068`,
