@@ -1,12 +1,13 @@
 package boot
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
 	"sort"
-	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -15,11 +16,27 @@ import (
 // the docs list them.
 const hostsFileFields = "mac, name, address, gateway, dnsServers, ntpServers, hostname, bootMode, phase"
 
-// LoadHostsFile reads a hosts file (see ParseHosts) into a table.
+// MaxHostsFileSize bounds a hosts file, in bytes: about 80,000 hosts.
+const MaxHostsFileSize = 16 << 20
+
+// ErrHostsFileTooLarge is returned for a hosts file over MaxHostsFileSize.
+var ErrHostsFileTooLarge = errors.New("hosts file too large")
+
+// LoadHostsFile reads a hosts file (see ParseHosts) into a table. It reads
+// at most MaxHostsFileSize bytes: a larger file (or a device that never
+// ends) is refused with ErrHostsFileTooLarge.
 func LoadHostsFile(path string) (*Table, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read hosts file: %w", err)
+	}
+	defer func() { _ = f.Close() }()
+	data, err := io.ReadAll(io.LimitReader(f, MaxHostsFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read hosts file: %w", err)
+	}
+	if len(data) > MaxHostsFileSize {
+		return nil, fmt.Errorf("%s: %w: more than %d bytes; split the hosts over several boot proxies", path, ErrHostsFileTooLarge, MaxHostsFileSize)
 	}
 	return ParseHosts(path, data)
 }
@@ -55,7 +72,7 @@ func ParseHosts(file string, data []byte) (*Table, error) {
 	t, err := newTable(file, hosts)
 	msgs = append(msgs, err...)
 	if len(msgs) > 0 {
-		return nil, fmt.Errorf("%s: %d problem(s):\n  %s", file, len(msgs), strings.Join(msgs, "\n  "))
+		return nil, problemsError(file, msgs)
 	}
 	return t, nil
 }
@@ -90,7 +107,7 @@ func (p *hostsParser) document(doc *yaml.Node) []Host {
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
 		if k.Value != "hosts" {
-			p.addf(k, k.Value, "unknown key; the file has one key, hosts")
+			p.addf(k, fieldPath("", k.Value), "unknown key; the file has one key, hosts")
 			continue
 		}
 		seq = v
@@ -121,7 +138,7 @@ func (p *hostsParser) host(n *yaml.Node, path string) (Host, bool) {
 	seen := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		fp := path + "." + k.Value
+		fp := fieldPath(path, k.Value)
 		if _, dup := seen[k.Value]; dup {
 			p.addf(k, fp, "given twice")
 			continue
@@ -130,16 +147,22 @@ func (p *hostsParser) host(n *yaml.Node, path string) (Host, bool) {
 		switch k.Value {
 		case "mac":
 			mac, err := net.ParseMAC(p.scalar(v, fp))
-			if err != nil || len(mac) != 6 {
-				p.addf(v, fp, "%q is not a MAC address (02:00:00:00:00:01)", v.Value)
+			switch {
+			case err != nil || len(mac) != 6:
+				p.addf(v, fp, "%s is not a MAC address (02:00:00:00:00:01)", quoteShort(v.Value))
+			case CheckMAC(mac) != nil:
+				p.addf(v, fp, "%v", CheckMAC(mac))
 			}
 			h.MAC = mac
 		case "name":
 			h.Name = p.scalar(v, fp)
+			if err := CheckName(h.Name); err != nil {
+				p.addf(v, fp, "%v", err)
+			}
 		case "address":
 			a, err := netip.ParsePrefix(p.scalar(v, fp))
 			if err != nil || !a.Addr().Is4() {
-				p.addf(v, fp, "%q is not an IPv4 address with a prefix length (192.168.100.3/24)", v.Value)
+				p.addf(v, fp, "%s is not an IPv4 address with a prefix length (192.168.100.3/24)", quoteShort(v.Value))
 			}
 			h.Address = a
 		case "gateway":
@@ -150,15 +173,18 @@ func (p *hostsParser) host(n *yaml.Node, path string) (Host, bool) {
 			h.NTP = p.addrs(v, fp)
 		case "hostname":
 			h.Hostname = p.scalar(v, fp)
+			if err := CheckHostname(h.Hostname); err != nil && v.Kind == yaml.ScalarNode {
+				p.addf(v, fp, "%v", err)
+			}
 		case "bootMode":
 			h.BootMode = p.scalar(v, fp)
 			if h.BootMode != BootModeUEFI && h.BootMode != BootModeLegacy {
-				p.addf(v, fp, "%q must be UEFI or legacy", v.Value)
+				p.addf(v, fp, "%s must be UEFI or legacy", quoteShort(v.Value))
 			}
 		case "phase":
 			h.Phase = Phase(p.scalar(v, fp))
 			if h.Phase != PhaseInspect && h.Phase != PhaseDeploy && h.Phase != PhaseNone {
-				p.addf(v, fp, "%q must be inspect, deploy or none", v.Value)
+				p.addf(v, fp, "%s must be inspect, deploy or none", quoteShort(v.Value))
 			}
 		default:
 			p.addf(k, fp, "unknown field; known fields: %s", hostsFileFields)
@@ -198,7 +224,7 @@ func (p *hostsParser) addr(v *yaml.Node, path string) netip.Addr {
 	a, err := netip.ParseAddr(s)
 	if err != nil || !a.Is4() {
 		if s != "" || v.Kind == yaml.ScalarNode {
-			p.addf(v, path, "%q is not an IPv4 address", s)
+			p.addf(v, path, "%s is not an IPv4 address", quoteShort(s))
 		}
 		return netip.Addr{}
 	}
@@ -217,4 +243,25 @@ func (p *hostsParser) addrs(v *yaml.Node, path string) []netip.Addr {
 		}
 	}
 	return out
+}
+
+// fieldPath appends key to path: path.key for a plain key, else
+// path["key"] quoted (and shortened), so that no key can break a problem
+// line.
+func fieldPath(path, key string) string {
+	plain := key != "" && len(key) <= 64
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			plain = false
+			break
+		}
+	}
+	switch {
+	case !plain:
+		return path + "[" + quoteShort(key) + "]"
+	case path == "":
+		return key
+	default:
+		return path + "." + key
+	}
 }

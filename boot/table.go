@@ -34,17 +34,19 @@ const (
 
 // Host is one machine the boot proxy may answer.
 type Host struct {
-	// MAC is the boot interface's MAC address.
+	// MAC is the boot interface's MAC address: unicast, not all zeros
+	// (CheckMAC).
 	MAC net.HardwareAddr
 	// Name identifies the host in logs (the inventory Host or the
-	// BareMetalHost name).
+	// BareMetalHost name); printable (CheckName).
 	Name string
 	// Address is the host's lease with its prefix length; Gateway, DNS
 	// and NTP are optional.
 	Address  netip.Prefix
 	Gateway  netip.Addr
 	DNS, NTP []netip.Addr
-	// Hostname is sent in option 12 when set.
+	// Hostname is sent in option 12 when set; it must be a DNS name
+	// (CheckHostname).
 	Hostname string
 	// BootMode is UEFI, legacy or "" (follow the client).
 	BootMode string
@@ -70,9 +72,24 @@ type Table struct {
 func NewTable(source string, hosts []Host) (*Table, error) {
 	t, problems := newTable(source, hosts)
 	if len(problems) > 0 {
-		return nil, fmt.Errorf("%s: %d problem(s):\n  %s", source, len(problems), strings.Join(problems, "\n  "))
+		return nil, problemsError(source, problems)
 	}
 	return t, nil
+}
+
+// MaxProblems bounds the problems an error of NewTable or ParseHosts
+// lists; it says how many more there were.
+const MaxProblems = 100
+
+// problemsError lists the problems of source, at most MaxProblems.
+func problemsError(source string, problems []string) error {
+	shown := problems
+	more := ""
+	if len(shown) > MaxProblems {
+		shown = shown[:MaxProblems]
+		more = fmt.Sprintf("\n  … and %d more", len(problems)-MaxProblems)
+	}
+	return fmt.Errorf("%s: %d problem(s):\n  %s%s", source, len(problems), strings.Join(shown, "\n  "), more)
 }
 
 // newTable builds a table and lists its problems (the table is only good
@@ -85,8 +102,11 @@ func newTable(source string, hosts []Host) (*Table, []string) {
 	byAddr := map[netip.Addr]string{}
 	for i, h := range t.hosts {
 		who := h.Name
-		if who == "" {
+		switch {
+		case who == "":
 			who = h.MAC.String()
+		case CheckName(who) != nil:
+			who = quoteShort(who)
 		}
 		if err := h.check(); err != nil {
 			problems = append(problems, fmt.Sprintf("host %s: %v", who, err))
@@ -109,8 +129,16 @@ func newTable(source string, hosts []Host) (*Table, []string) {
 
 func (h *Host) check() error {
 	var bad []string
-	if len(h.MAC) != 6 {
-		bad = append(bad, fmt.Sprintf("MAC %q is not a 6-byte Ethernet address", h.MAC.String()))
+	if err := CheckMAC(h.MAC); err != nil {
+		bad = append(bad, err.Error())
+	}
+	if err := CheckName(h.Name); err != nil {
+		bad = append(bad, err.Error())
+	}
+	if h.Hostname != "" {
+		if err := CheckHostname(h.Hostname); err != nil {
+			bad = append(bad, err.Error())
+		}
 	}
 	if !h.Address.IsValid() || !h.Address.Addr().Is4() {
 		bad = append(bad, "address must be an IPv4 address with a prefix length (192.168.100.3/24)")

@@ -176,6 +176,11 @@ func TestControllerWebhookTriggersPass(t *testing.T) {
 		`metalgit_push_conflicts_retried_total 0`,
 		`metalgit_pool_allocations{pool="provisioning"}`,
 		`metalgit_pool_free_addresses{pool="provisioning"}`,
+		// The webhook counts into the controller's metrics.
+		`metalgit_webhook_requests_total{result="accepted"} 2`,
+		`metalgit_webhook_requests_total{result="unauthorized"} 4`,
+		`metalgit_webhook_requests_total{result="busy"} 0`,
+		`metalgit_webhook_body_reads_in_flight 0`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %q", want)

@@ -32,6 +32,8 @@ type Metrics struct {
 	conflictRetries prometheus.Counter
 	poolAllocations *prometheus.GaugeVec
 	poolFree        *prometheus.GaugeVec
+	webhookRequests *prometheus.CounterVec
+	webhookReads    prometheus.Gauge
 }
 
 // NewMetrics registers the reconcile metrics in a new registry, with the
@@ -65,12 +67,38 @@ func NewMetrics() *Metrics {
 			Help: "Free addresses per IP pool after the last successful pass.",
 		}, []string{"pool"}),
 	}
-	m.Registry.MustRegister(m.duration, m.total, m.commitsPushed, m.conflictRetries, m.poolAllocations, m.poolFree)
+	m.webhookRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: MetricsNamespace, Name: "webhook_requests_total",
+		Help: "Webhook requests, by result (accepted, unauthorized, too_large, timeout, busy, bad_request, method_not_allowed).",
+	}, []string{"result"})
+	m.webhookReads = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: MetricsNamespace, Name: "webhook_body_reads_in_flight",
+		Help: "Webhook request bodies being read, before their signature is checked.",
+	})
+	m.Registry.MustRegister(m.duration, m.total, m.commitsPushed, m.conflictRetries, m.poolAllocations, m.poolFree,
+		m.webhookRequests, m.webhookReads)
 	for _, r := range []string{ResultSuccess, ResultInvalid, ResultError, ResultDeferred} {
 		m.duration.WithLabelValues(r)
 		m.total.WithLabelValues(r)
 	}
+	for _, r := range webhookResults {
+		m.webhookRequests.WithLabelValues(r)
+	}
 	return m
+}
+
+// webhookResult counts one webhook request.
+func (m *Metrics) webhookResult(result string) {
+	if m != nil {
+		m.webhookRequests.WithLabelValues(result).Inc()
+	}
+}
+
+// webhookReading adds delta to the bodies being read.
+func (m *Metrics) webhookReading(delta float64) {
+	if m != nil {
+		m.webhookReads.Add(delta)
+	}
 }
 
 // resultLabel classifies a pass's error.

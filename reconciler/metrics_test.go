@@ -22,6 +22,7 @@ func TestMetricNames(t *testing.T) {
 		"metalgit_reconcile_duration_seconds": true, "metalgit_reconcile_total": true,
 		"metalgit_commits_pushed_total": true, "metalgit_push_conflicts_retried_total": true,
 		"metalgit_pool_allocations": true, "metalgit_pool_free_addresses": true,
+		"metalgit_webhook_requests_total": true, "metalgit_webhook_body_reads_in_flight": true,
 	}
 	for _, f := range families {
 		name := f.GetName()

@@ -10,7 +10,7 @@ import (
 )
 
 func TestWebhookHandler(t *testing.T) {
-	if _, err := reconciler.WebhookHandler(nil, func(reconciler.Push) {}, nil); err == nil {
+	if _, err := reconciler.WebhookHandler(nil, func(reconciler.Push) {}, reconciler.WebhookOptions{}); err == nil {
 		t.Fatal("a webhook without a secret was accepted")
 	}
 	secret := []byte("k3y")
@@ -31,7 +31,7 @@ func TestWebhookHandler(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			n := 0
-			h, err := reconciler.WebhookHandler(secret, func(reconciler.Push) { n++ }, nil)
+			h, err := reconciler.WebhookHandler(secret, func(reconciler.Push) { n++ }, reconciler.WebhookOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func TestWebhookPush(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var got []reconciler.Push
-			h, err := reconciler.WebhookHandler(secret, func(p reconciler.Push) { got = append(got, p) }, nil)
+			h, err := reconciler.WebhookHandler(secret, func(p reconciler.Push) { got = append(got, p) }, reconciler.WebhookOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

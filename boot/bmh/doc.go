@@ -15,7 +15,8 @@
 //	Gateway   annotation metalgit.dev/gateway (optional)
 //	DNS, NTP  annotations metalgit.dev/dns-servers and metalgit.dev/ntp-servers,
 //	          comma-separated (optional)
-//	Hostname  label metalgit.dev/machine, else the BareMetalHost's name
+//	Hostname  label metalgit.dev/machine, else the BareMetalHost's name; it
+//	          must be a DNS name (boot.CheckHostname)
 //	Name      namespace/name
 //	BootMode  spec.bootMode: legacy → legacy; UEFI, UEFISecureBoot → UEFI;
 //	          unset → "" (the proxy follows the client's option 93)
@@ -30,11 +31,13 @@
 //	powering off before delete, unmanaged, detached and
 //	any other state                                       → none
 //
-// A BareMetalHost whose address is missing or malformed, or whose MAC,
-// gateway, DNS or NTP servers or boot mode cannot be used, is left out of
-// the table; so is one whose MAC or address an earlier host (by
-// namespace/name) already has. Each is logged with its namespace, name and
-// the offending field, and counted; the other hosts are served as usual.
+// A BareMetalHost whose address is missing or malformed, or whose MAC
+// (not unicast, all zeros), hostname (not a DNS name), gateway, DNS or NTP
+// servers or boot mode cannot be used, is left out of the table; so is one
+// whose MAC or address an earlier host (by namespace/name) already has.
+// Each is logged with its namespace, name and the offending field, and
+// counted in metalgit_bmh_hosts_skipped{field}; the other hosts are served
+// as usual.
 //
 // The annotation and label names are declared here again (package boot and
 // its subpackages never import render); a test in cmd checks that they equal

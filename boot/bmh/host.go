@@ -32,10 +32,12 @@ const (
 // Paths of the BareMetalHost fields HostFromObject reads, as they appear
 // in FieldError.
 const (
+	FieldName         = "metadata.name"
 	FieldBootMAC      = "spec.bootMACAddress"
 	FieldBootMode     = "spec.bootMode"
 	FieldState        = "status.provisioning.state"
 	fieldAnnotationFn = "metadata.annotations[%s]"
+	fieldLabelFn      = "metadata.labels[%s]"
 )
 
 // FieldError says which field of a BareMetalHost made it unusable.
@@ -71,6 +73,18 @@ func newFieldError(obj *unstructured.Unstructured, field string, err error) *Fie
 // reports it.
 func AnnotationField(key string) string { return fmt.Sprintf(fieldAnnotationFn, key) }
 
+// LabelField returns the field path of a label, as FieldError reports it.
+func LabelField(key string) string { return fmt.Sprintf(fieldLabelFn, key) }
+
+// Fields lists every field a FieldError can name, for metric labels.
+func Fields() []string {
+	return []string{
+		FieldName, LabelField(LabelMachine), FieldBootMAC, FieldBootMode, FieldState,
+		AnnotationField(AnnotationIPAddress), AnnotationField(AnnotationGateway),
+		AnnotationField(AnnotationDNSServers), AnnotationField(AnnotationNTPServers),
+	}
+}
+
 // ObjectName returns the namespace/name of obj (just the name when it has
 // no namespace).
 func ObjectName(obj *unstructured.Unstructured) string {
@@ -89,8 +103,17 @@ func HostFromObject(obj *unstructured.Unstructured) (boot.Host, error) {
 		return boot.Host{}, newFieldError(obj, field, err)
 	}
 	h := boot.Host{Name: ObjectName(obj), Hostname: obj.GetName()}
+	hostnameField := FieldName
 	if m := obj.GetLabels()[LabelMachine]; m != "" {
-		h.Hostname = m
+		h.Hostname, hostnameField = m, LabelField(LabelMachine)
+	}
+	if err := boot.CheckName(h.Name); err != nil {
+		return fail(FieldName, err)
+	}
+	// Option 12 carries the hostname to the host's DHCP client: label
+	// values allow upper case, '_' and '.' runs that no DNS name has.
+	if err := boot.CheckHostname(h.Hostname); err != nil {
+		return fail(hostnameField, err)
 	}
 
 	var err error
@@ -151,6 +174,9 @@ func bootMAC(obj *unstructured.Unstructured) (net.HardwareAddr, error) {
 	}
 	if len(mac) != 6 {
 		return nil, fmt.Errorf("%q is not a 6-byte Ethernet address", s)
+	}
+	if err := boot.CheckMAC(mac); err != nil {
+		return nil, err
 	}
 	return mac, nil
 }

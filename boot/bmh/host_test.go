@@ -179,6 +179,24 @@ func TestHostFromObjectErrors(t *testing.T) {
 		{"bad MAC", bmhObject("ns", "a", "52:54:00", ann(), nil), FieldBootMAC, "not a MAC"},
 		{"long MAC", bmhObject("ns", "a", "00:00:00:00:fe:80:00:00:00:00:00:00:02:00:5e:10:00:00:00:01", ann(), nil), FieldBootMAC, "6-byte"},
 		{"MAC not a string", bmhObject("ns", "a", mac, ann(), withSpec("bootMACAddress", int64(5))), FieldBootMAC, "string"},
+		{"broadcast MAC", bmhObject("ns", "a", "ff:ff:ff:ff:ff:ff", ann(), nil), FieldBootMAC,
+			"BareMetalHost ns/a: spec.bootMACAddress: MAC ff:ff:ff:ff:ff:ff is the broadcast address; use the MAC address of the host's boot interface"},
+		{"broadcast MAC, upper case", bmhObject("ns", "a", "FF:FF:FF:FF:FF:FF", ann(), nil), FieldBootMAC, "MAC ff:ff:ff:ff:ff:ff is the broadcast address"},
+		{"IPv4 multicast MAC", bmhObject("ns", "a", "01:00:5e:7f:00:01", ann(), nil), FieldBootMAC,
+			"BareMetalHost ns/a: spec.bootMACAddress: MAC 01:00:5e:7f:00:01 is a multicast address (the I/G bit, 0x01 of the first octet, is set); use the MAC address of the host's boot interface"},
+		{"IPv6 multicast MAC", bmhObject("ns", "a", "33-33-00-00-00-01", ann(), nil), FieldBootMAC, "MAC 33:33:00:00:00:01 is a multicast address"},
+		{"zero MAC", bmhObject("ns", "a", "00:00:00:00:00:00", ann(), nil), FieldBootMAC,
+			"BareMetalHost ns/a: spec.bootMACAddress: MAC 00:00:00:00:00:00 is all zeros; use the MAC address of the host's boot interface"},
+		{"machine label upper case", bmhObject("ns", "a", mac, ann(), withLabels(map[string]any{LabelMachine: "Worker_7"})), LabelField(LabelMachine),
+			`BareMetalHost ns/a: metadata.labels[metalgit.dev/machine]: hostname "Worker_7" is not a DNS name: upper-case 'W' at byte 0 (write it in lower case); use lower-case letters`},
+		{"machine label underscore", bmhObject("ns", "a", mac, ann(), withLabels(map[string]any{LabelMachine: "worker_7"})), LabelField(LabelMachine),
+			`hostname "worker_7" is not a DNS name: '_' at byte 6 is not allowed`},
+		{"machine label newline", bmhObject("ns", "a", mac, ann(), withLabels(map[string]any{LabelMachine: "w\nfilename evil"})), LabelField(LabelMachine),
+			`hostname "w\nfilename evil" is not a DNS name: '\n' at byte 1 is not allowed`},
+		{"machine label shell", bmhObject("ns", "a", mac, ann(), withLabels(map[string]any{LabelMachine: "w;reboot"})), LabelField(LabelMachine),
+			`hostname "w;reboot" is not a DNS name: ';' at byte 1 is not allowed`},
+		{"machine label dots", bmhObject("ns", "a", mac, ann(), withLabels(map[string]any{LabelMachine: "w..1"})), LabelField(LabelMachine),
+			`hostname "w..1" is not a DNS name: label 2 is empty`},
 		{"bad boot mode", bmhObject("ns", "a", mac, ann(), withSpec("bootMode", "BIOS")), FieldBootMode, `"BIOS"`},
 		{"state not a string", bmhObject("ns", "a", mac, ann(), func(o map[string]any) {
 			o["status"] = map[string]any{"provisioning": map[string]any{"state": int64(3)}}
@@ -194,10 +212,30 @@ func TestHostFromObjectErrors(t *testing.T) {
 			if fe.Namespace != "ns" || fe.Name != "a" || fe.Field != tt.wantField {
 				t.Errorf("FieldError = {%q %q %q}, want {ns a %q}", fe.Namespace, fe.Name, fe.Field, tt.wantField)
 			}
-			if !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "ns/a") {
+			if !strings.Contains(err.Error(), tt.wantErr) || !strings.Contains(err.Error(), "BareMetalHost ns/a: "+tt.wantField+": ") {
 				t.Errorf("error %q does not name ns/a and contain %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// A BareMetalHost whose name is no DNS name (Kubernetes allows labels of
+// more than 63 characters) and that has no machine label is left out too.
+func TestHostFromObjectLongName(t *testing.T) {
+	name := strings.Repeat("n", 64) + ".rack-1"
+	_, err := HostFromObject(bmhObject("ns", name, "52:54:00:aa:bb:01", map[string]string{AnnotationIPAddress: "10.0.0.5/16"}, nil))
+	want := "BareMetalHost ns/" + name + `: metadata.name: hostname "` + name[:64] + `"… (71 bytes) is not a DNS name: label 1 has 64 characters, more than 63; ` +
+		"use lower-case letters, digits and '-' in dot-separated labels of at most 63 characters, at most 253 in all (server-01 or server-01.example.com)"
+	if err == nil {
+		t.Fatal("HostFromObject accepted the host")
+	}
+	if diff := cmp.Diff(want, err.Error()); diff != "" {
+		t.Errorf("HostFromObject (-want +got):\n%s", diff)
+	}
+	// A good machine label stands in for the name.
+	if _, err := HostFromObject(bmhObject("ns", name, "52:54:00:aa:bb:01", map[string]string{AnnotationIPAddress: "10.0.0.5/16"},
+		withLabels(map[string]any{LabelMachine: "worker-1"}))); err != nil {
+		t.Errorf("with a machine label: %v", err)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -62,6 +63,8 @@ type Config struct {
 	// Debounce is how long to wait after a change for more changes before
 	// rebuilding; zero means DefaultDebounce.
 	Debounce time.Duration
+	// Registerer receives the metrics (metalgit_bmh_…); none when nil.
+	Registerer prometheus.Registerer
 }
 
 // Run watches the BareMetalHosts and keeps cfg.Store's table in step with
@@ -86,7 +89,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := preflight(ctx, client, rc.Host, cfg.Namespace); err != nil {
 		return err
 	}
-	return newWatcher(cfg, client).run(ctx)
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return err
+	}
+	return newWatcher(cfg, client, m).run(ctx)
 }
 
 func (c *Config) check() error {
@@ -140,6 +147,7 @@ func preflight(ctx context.Context, client dynamic.Interface, host, namespace st
 // watcher rebuilds the table from an informer's cache.
 type watcher struct {
 	cfg     Config
+	metrics *metrics
 	source  string
 	inf     cache.SharedIndexInformer
 	changed chan struct{}
@@ -148,13 +156,13 @@ type watcher struct {
 	reported map[string]string
 }
 
-func newWatcher(cfg Config, client dynamic.Interface) *watcher {
+func newWatcher(cfg Config, client dynamic.Interface, m *metrics) *watcher {
 	source := "BareMetalHosts in all namespaces"
 	if cfg.Namespace != "" {
 		source = "BareMetalHosts in namespace " + cfg.Namespace
 	}
 	inf := dynamicinformer.NewFilteredDynamicInformer(client, Resource(), cfg.Namespace, 0, cache.Indexers{}, nil).Informer()
-	return &watcher{cfg: cfg, source: source, inf: inf, changed: make(chan struct{}, 1), reported: map[string]string{}}
+	return &watcher{cfg: cfg, metrics: m, source: source, inf: inf, changed: make(chan struct{}, 1), reported: map[string]string{}}
 }
 
 func (w *watcher) run(ctx context.Context) error {
@@ -244,6 +252,7 @@ func (w *watcher) rebuild() {
 		return
 	}
 	w.report(b.Skipped)
+	w.metrics.observe(b.Skipped)
 	if w.cfg.OnSkipped != nil {
 		w.cfg.OnSkipped(b.Skipped)
 	}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
@@ -56,6 +58,57 @@ func TestWatch(t *testing.T) {
 	})
 	t.Run("namespace", func(t *testing.T) { testNamespace(t, env, k.with(t)) })
 	t.Run("all namespaces", func(t *testing.T) { testAllNamespaces(t, env, k.with(t)) })
+	t.Run("hostile hosts", func(t *testing.T) { testHostile(t, env, k.with(t)) })
+}
+
+// testHostile: BareMetalHosts the API server accepts but the proxy must
+// not serve (a broadcast or multicast boot MAC, a machine label that is no
+// DNS name) are left out, logged and counted in the metric by field.
+func testHostile(t *testing.T, env *kubetest.Env, k *kube) {
+	ns := env.Namespace(t, "hostile")
+	ip := func(a string) map[string]string { return map[string]string{bmh.AnnotationIPAddress: a} }
+	label := func(v string) func(*unstructured.Unstructured) {
+		return func(o *unstructured.Unstructured) { o.SetLabels(map[string]string{bmh.LabelMachine: v}) }
+	}
+	k.create(ns, "good", "52:54:00:00:03:01", ip("10.30.0.1/24"), nil)
+	k.create(ns, "bcast", "ff:ff:ff:ff:ff:ff", ip("10.30.0.2/24"), nil)
+	k.create(ns, "mcast", "01:00:5E:00:00:01", ip("10.30.0.3/24"), nil)
+	k.create(ns, "upper", "52:54:00:00:03:04", ip("10.30.0.4/24"), label("Worker_4"))
+	k.create(ns, "dots", "52:54:00:00:03:05", ip("10.30.0.5/24"), label("worker..5"))
+	logs := &testlog.Buffer{}
+	w := startWatch(t, env.Config, ns, logs)
+	w.waitFor("the good host alone", func(tb *boot.Table) error { return wantHosts(tb, ns+"/good") })
+	if got := w.skipped.Load(); got != 4 {
+		t.Errorf("skipped count = %d, want 4", got)
+	}
+	for _, want := range []string{
+		`"name":"bcast","field":"spec.bootMACAddress","err":"MAC ff:ff:ff:ff:ff:ff is the broadcast address; use the MAC address of the host's boot interface"`,
+		`"name":"mcast","field":"spec.bootMACAddress","err":"MAC 01:00:5e:00:00:01 is a multicast address`,
+		`"name":"upper","field":"metadata.labels[metalgit.dev/machine]","err":"hostname \"Worker_4\" is not a DNS name: upper-case 'W' at byte 0`,
+		`"name":"dots","field":"metadata.labels[metalgit.dev/machine]","err":"hostname \"worker..5\" is not a DNS name: label 2 is empty`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log does not hold %s:\n%s", want, logs.String())
+		}
+	}
+	families, err := w.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() == bmh.MetricSkipped {
+			for _, m := range f.GetMetric() {
+				if v := m.GetGauge().GetValue(); v != 0 {
+					got[m.GetLabel()[0].GetValue()] = v
+				}
+			}
+		}
+	}
+	want := map[string]float64{bmh.FieldBootMAC: 2, bmh.LabelField(bmh.LabelMachine): 2}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", bmh.MetricSkipped, diff)
+	}
 }
 
 // testNamespace walks one namespace's BareMetalHosts through creation,
@@ -170,21 +223,23 @@ func TestRunConfig(t *testing.T) {
 type watch struct {
 	t       *testing.T
 	store   *boot.Store
+	reg     *prometheus.Registry
 	skipped atomic.Int64
 	last    atomic.Value // *boot.Table
 }
 
 // startWatch runs bmh.Run until the test ends; it must then return nil.
 func startWatch(t *testing.T, cfg *rest.Config, namespace string, logs *testlog.Buffer) *watch {
-	w := &watch{t: t, store: &boot.Store{}}
+	w := &watch{t: t, store: &boot.Store{}, reg: prometheus.NewRegistry()}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- bmh.Run(ctx, bmh.Config{
 			RESTConfig: cfg, Namespace: namespace, Store: w.store, Logger: testLogger(t, logs),
-			OnChange:  func(tb *boot.Table) { w.last.Store(tb) },
-			OnSkipped: func(s []*bmh.FieldError) { w.skipped.Store(int64(len(s))) },
-			Debounce:  20 * time.Millisecond,
+			OnChange:   func(tb *boot.Table) { w.last.Store(tb) },
+			OnSkipped:  func(s []*bmh.FieldError) { w.skipped.Store(int64(len(s))) },
+			Debounce:   20 * time.Millisecond,
+			Registerer: w.reg,
 		})
 	}()
 	t.Cleanup(func() {

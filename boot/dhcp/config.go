@@ -19,6 +19,11 @@ import (
 const (
 	DefaultListen    = "0.0.0.0:67"
 	DefaultLeaseTime = time.Hour
+	// MinLeaseTime and MaxLeaseTime bound Config.LeaseTime: option 51
+	// counts whole seconds in 32 bits (RFC 2132 §9.2), and 0xffffffff
+	// would mean "infinite".
+	MinLeaseTime     = time.Second
+	MaxLeaseTime     = (1<<32 - 2) * time.Second
 	DefaultUserClass = "iPXE"
 	// DefaultHTTPPort is the boot proxy's HTTP port; the default HTTP base
 	// URL is http://SERVER-IP:8080.
@@ -40,7 +45,9 @@ type Config struct {
 	// HTTPURL is the base of iPXE script and HTTP boot URLs
 	// (http://SERVER-IP:8080 when empty).
 	HTTPURL string
-	// LeaseTime is option 51 (DefaultLeaseTime).
+	// LeaseTime is option 51, from MinLeaseTime to MaxLeaseTime. The
+	// zero value of a Config built in code means DefaultLeaseTime; a
+	// command line must refuse 0 itself (metalgit's --lease-time does).
 	LeaseTime time.Duration
 	// UserClass is the option 77 value that marks iPXE (DefaultUserClass).
 	UserClass string
@@ -88,8 +95,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.LeaseTime == 0 {
 		c.LeaseTime = DefaultLeaseTime
 	}
-	if c.LeaseTime < 0 || c.LeaseTime > 0xffffffff*time.Second {
-		errs = append(errs, fmt.Errorf("lease time %s: must be positive and fit 32 bits of seconds", c.LeaseTime))
+	if err := CheckLeaseTime(c.LeaseTime); err != nil {
+		errs = append(errs, fmt.Errorf("lease time %w", err))
 	}
 	c.UserClass = or(c.UserClass, DefaultUserClass)
 	c.BIOSBinary = or(c.BIOSBinary, boot.BIOSBinary)
@@ -102,6 +109,16 @@ func (c Config) withDefaults() (Config, error) {
 		c.Workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	return c, errors.Join(errs...)
+}
+
+// CheckLeaseTime returns nil when d can be sent in option 51: from
+// MinLeaseTime to MaxLeaseTime. Its error starts with d.
+func CheckLeaseTime(d time.Duration) error {
+	if d < MinLeaseTime || d > MaxLeaseTime {
+		return fmt.Errorf("%s: must be from %s to %s (option 51 holds whole seconds in 32 bits); the default is %s",
+			d, MinLeaseTime, MaxLeaseTime, DefaultLeaseTime)
+	}
+	return nil
 }
 
 func or(s, def string) string {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
@@ -348,5 +349,44 @@ func TestConfigErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
+	}
+}
+
+// A Config built in code takes DefaultLeaseTime for 0; anything else must
+// fit option 51 (whole seconds, 32 bits, not 0xffffffff).
+func TestLeaseTime(t *testing.T) {
+	const rng = ": must be from 1s to 1193046h28m14s (option 51 holds whole seconds in 32 bits); the default is 1h0m0s"
+	tests := map[string]struct {
+		d    time.Duration
+		want string // "" for good
+	}{
+		"one second":     {d: time.Second},
+		"a day":          {d: 24 * time.Hour},
+		"the maximum":    {d: MaxLeaseTime},
+		"zero":           {d: 0, want: "0s" + rng},
+		"negative":       {d: -time.Hour, want: "-1h0m0s" + rng},
+		"a nanosecond":   {d: 1, want: "1ns" + rng},
+		"under a second": {d: 999 * time.Millisecond, want: "999ms" + rng},
+		"infinite":       {d: 0xffffffff * time.Second, want: "1193046h28m15s" + rng},
+		"over 32 bits":   {d: 1 << 62, want: time.Duration(1<<62).String() + rng},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			got := ""
+			if err := CheckLeaseTime(tt.d); err != nil {
+				got = err.Error()
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("CheckLeaseTime(%s) (-want +got):\n%s", tt.d, diff)
+			}
+		})
+	}
+	s := testServer(t, func(c *Config) { c.LeaseTime = 0 })
+	if s.cfg.LeaseTime != DefaultLeaseTime {
+		t.Errorf("zero LeaseTime became %s, want %s", s.cfg.LeaseTime, DefaultLeaseTime)
+	}
+	_, err := New(Config{Listen: netip.MustParseAddrPort("127.0.0.1:67"), Hosts: &boot.Store{}, LeaseTime: 500 * time.Millisecond})
+	if want := "dhcp: lease time 500ms" + rng; err == nil || err.Error() != want {
+		t.Errorf("New with a 500ms lease: %v, want %s", err, want)
 	}
 }

@@ -51,7 +51,7 @@ func addBootFlags(f *pflag.FlagSet, o *bootOptions) {
 	f.StringVar(&o.serverIP, "server-ip", "", "the boot proxy's address: DHCP option 54, siaddr, TFTP server (default: the listen address, else --interface's first IPv4 address)")
 	f.StringVar(&o.httpURL, "http-url", "", "base URL of iPXE scripts and HTTP boot binaries (default http://SERVER-IP:8080)")
 	f.StringVar(&o.iface, "interface", "", "provisioning interface: bind DHCP to it and send IPv6 router advertisements on it")
-	f.DurationVar(&o.leaseTime, "lease-time", dhcp.DefaultLeaseTime, "DHCP lease time")
+	f.DurationVar(&o.leaseTime, "lease-time", dhcp.DefaultLeaseTime, "DHCP lease time (option 51), from 1s; 0 is refused")
 	f.StringVar(&o.efiBinary, "efi-binary", boot.EFIBinary, "x86 UEFI boot binary: "+boot.EFIBinary+" or "+boot.EFIFullBinary)
 	f.StringVar(&o.userClass, "user-class", dhcp.DefaultUserClass, "DHCP option 77 value that marks iPXE (set it to the user class of an embedded script)")
 	f.BoolVar(&o.ra, "ra", true, "send minimal IPv6 router advertisements on --interface (iPXE boots ~13 s sooner)")
@@ -63,6 +63,11 @@ func (o *bootOptions) dhcpConfig(store *boot.Store, reg prometheus.Registerer, l
 	cfg := dhcp.Config{
 		ReplyPort: o.dhcpReplyPort, Interface: o.iface, HTTPURL: o.httpURL, LeaseTime: o.leaseTime,
 		UserClass: o.userClass, EFIBinary: o.efiBinary, Hosts: store, Logger: log, Registerer: reg,
+	}
+	// 0 would mean "the default" to the library: refuse it here, where
+	// it can only be a mistake.
+	if err := dhcp.CheckLeaseTime(o.leaseTime); err != nil {
+		errs = append(errs, fmt.Errorf("--lease-time %w", err))
 	}
 	listen, err := netip.ParseAddrPort(o.dhcpListen)
 	if err != nil {
@@ -155,8 +160,8 @@ func newBootCmd() *cobra.Command {
   --kubeconfig FILE    BareMetalHosts in the cluster (metalgit.dev/ip-address
   --in-cluster         annotations), watched
 
-and serves GET /healthz and /metrics (metalgit_dhcp_… and metalgit_ra_…) on
---listen. 'metalgit serve --boot' runs the same proxy from the reconciler's
+and serves GET /healthz and /metrics (metalgit_dhcp_…, metalgit_ra_… and, for
+BareMetalHosts, metalgit_bmh_…) on --listen. 'metalgit serve --boot' runs the same proxy from the reconciler's
 allocations.`,
 		Example: `  metalgit boot --hosts hosts.yaml --interface eth1
   metalgit boot --hosts hosts.yaml --dhcp-listen 127.0.0.1:1067 --dhcp-reply-port 1068`,
@@ -194,6 +199,10 @@ func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(h
 	if sources != 1 {
 		return usageError{errors.New("give exactly one host source: --hosts FILE, --kubeconfig FILE or --in-cluster")}
 	}
+	// The flags are checked before the host source is read.
+	if _, err := o.boot.dhcpConfig(nil, nil, log); err != nil {
+		return usageError{err}
+	}
 	reg := prometheus.NewRegistry()
 	store := &boot.Store{}
 	var watch func(context.Context) error
@@ -211,7 +220,7 @@ func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(h
 			return usageError{err}
 		}
 		watch = func(ctx context.Context) error {
-			return bmh.Run(ctx, bmh.Config{RESTConfig: rc, Namespace: o.namespace, Store: store, Logger: log,
+			return bmh.Run(ctx, bmh.Config{RESTConfig: rc, Namespace: o.namespace, Store: store, Logger: log, Registerer: reg,
 				OnChange: func(t *boot.Table) { log.Info("hosts from BareMetalHosts", "hosts", t.Len()) }})
 		}
 	}
@@ -238,7 +247,7 @@ func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(h
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout}
 		serveHTTP(gctx, g, srv, ln)
 	}
 	if ready != nil {

@@ -170,6 +170,9 @@ func TestBootCommandServesAndReloadsHostsFile(t *testing.T) {
 	}
 }
 
+// leaseRange is the end of every --lease-time refusal.
+const leaseRange = "must be from 1s to 1193046h28m14s (option 51 holds whole seconds in 32 bits); the default is 1h0m0s\n"
+
 func TestBootCommandErrors(t *testing.T) {
 	hosts := filepath.Join(t.TempDir(), "hosts.yaml")
 	if err := os.WriteFile(hosts, []byte("hosts:\n  - mac: 02:00:00:00:00:01\n    address: 10.0.0.1\n"), 0o600); err != nil {
@@ -185,13 +188,32 @@ func TestBootCommandErrors(t *testing.T) {
 		{[]string{"boot", "--hosts", hosts}, 1, hosts + `:3: hosts[0].address: "10.0.0.1" is not an IPv4 address with a prefix length`},
 		{[]string{"boot", "--hosts", filepath.Join(filepath.Dir(hosts), "missing.yaml")}, 1, "missing.yaml"},
 		{[]string{"boot", "--kubeconfig", filepath.Join(filepath.Dir(hosts), "missing-kubeconfig")}, exitUsage, "--kubeconfig"},
-		{[]string{"boot", "--hosts", "x", "--dhcp-listen", "nope"}, 1, "x"},
+		// The flags are checked before the hosts file is read.
+		{[]string{"boot", "--hosts", "x", "--dhcp-listen", "nope"}, exitUsage, `--dhcp-listen "nope": want ADDR:PORT`},
+		{[]string{"boot", "--hosts", "x", "--lease-time", "0"}, exitUsage, "--lease-time 0s: must be from 1s"},
 		{[]string{"boot", "--hosts", hosts, "--dhcp-reply-port", "70000"}, exitUsage, "dhcp-reply-port"},
 	}
 	for _, tc := range cases {
 		code, _, stderr := runCLI(t, tc.args...)
 		if code != tc.code || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d (want %d), stderr:\n%s", tc.args, code, tc.code, stderr)
+		}
+	}
+	hostile := filepath.Join(t.TempDir(), "hostile.yaml")
+	if err := os.WriteFile(hostile, []byte(`hosts:
+  - {mac: "ff:ff:ff:ff:ff:ff", address: 10.0.0.2/24}
+  - {mac: "02:00:00:00:00:03", address: 10.0.0.3/24, hostname: "x;reboot"}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "boot", "--hosts", hostile, "--listen", "")
+	for _, want := range []string{
+		hostile + ": 2 problem(s):\n",
+		hostile + ":2: hosts[0].mac: MAC ff:ff:ff:ff:ff:ff is the broadcast address; use the MAC address of the host's boot interface\n",
+		hostile + `:3: hosts[1].hostname: hostname "x;reboot" is not a DNS name: ';' at byte 1 is not allowed; use lower-case letters`,
+	} {
+		if code != 1 || !strings.Contains(stderr, want) {
+			t.Errorf("hostile hosts file: exit %d, stderr does not hold %q:\n%s", code, want, stderr)
 		}
 	}
 	good := filepath.Join(t.TempDir(), "good.yaml")
@@ -204,6 +226,14 @@ func TestBootCommandErrors(t *testing.T) {
 		{"--dhcp-listen 127.0.0.1:0 --server-ip ::1", `--server-ip "::1": want an IPv4 address`},
 		{"--dhcp-listen 127.0.0.1:0 --efi-binary grub.efi", `--efi-binary "grub.efi"`},
 		{"--dhcp-listen 127.0.0.1:0 --http-url ftp://x", `HTTP URL "ftp://x"`},
+		// 0 is refused, not taken for the default.
+		{"--dhcp-listen 127.0.0.1:0 --lease-time 0", "Error: --lease-time 0s: " + leaseRange},
+		{"--dhcp-listen 127.0.0.1:0 --lease-time 0s", "Error: --lease-time 0s: " + leaseRange},
+		{"--dhcp-listen 127.0.0.1:0 --lease-time 0h0m", "Error: --lease-time 0s: " + leaseRange},
+		{"--dhcp-listen 127.0.0.1:0 --lease-time=-1h", "Error: --lease-time -1h0m0s: " + leaseRange},
+		{"--dhcp-listen 127.0.0.1:0 --lease-time -1ns", "Error: --lease-time -1ns: " + leaseRange},
+		{"--dhcp-listen 127.0.0.1:0 --lease-time 999ms", "Error: --lease-time 999ms: " + leaseRange},
+		{"--dhcp-listen 127.0.0.1:0 --lease-time 1193046h28m15s", "Error: --lease-time 1193046h28m15s: " + leaseRange},
 	} {
 		code, _, stderr := runCLI(t, append([]string{"boot", "--hosts", good, "--listen", ""}, strings.Fields(tc.flags)...)...)
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {

@@ -25,6 +25,10 @@ const (
 	webhookSecretEnv  = "METALGIT_WEBHOOK_SECRET" //nolint:gosec // the name of a variable, not a secret
 	shutdownTimeout   = 10 * time.Second
 	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes keep-alive connections that send no request:
+	// without it anyone who reaches --listen could hold connections open
+	// for ever.
+	idleTimeout = time.Minute
 )
 
 type serveOptions struct {
@@ -176,7 +180,7 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	if listening != nil {
 		listening(ln.Addr())
 	}
-	srv := &http.Server{Handler: ctl.Handler(secret), ReadHeaderTimeout: readHeaderTimeout}
+	srv := &http.Server{Handler: ctl.Handler(secret), ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ctl.Run(gctx) })
