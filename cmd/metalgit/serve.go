@@ -206,6 +206,12 @@ func publishHosts(store *boot.Store, t *reconciler.HostTable, log *slog.Logger) 
 			log.Debug("boot proxy: host left out (no boot MAC or no address)", "host", e.Name)
 			continue
 		}
+		// Validation refuses both already; one host the boot proxy
+		// cannot serve must not freeze the table of all the others.
+		if err := errors.Join(boot.CheckMAC(mac), checkHostname(e.Hostname)); err != nil {
+			log.Warn("boot proxy: host left out", "host", e.Name, "err", err)
+			continue
+		}
 		phase := boot.PhaseInspect
 		if e.Phase == reconciler.PhaseBound {
 			phase = boot.PhaseDeploy
@@ -220,6 +226,14 @@ func publishHosts(store *boot.Store, t *reconciler.HostTable, log *slog.Logger) 
 	}
 	store.Swap(bt)
 	log.Info("boot proxy: host table updated", "commit", t.SourceCommit, "hosts", bt.Len())
+}
+
+// checkHostname is boot.CheckHostname for a host that may have none.
+func checkHostname(name string) error {
+	if name == "" {
+		return nil
+	}
+	return boot.CheckHostname(name)
 }
 
 // serveHTTP serves srv on ln in g until ctx is done, then shuts it down
