@@ -28,7 +28,9 @@ through kustomize; PATH/render/kustomization.yaml (or the file named by
 objects as its base. The output is deterministic.
 
 Render does not allocate: it renders the bindings and leases in the state
-directory. Run 'metalgit allocate' first.
+directory. Run 'metalgit allocate' first. It checks the state as plan does
+(every address allocatable in its pool) and renders nothing when it has a
+problem.
 
 With -o DIR it writes one file per object (<kind>-<name>.yaml) and a
 kustomization.yaml to DIR, replacing DIR as a whole.
@@ -49,6 +51,11 @@ DIR is replaced as a whole too.`,
 			root := pathArg(args)
 			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
 			if err != nil {
+				return err
+			}
+			// The state is checked as plan checks it: an address that is not
+			// allocatable in its pool is a problem, and nothing is rendered.
+			if _, err := computePlan(cmd.ErrOrStderr(), l); err != nil {
 				return err
 			}
 			out, err := render.Render(render.Input{Inventory: l.inv, State: l.state, Root: root},
