@@ -28,6 +28,9 @@ type MachineContext struct {
 	NodeType  *schemas.NodeType          // userData, userDataTemplate(Secret), networkData(...) fields
 	Bootstrap []string                   // Site spec.bootstrap.runcmd, appended after the user's own runcmd
 	Secrets   map[string]*schemas.Secret // inventory Secrets by name, for *TemplateSecret
+
+	templates *templateCache // parsed templates shared by one render; nil parses every time
+	checkOnly bool           // a check: generated network data need not be written (generateNetworkData)
 }
 
 // MachineInfo identifies a machine to templates.
@@ -86,13 +89,19 @@ func (mc MachineContext) nodeTypeObject() string {
 	return "NodeType/" + name
 }
 
-// source is where a user-data or network-data text came from, for errors:
-// "NodeType/gpu-server spec.userDataTemplate".
+// source is where a user-data or network-data text came from: a field of
+// the node type, or the template of a Secret it refers to.
 type source struct {
 	text     string
-	where    string
 	template bool
-	field    string // template name, the field text/template reports
+	object   string // NodeType/x, Secret/s
+	field    string // spec.userDataTemplate, stringData.template; the template's name
+	via      string // for a Secret: "NodeType/x spec.userDataTemplateSecret"
+}
+
+// fail returns a failure of the source's text or result.
+func (s source) fail(rule schemas.Rule, format string, args ...any) *dataError {
+	return &dataError{object: s.object, field: s.field, via: s.via, rule: rule, msg: fmt.Sprintf(format, args...)}
 }
 
 // pick returns the first source that is set among a literal field, a
@@ -101,50 +110,50 @@ func (mc MachineContext) pick(literal, literalField, tmpl, tmplField, secret, se
 	obj := mc.nodeTypeObject()
 	switch {
 	case literal != "":
-		return source{text: literal, where: obj + " " + literalField}, true, nil
+		return source{text: literal, object: obj, field: literalField}, true, nil
 	case tmpl != "":
-		return source{text: tmpl, where: obj, template: true, field: tmplField}, true, nil
+		return source{text: tmpl, object: obj, field: tmplField, template: true}, true, nil
 	case secret != "":
-		where := obj + " " + secretField
 		s := mc.Secrets[secret]
 		if s == nil {
-			return source{}, false, fmt.Errorf("%s: Secret %q does not exist in the inventory", where, secret)
+			return source{}, false, &dataError{object: obj, field: secretField, rule: schemas.RuleReference,
+				msg: fmt.Sprintf("Secret %q does not exist in the inventory", secret)}
 		}
-		where += ": Secret/" + secret
+		src := source{object: schemas.KindSecret + "/" + secret, via: obj + " " + secretField, template: true}
 		if text, ok := s.StringData["template"]; ok {
-			return source{text: text, where: where, template: true, field: "stringData.template"}, true, nil
+			src.text, src.field = text, "stringData.template"
+			return src, true, nil
 		}
 		enc, ok := s.Data["template"]
 		if !ok {
-			return source{}, false, fmt.Errorf("%s: no key template in data or stringData", where)
+			return source{}, false, src.fail(schemas.RuleSecret, "no key template in data or stringData")
 		}
+		src.field = "data.template"
 		raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
 		if err != nil {
-			return source{}, false, fmt.Errorf("%s data.template: not base64: %w", where, err)
+			return source{}, false, src.fail(schemas.RuleSecret, "not base64: %v", err)
 		}
-		return source{text: string(raw), where: where, template: true, field: "data.template"}, true, nil
+		src.text = string(raw)
+		return src, true, nil
 	}
 	return source{}, false, nil
 }
 
-// render executes the source when it is a template.
-func (s source) render(mc MachineContext) (string, error) {
+// render executes the source when it is a template; a literal is
+// returned as it is. Either is bounded by MaxDataSize.
+func (s source) render(mc MachineContext, what string) (string, error) {
 	if !s.template {
+		if len(s.text) > MaxDataSize {
+			return "", s.fail(schemas.RuleDataSize, "%s", sizeMessage(what, MaxDataSize))
+		}
 		return s.text, nil
 	}
-	out, err := executeTemplate(s.field, s.text, mc.templateData())
-	if err != nil {
-		return "", fmt.Errorf("%s %w", s.where, err)
+	out, err := mc.templates.execute(s.field, s.text, mc.templateData())
+	var te *templateError
+	if errors.As(err, &te) {
+		return "", &dataError{object: s.object, field: s.field, via: s.via, line: te.line, rule: te.rule, msg: te.msg, err: te.err}
 	}
-	return out, nil
-}
-
-// label names the source in errors about its result.
-func (s source) label() string {
-	if s.template {
-		return s.where + " " + s.field
-	}
-	return s.where
+	return out, err
 }
 
 // UserData returns the user-data of one machine: literal userData >
@@ -176,27 +185,36 @@ func userData(mc MachineContext) (string, error) {
 	}
 	var doc *yaml.Node
 	if ok {
-		text, err := src.render(mc)
+		text, err := src.render(mc, "user-data")
 		if err != nil {
 			return "", err
 		}
 		doc, err = parseCloudConfig(text)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", src.label(), err)
+			return "", src.fail(schemas.RuleUserData, "%v", err)
 		}
 	} else {
 		if len(mc.SSHKeys) == 0 && len(mc.Bootstrap) == 0 {
 			return "", nil
 		}
 		doc = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+		// What there is to blame when keys and bootstrap alone fail.
+		src = source{object: mc.nodeTypeObject(), field: "spec.sshKeys"}
 	}
 	if err := addSSHKeys(doc, mc.SSHKeys); err != nil {
-		return "", fmt.Errorf("%s: %w", src.label(), err)
+		return "", src.fail(schemas.RuleUserData, "%v", err)
 	}
 	if err := appendRuncmd(doc, mc.Bootstrap); err != nil {
-		return "", fmt.Errorf("%s: %w", src.label(), err)
+		return "", src.fail(schemas.RuleUserData, "%v", err)
 	}
-	return encodeCloudConfig(doc)
+	out, err := encodeCloudConfig(doc)
+	if err != nil {
+		return "", err
+	}
+	if len(out) > MaxDataSize {
+		return "", src.fail(schemas.RuleDataSize, "%s", sizeMessage("user-data, with the SSH keys and the Site's bootstrap commands added,", MaxDataSize))
+	}
+	return out, nil
 }
 
 // parseCloudConfig checks that text is cloud-config (a #cloud-config first
@@ -382,18 +400,18 @@ func networkData(mc MachineContext) (string, error) {
 		return "", err
 	}
 	if !ok {
-		return generateNetworkData(mc.Host, mc.AllocatedIP, mc.Prefix, mc.Gateway, mc.DNSServers, true)
+		return generateNetworkData(mc.Host, mc.AllocatedIP, mc.Prefix, mc.Gateway, mc.DNSServers, true, mc.checkOnly)
 	}
-	text, err := src.render(mc)
+	text, err := src.render(mc, "network-data")
 	if err != nil {
 		return "", err
 	}
 	var v any
 	if err := yaml.Unmarshal([]byte(text), &v); err != nil {
-		return "", fmt.Errorf("%s: result is not valid JSON or YAML: %w", src.label(), err)
+		return "", src.fail(schemas.RuleNetworkData, "result is not valid JSON or YAML: %v", err)
 	}
 	if _, isMap := v.(map[string]any); !isMap {
-		return "", fmt.Errorf("%s: result is not a JSON object or YAML mapping; network data is one, such as {\"links\": [...], \"networks\": [...]}", src.label())
+		return "", src.fail(schemas.RuleNetworkData, "result is not a JSON object or YAML mapping; network data is one, such as {\"links\": [...], \"networks\": [...]}")
 	}
 	return text, nil
 }

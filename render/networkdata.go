@@ -16,7 +16,13 @@ import (
 // with the boot MAC, or on the bond that NIC belongs to; interface pools
 // are ignored.
 func PreprovisioningNetworkData(host HostInfo, ip string, prefix int, gateway string, dns []string) (string, error) {
-	out, err := generateNetworkData(host, ip, prefix, gateway, dns, false)
+	return preprovisioningNetworkData(host, ip, prefix, gateway, dns, false)
+}
+
+// preprovisioningNetworkData is PreprovisioningNetworkData; checkOnly
+// may skip writing the document (see generateNetworkData).
+func preprovisioningNetworkData(host HostInfo, ip string, prefix int, gateway string, dns []string, checkOnly bool) (string, error) {
+	out, err := generateNetworkData(host, ip, prefix, gateway, dns, false, checkOnly)
 	if err != nil {
 		return "", fmt.Errorf("rendering preprovisioning network-data for Host/%s: %w", host.Name, err)
 	}
@@ -66,15 +72,18 @@ type ndService struct {
 // generateNetworkData builds network_data.json. usePool puts the address on
 // the first interface with a pool; without it (or without such an
 // interface) the address goes on the boot NIC or its bond. An empty ip
-// gives a DHCP network (ipv4_dhcp) on that link.
-func generateNetworkData(host HostInfo, ip string, prefix int, gateway string, dns []string, usePool bool) (string, error) {
+// gives a DHCP network (ipv4_dhcp) on that link. With checkOnly it
+// returns "" once the document is built without a failure and cannot be
+// larger than MaxDataSize (ndSizeBound): a check needs no text.
+func generateNetworkData(host HostInfo, ip string, prefix int, gateway string, dns []string, usePool, checkOnly bool) (string, error) {
 	doc := ndDocument{Links: []ndLink{}, Networks: []ndNetwork{}, Services: []ndService{}}
 	var carrier string
 	var carrierRoutes []schemas.RouteRef
+	carrierIndex := 0 // of the carrier in host.Interfaces
 
 	if len(host.Interfaces) == 0 {
 		if host.BootMACAddress == "" {
-			return "", fmt.Errorf("host %s has neither a bootMACAddress nor interfaces to put the address on", host.Name)
+			return "", hostError(host.Name, "spec.bootMACAddress", "the host has neither a bootMACAddress nor interfaces to put the address on")
 		}
 		doc.Links = append(doc.Links, ndLink{ID: BootLinkID, Type: "phy", EthernetMACAddress: strings.ToLower(host.BootMACAddress)})
 		carrier = BootLinkID
@@ -85,8 +94,12 @@ func generateNetworkData(host HostInfo, ip string, prefix int, gateway string, d
 		}
 		doc.Links = links
 		byName := map[string]schemas.Interface{}
-		for _, ifc := range host.Interfaces {
+		index := map[string]int{}
+		for i, ifc := range host.Interfaces {
 			byName[ifc.Name] = ifc
+			if _, dup := index[ifc.Name]; !dup {
+				index[ifc.Name] = i
+			}
 		}
 		if usePool {
 			for _, ifc := range host.Interfaces {
@@ -104,7 +117,7 @@ func generateNetworkData(host HostInfo, ip string, prefix int, gateway string, d
 				}
 			}
 			if carrier == "" {
-				return "", fmt.Errorf("host %s: no interface has a pool and none has the boot MAC address %s; set pool on the interface that carries the address", host.Name, host.BootMACAddress)
+				return "", hostError(host.Name, "spec.interfaces", "no interface has a pool and none has the boot MAC address %s; set pool on the interface that carries the address", host.BootMACAddress)
 			}
 			// An address on a bond member does not work: use the bond.
 			for _, ifc := range host.Interfaces {
@@ -115,8 +128,9 @@ func generateNetworkData(host HostInfo, ip string, prefix int, gateway string, d
 			}
 			carrierRoutes = byName[carrier].Routes
 		}
+		carrierIndex = index[carrier]
 		if !ndLinkExists(doc.Links, carrier) {
-			return "", fmt.Errorf("host %s: interface %s carries the address but is not a link (a NIC needs a macAddress)", host.Name, carrier)
+			return "", hostError(host.Name, fmt.Sprintf("spec.interfaces[%d]", carrierIndex), "interface %s carries the address but is not a link (a NIC needs a macAddress)", carrier)
 		}
 	}
 
@@ -156,14 +170,15 @@ func generateNetworkData(host HostInfo, ip string, prefix int, gateway string, d
 			}
 			nw.Routes = append(nw.Routes, ndRoute{Network: anyAddr, Netmask: anyAddr, Gateway: gw.String()})
 		}
-		for _, r := range carrierRoutes {
+		for j, r := range carrierRoutes {
+			field := fmt.Sprintf("spec.interfaces[%d].routes[%d]", carrierIndex, j)
 			p, err := netip.ParsePrefix(r.Network)
 			if err != nil {
-				return "", fmt.Errorf("interface %s route %q is not a CIDR", carrier, r.Network)
+				return "", hostError(host.Name, field+".network", "interface %s route %q is not a CIDR", carrier, r.Network)
 			}
 			gw, err := netip.ParseAddr(r.Gateway)
 			if err != nil {
-				return "", fmt.Errorf("interface %s route gateway %q is not an IP address", carrier, r.Gateway)
+				return "", hostError(host.Name, field+".gateway", "interface %s route gateway %q is not an IP address", carrier, r.Gateway)
 			}
 			p = p.Masked()
 			m, err := ndNetmask(p.Addr(), p.Bits())
@@ -177,6 +192,9 @@ func generateNetworkData(host HostInfo, ip string, prefix int, gateway string, d
 		nw.Services = doc.Services
 	}
 	doc.Networks = append(doc.Networks, nw)
+	if checkOnly && ndSizeBound(doc) <= MaxDataSize {
+		return "", nil
+	}
 
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -184,6 +202,11 @@ func generateNetworkData(host HostInfo, ip string, prefix int, gateway string, d
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(doc); err != nil {
 		return "", fmt.Errorf("encoding network data: %w", err)
+	}
+	if buf.Len() > MaxDataSize {
+		e := hostError(host.Name, "spec.interfaces", "%s", sizeMessage("generated network-data", MaxDataSize))
+		e.rule = schemas.RuleDataSize
+		return "", e
 	}
 	return buf.String(), nil
 }
@@ -214,30 +237,31 @@ func ndInterfaceLinks(host HostInfo) ([]ndLink, error) {
 		return ""
 	}
 	var phys, bonds, vlans []ndLink
-	for _, ifc := range host.Interfaces {
+	for i, ifc := range host.Interfaces {
 		switch {
 		case ifc.Bond != nil:
 			if len(ifc.Bond.Interfaces) == 0 {
-				return nil, fmt.Errorf("host %s: bond %s has no interfaces", host.Name, ifc.Name)
+				return nil, hostError(host.Name, fmt.Sprintf("spec.interfaces[%d].bond.interfaces", i), "bond %s has no interfaces", ifc.Name)
 			}
-			for _, m := range ifc.Bond.Interfaces {
+			for j, m := range ifc.Bond.Interfaces {
+				field := fmt.Sprintf("spec.interfaces[%d].bond.interfaces[%d]", i, j)
 				member, ok := byName[m]
 				if !ok {
-					return nil, fmt.Errorf("host %s: bond %s references interface %q, which the host does not list", host.Name, ifc.Name, m)
+					return nil, hostError(host.Name, field, "bond %s references interface %q, which the host does not list", ifc.Name, m)
 				}
 				if member.Bond != nil || member.VLAN != nil || member.MACAddress == "" {
-					return nil, fmt.Errorf("host %s: bond %s member %s must be a NIC with a macAddress", host.Name, ifc.Name, m)
+					return nil, hostError(host.Name, field, "bond %s member %s must be a NIC with a macAddress", ifc.Name, m)
 				}
 			}
 			bonds = append(bonds, ndLink{ID: ifc.Name, Type: "bond", EthernetMACAddress: mac(ifc.Name, 0), MTU: ifc.MTU,
 				BondMode: ifc.Bond.Mode, BondLinks: append([]string(nil), ifc.Bond.Interfaces...)})
 		case ifc.VLAN != nil:
 			if _, ok := byName[ifc.VLAN.Link]; !ok {
-				return nil, fmt.Errorf("host %s: VLAN %s references interface %q, which the host does not list", host.Name, ifc.Name, ifc.VLAN.Link)
+				return nil, hostError(host.Name, fmt.Sprintf("spec.interfaces[%d].vlan.link", i), "VLAN %s references interface %q, which the host does not list", ifc.Name, ifc.VLAN.Link)
 			}
 			m := mac(ifc.VLAN.Link, 0)
 			if m == "" {
-				return nil, fmt.Errorf("host %s: VLAN %s rides on %s, which has no MAC address", host.Name, ifc.Name, ifc.VLAN.Link)
+				return nil, hostError(host.Name, fmt.Sprintf("spec.interfaces[%d].vlan.link", i), "VLAN %s rides on %s, which has no MAC address", ifc.Name, ifc.VLAN.Link)
 			}
 			vlans = append(vlans, ndLink{ID: ifc.Name, Type: "vlan", MTU: ifc.MTU, VLANLink: ifc.VLAN.Link, VLANID: ifc.VLAN.ID, VLANMACAddress: m})
 		case ifc.MACAddress != "":
@@ -287,4 +311,36 @@ func ndNetmask(addr netip.Addr, prefix int) (string, error) {
 	}
 	m, _ := netip.AddrFromSlice(b)
 	return m.String(), nil
+}
+
+// ndSizeBound is more than the length of doc written as indented JSON:
+// every member counts a line of 64 bytes besides its value, and every
+// string six bytes per byte (JSON's longest escape, \u00XX).
+func ndSizeBound(doc ndDocument) int {
+	const member = 64
+	str := func(ss ...string) int {
+		n := 0
+		for _, s := range ss {
+			n += member + 6*len(s)
+		}
+		return n
+	}
+	size := 4 * member
+	for _, l := range doc.Links {
+		size += 4*member + str(l.ID, l.Type, l.EthernetMACAddress, l.BondMode, l.VLANLink, l.VLANMACAddress) + str(l.BondLinks...)
+	}
+	services := func(ss []ndService) int {
+		n := 0
+		for _, s := range ss {
+			n += 2*member + str(s.Type, s.Address)
+		}
+		return n
+	}
+	for _, n := range doc.Networks {
+		size += 4*member + str(n.ID, n.Type, n.Link, n.IPAddress, n.Netmask) + services(n.Services)
+		for _, r := range n.Routes {
+			size += 2*member + str(r.Network, r.Netmask, r.Gateway)
+		}
+	}
+	return size + services(doc.Services)
 }

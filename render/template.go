@@ -3,26 +3,31 @@ package render
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/metalgit/metalgit/schemas"
 )
 
 // templateErrRE matches text/template's errors:
 // "template: NAME:LINE: msg" (parse) and
 // "template: NAME:LINE:COL: executing "NAME" at <.x>: msg" (execution).
-var templateErrRE = regexp.MustCompile(`(?s)^template: ([^:]*):(\d+)(?::\d+)?: (?:executing "[^"]*" at <[^>]*>: )?(.*)$`)
+var templateErrRE = regexp.MustCompile(`(?s)^template: ([^:]*):(\d+)(?::\d+)?: (?:executing "[^"]*" at (<[^>]*>): )?(.*)$`)
 
-// templateError is a template failure reshaped as
-// "FIELD: template line N: message".
+// templateError is a template that does not parse or fails to execute,
+// reshaped as "FIELD: template line N: message".
 type templateError struct {
 	field string
-	line  int
+	line  int // 0 when unknown
+	rule  schemas.Rule
 	msg   string
 	err   error
 }
@@ -36,46 +41,113 @@ func (e *templateError) Error() string {
 
 func (e *templateError) Unwrap() error { return e.err }
 
-func reshapeTemplateError(field string, err error) error {
-	te := &templateError{field: field, msg: err.Error(), err: err}
+func reshapeTemplateError(field string, err error) *templateError {
+	te := &templateError{field: field, rule: schemas.RuleTemplate, msg: err.Error(), err: err}
 	if m := templateErrRE.FindStringSubmatch(err.Error()); m != nil && m[1] == field {
 		te.line, _ = strconv.Atoi(m[2])
-		te.msg = m[3]
+		te.msg = m[4]
+		if expr := m[3]; expr != "" {
+			te.msg = expr + ": " + m[4] + missingKeyHint(expr, m[4])
+		}
 	}
 	return te
 }
 
-// executeTemplate runs a user-data or network-data template named after its
-// field, with missing keys an error and the functions of
-// schemas.TemplateFuncs.
-func executeTemplate(field, text string, data any) (string, error) {
-	t, err := template.New(field).Option("missingkey=error").Funcs(templateFuncs()).Parse(text)
-	if err != nil {
-		return "", reshapeTemplateError(field, err)
+// missingKeyHint says how to fix a key or field a template asks for and
+// its data does not have.
+func missingKeyHint(expr, msg string) string {
+	path := strings.TrimSuffix(strings.TrimPrefix(expr, "<"), ">")
+	if strings.HasPrefix(msg, "can't evaluate field ") {
+		switch {
+		case strings.HasPrefix(path, ".Machine."):
+			return "; .Machine has .Name, .NodeType and .Set"
+		case strings.HasPrefix(path, ".Host."):
+			return "; .Host has .Name, .Labels, .BootMACAddress and .Interfaces"
+		}
+		return ""
 	}
-	var buf bytes.Buffer
-	if err := t.Execute(&buf, data); err != nil {
-		return "", reshapeTemplateError(field, err)
+	if !strings.HasPrefix(msg, "map has no entry for key ") {
+		return ""
 	}
-	return buf.String(), nil
+	if strings.HasPrefix(path, ".") && !strings.ContainsAny(path[1:], ". ") {
+		return "; templates see .Machine, .Host, .Properties, .SSHKeys, .AllocatedIP, .Gateway, .Prefix and .DNSServers"
+	}
+	if rest, ok := strings.CutPrefix(path, ".Properties."); ok && !strings.ContainsAny(rest, " ") {
+		return fmt.Sprintf("; set properties.%s (on the Site, NodeType, MachineSet or Machine), or guard it: {{ with index .Properties %q }}...{{ end }}", rest, strings.Split(rest, ".")[0])
+	}
+	return ""
 }
 
-// templateFuncs implements, with Helm's semantics, the functions that
-// schemas.TemplateFuncs names.
-func templateFuncs() template.FuncMap {
-	return template.FuncMap{
-		"toYaml":  tfToYAML,
-		"toJson":  tfToJSON,
-		"indent":  tfIndent,
-		"nindent": func(n int, s string) string { return "\n" + tfIndent(n, s) },
-		"quote":   tfQuote,
-		"join":    tfJoin,
-		"default": tfDefault,
-		"upper":   strings.ToUpper,
-		"lower":   strings.ToLower,
-		"trim":    strings.TrimSpace,
-		"replace": func(from, to, s string) string { return strings.ReplaceAll(s, from, to) },
+// templateCache holds parsed templates by field and text, so that one
+// render parses each template once rather than once per machine. It is
+// safe for concurrent use; nil parses every time.
+type templateCache struct {
+	mu     sync.Mutex
+	parsed map[[2]string]parsedTemplate
+}
+
+type parsedTemplate struct {
+	t   *template.Template
+	err *templateError
+}
+
+// parse parses a user-data or network-data template named after its
+// field, with missing keys an error and the functions of templateFuncs.
+// A template that calls a template ({{ template }}, {{ block }}) is
+// refused.
+func (c *templateCache) parse(field, text string) (*template.Template, *templateError) {
+	key := [2]string{field, text}
+	if c != nil {
+		c.mu.Lock()
+		p, ok := c.parsed[key]
+		c.mu.Unlock()
+		if ok {
+			return p.t, p.err
+		}
 	}
+	var p parsedTemplate
+	t, err := template.New(field).Option("missingkey=error").Funcs(templateFuncs(MaxDataSize)).Parse(text)
+	switch {
+	case err != nil:
+		p.err = reshapeTemplateError(field, err)
+	case templateCall(t.Tree.Root) > 0:
+		p.err = &templateError{field: field, line: templateCall(t.Tree.Root), rule: schemas.RuleTemplate,
+			msg: "{{ template }} and {{ block }} are not allowed in user-data and network-data templates (a template that calls itself runs without end); write the text where it is needed"}
+	default:
+		p.t = t
+	}
+	if c != nil {
+		c.mu.Lock()
+		if c.parsed == nil {
+			c.parsed = map[[2]string]parsedTemplate{}
+		}
+		c.parsed[key] = p
+		c.mu.Unlock()
+	}
+	return p.t, p.err
+}
+
+// execute runs a template with data. Its output is bounded by
+// MaxDataSize: the write that would pass it stops the template.
+func (c *templateCache) execute(field, text string, data any) (string, error) {
+	t, perr := c.parse(field, text)
+	if perr != nil {
+		return "", perr
+	}
+	w := &limitWriter{max: MaxDataSize}
+	if err := t.Execute(w, data); err != nil {
+		if errors.Is(err, errDataTooLarge) {
+			return "", &templateError{field: field, rule: schemas.RuleDataSize, msg: sizeMessage("template's output", MaxDataSize), err: err}
+		}
+		return "", reshapeTemplateError(field, err)
+	}
+	return string(w.buf), nil
+}
+
+// executeTemplate runs a template without a cache.
+func executeTemplate(field, text string, data any) (string, error) {
+	var c *templateCache
+	return c.execute(field, text, data)
 }
 
 // jsonPlain turns v into JSON-shaped values (maps, lists, json.Number, strings,
@@ -177,29 +249,6 @@ func tfQuote(args ...any) string {
 		}
 	}
 	return strings.Join(out, " ")
-}
-
-// tfJoin joins a list's non-nil elements with sep; a single value is spelt
-// on its own.
-func tfJoin(sep string, v any) string {
-	if v == nil {
-		return ""
-	}
-	if t, ok := v.([]string); ok {
-		return strings.Join(t, sep)
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
-		return tfStrval(v)
-	}
-	var parts []string
-	for i := range rv.Len() {
-		e := rv.Index(i).Interface()
-		if e != nil {
-			parts = append(parts, tfStrval(e))
-		}
-	}
-	return strings.Join(parts, sep)
 }
 
 // tfDefault returns the given value unless it is missing or empty (nil, zero,
