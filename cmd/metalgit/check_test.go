@@ -66,3 +66,133 @@ func TestStateCheckedAlike(t *testing.T) {
 		})
 	}
 }
+
+// leftOutInventory has a provisioning pool of two addresses for three
+// hosts, a tenant pool of one address for two machines, and a machine
+// whose node type no host matches.
+const leftOutInventory = `apiVersion: metalgit.dev/v1alpha1
+kind: Site
+metadata: {name: dc}
+spec: {namespace: metal3, provisioningPool: prov}
+---
+apiVersion: metalgit.dev/v1alpha1
+kind: IPPool
+metadata: {name: prov}
+spec: {ranges: ["192.168.0.10-192.168.0.11"], prefix: 24, gateway: 192.168.0.1}
+---
+apiVersion: metalgit.dev/v1alpha1
+kind: IPPool
+metadata: {name: tenant}
+spec: {ranges: ["10.0.0.10-10.0.0.10"], prefix: 24, gateway: 10.0.0.1}
+---
+apiVersion: metalgit.dev/v1alpha1
+kind: NodeType
+metadata: {name: compute}
+spec:
+  hostSelector: {matchLabels: {role: compute}}
+  pool: tenant
+  userDataTemplate: |
+    #cloud-config
+    hostname: {{ .Machine.Name }}
+---
+apiVersion: metalgit.dev/v1alpha1
+kind: NodeType
+metadata: {name: gpu}
+spec:
+  hostSelector: {matchLabels: {role: gpu}}
+---
+apiVersion: metalgit.dev/v1alpha1
+kind: MachineSet
+metadata: {name: app}
+spec: {nodeType: compute, quantity: 2}
+---
+apiVersion: metalgit.dev/v1alpha1
+kind: Machine
+metadata: {name: gpu-0}
+spec: {nodeType: gpu}
+`
+
+func leftOutHost(name string) string {
+	return `apiVersion: metalgit.dev/v1alpha1
+kind: Host
+metadata: {name: ` + name + `, labels: {role: compute}}
+spec:
+  bmc: {address: "redfish://10.9.0.1/redfish/v1/Systems/` + name + `", credentialsName: ` + name + `-bmc}
+  bootMACAddress: "02:00:00:00:01:0` + name[len(name)-1:] + `"
+`
+}
+
+// TestRenderLeavesOutWhatTheStateLacks: an exhausted pool and a machine
+// that cannot bind do not stop the rest of the fleet from rendering; what
+// is left out is listed with why, and nothing of it is half rendered.
+func TestRenderLeavesOutWhatTheStateLacks(t *testing.T) {
+	inv := t.TempDir()
+	files := map[string]string{"inventory.yaml": leftOutInventory, "h-01.yaml": leftOutHost("h-01"), "h-02.yaml": leftOutHost("h-02"), "h-03.yaml": leftOutHost("h-03")}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(inv, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := runCLI(t, "allocate", inv)
+	if code != exitOK {
+		t.Fatalf("allocate: exit %d\n%s", code, stderr)
+	}
+	for _, s := range []string{
+		"pool prov (2 addresses) is exhausted: no free address for Host/h-03\n",
+		"pool tenant (1 address) is exhausted: no free address for Machine/app-1\n",
+		"Machine/gpu-0 cannot bind: no host matches the selector (gpu: no host matches role=gpu)\n",
+	} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("allocate does not report %q:\n%s", s, stdout)
+		}
+	}
+
+	want := "Host/h-03: not rendered: no address in pool prov in the state; allocate cannot serve it either: pool exhausted\n" +
+		"Machine/app-1: not rendered: no address in pool tenant in the state; Host/h-02 is rendered without it (no image, user-data or network-data); allocate cannot serve it either: pool exhausted\n" +
+		"Machine/gpu-0: not rendered: the state binds it to no host; allocate cannot serve it either: no host matches the selector\n"
+	code, stream, stderr := runCLI(t, "render", inv)
+	if code != exitOK {
+		t.Fatalf("render: exit %d\n%s", code, stderr)
+	}
+	if diff := cmp.Diff(want, stderr); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+	// h-01 with app-0; h-02 without app-1; h-03 not at all.
+	var objects []string
+	for _, d := range strings.Split(stream, "---\n") {
+		kind, name := field(d, "kind: "), field(d, "  name: ")
+		objects = append(objects, kind+"/"+name)
+		if kind == "BareMetalHost" && name == "h-02" {
+			for _, s := range []string{"image:", "userData:", "networkData:", "metalgit.dev/machine"} {
+				if strings.Contains(d, s) {
+					t.Errorf("h-02, rendered without app-1, has %s:\n%s", s, d)
+				}
+			}
+		}
+	}
+	wantObjects := []string{"BareMetalHost/h-01", "BareMetalHost/h-02", "Secret/app-0-network-data", "Secret/app-0-user-data",
+		"Secret/h-01-preprov-network-data", "Secret/h-02-preprov-network-data"}
+	if diff := cmp.Diff(wantObjects, objects); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+
+	// --fail-on-problems: the same output and report, then exit 1.
+	out := filepath.Join(t.TempDir(), "deploy")
+	code, _, stderr = runCLI(t, "render", "--fail-on-problems", inv, "-o", out)
+	if code != exitFailed {
+		t.Errorf("render --fail-on-problems: exit %d", code)
+	}
+	if diff := cmp.Diff("wrote 7 files to "+out+"\n"+want+"Error: 3 hosts or machines not rendered\n", stderr); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+}
+
+// field returns the value after the first line starting with prefix.
+func field(doc, prefix string) string {
+	for _, l := range strings.Split(doc, "\n") {
+		if v, ok := strings.CutPrefix(l, prefix); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -3,16 +3,20 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/render"
+	"github.com/metalgit/metalgit/schemas"
 )
 
 func newRenderCmd() *cobra.Command {
 	var flags inventoryFlags
 	var outDir, overlay, valuesDir string
+	var failOnProblems bool
 	cmd := &cobra.Command{
 		Use:   "render [PATH]",
 		Short: "Render BareMetalHosts, their Secrets and the Site's objects from the inventory and its state",
@@ -30,7 +34,12 @@ objects as its base. The output is deterministic.
 Render does not allocate: it renders the bindings and leases in the state
 directory. Run 'metalgit allocate' first. It checks the state as plan does
 (every address allocatable in its pool) and renders nothing when it has a
-problem.
+problem. A host without a lease, or a bound machine without an address,
+in the state is left out (the machine's host is rendered without it), as
+is a machine the state binds to no host: each is listed on stderr with
+what would fix it, and the rest of the fleet is rendered. The exit code
+is 0 unless --fail-on-problems is set. A template or user-data that
+render cannot use renders nothing and is reported as validate reports it.
 
 With -o DIR it writes one file per object (<kind>-<name>.yaml) and a
 kustomization.yaml to DIR, replacing DIR as a whole.
@@ -55,14 +64,15 @@ DIR is replaced as a whole too.`,
 			}
 			// The state is checked as plan checks it: an address that is not
 			// allocatable in its pool is a problem, and nothing is rendered.
-			if _, err := computePlan(cmd.ErrOrStderr(), l); err != nil {
+			plan, err := computePlan(cmd.ErrOrStderr(), l)
+			if err != nil {
 				return err
 			}
-			out, err := render.Render(render.Input{Inventory: l.inv, State: l.state, Root: root},
+			out, omitted, err := render.RenderReport(render.Input{Inventory: l.inv, State: l.state, Root: root},
 				render.Options{OutputKustomization: overlay, WithoutHelmReleases: valuesDir != ""})
-			var missing *render.MissingAddressError
-			if errors.As(err, &missing) {
-				return fmt.Errorf("%w (state directory %s)", err, l.stateDir)
+			var problems schemas.Problems
+			if errors.As(err, &problems) {
+				return printProblems(cmd.ErrOrStderr(), problems)
 			}
 			if err != nil {
 				return err
@@ -85,20 +95,41 @@ DIR is replaced as a whole too.`,
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d files to %s\n", len(files), outDir)
 			}
-			if valuesDir == "" {
-				return nil
+			if valuesDir != "" {
+				files, err := render.WriteValuesDir(valuesDir, values)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d values files to %s\n", len(files), valuesDir)
 			}
-			files, err := render.WriteValuesDir(valuesDir, values)
-			if err != nil {
-				return err
+			printOmissions(cmd.ErrOrStderr(), omitted, plan, l.stateDir)
+			if failOnProblems && len(omitted) > 0 {
+				return reportedError{fmt.Sprintf("%d hosts or machines not rendered", len(omitted))}
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d values files to %s\n", len(files), valuesDir)
 			return nil
 		},
 	}
 	flags.register(cmd.Flags())
 	cmd.Flags().StringVarP(&outDir, "output-dir", "o", "", "write one file per object and a kustomization.yaml to this directory instead of stdout")
 	cmd.Flags().StringVar(&valuesDir, "helm-values-dir", "", "write each enabled component's Helm values to this directory as <component>-values.yaml, instead of HelmReleases")
+	cmd.Flags().BoolVar(&failOnProblems, "fail-on-problems", false, "exit 1 when a host or machine is left out for want of an address or a host")
 	cmd.Flags().StringVar(&overlay, "output-kustomization", "", "kustomization applied on top of the generated objects (default PATH/render/kustomization.yaml when it exists)")
 	return cmd
+}
+
+// printOmissions lists the hosts and machines render left out, each with
+// what fixes it: allocate, or, when the next allocation cannot serve it
+// either (the plan says so), the plan's reason.
+func printOmissions(w io.Writer, omitted []render.Omission, plan *alloc.Plan, stateDir string) {
+	reasons := map[string]string{}
+	for _, p := range plan.Problems {
+		reasons[p.Owner] = p.Reason
+	}
+	for _, o := range omitted {
+		if reason, ok := reasons[o.Owner]; ok {
+			fmt.Fprintf(w, "%s; allocate cannot serve it either: %s\n", o, reason)
+			continue
+		}
+		fmt.Fprintf(w, "%s; run 'metalgit allocate' (state directory %s)\n", o, stateDir)
+	}
 }
