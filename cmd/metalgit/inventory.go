@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/schemas"
 )
 
@@ -23,27 +25,54 @@ type loaded struct {
 	state    *state.State
 }
 
-// loadInventory loads and validates the inventory at root and reads its
-// state. Problems are printed to w, one per line, and returned as a
-// reportedError so that nothing is planned or written.
-func loadInventory(w io.Writer, root string, flags inventoryFlags) (*loaded, error) {
+// check is what an inventory command found: a validated inventory with
+// its state and the plan of its next state, or the problems that stopped
+// it there.
+type check struct {
+	*loaded
+	plan     *alloc.Plan
+	problems schemas.Problems
+}
+
+// checkInventory loads and validates the inventory at root, reads its
+// state, checks the state against the pools by planning the next state
+// (alloc.Compute: every command checks the state this one way) and, with
+// rendering, checks what render would reject in that next state
+// (render.Check). Problems stop it at the first stage that has any; they
+// are returned, not printed.
+func checkInventory(root string, flags inventoryFlags, rendering bool) (*check, error) {
 	inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir})
 	if err != nil {
 		return nil, err
 	}
 	problems = append(problems, inv.Validate()...)
+	c := &check{loaded: &loaded{inv: inv, stateDir: filepath.Join(root, flags.stateDir)}}
 	if len(problems) > 0 {
-		return nil, printProblems(w, problems)
+		c.problems = problems
+		return c, nil
 	}
-	dir := filepath.Join(root, flags.stateDir)
-	st, stProblems, err := state.Read(dir)
+	st, problems, err := state.Read(c.stateDir)
 	if err != nil {
 		return nil, err
 	}
-	if len(stProblems) > 0 {
-		return nil, printProblems(w, stProblems)
+	if len(problems) > 0 {
+		c.problems = problems
+		return c, nil
 	}
-	return &loaded{inv: inv, stateDir: dir, state: st}, nil
+	c.state = st
+	plan, err := alloc.Compute(inv, st)
+	if errors.As(err, &problems) {
+		c.problems = problems
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.plan = plan
+	if rendering {
+		c.problems = render.Check(inv, plan.Next)
+	}
+	return c, nil
 }
 
 // printProblems prints problems sorted, one per line, and returns the error
@@ -53,22 +82,32 @@ func printProblems(w io.Writer, problems schemas.Problems) error {
 	for _, p := range problems {
 		fmt.Fprintln(w, p.String())
 	}
+	return reportedError{problemCount(problems)}
+}
+
+func problemCount(problems schemas.Problems) string {
 	noun := "problems"
 	if len(problems) == 1 {
 		noun = "problem"
 	}
-	return reportedError{fmt.Sprintf("%d %s", len(problems), noun)}
+	return fmt.Sprintf("%d %s", len(problems), noun)
 }
 
-// computePlan runs a planning pass; state problems found on the way are
-// printed like inventory problems.
-func computePlan(w io.Writer, l *loaded) (*alloc.Plan, error) {
-	plan, err := alloc.Compute(l.inv, l.state)
-	var problems schemas.Problems
-	if errors.As(err, &problems) {
-		return nil, printProblems(w, problems)
+// invalidJSON is what validate, plan and allocate print with -o json for
+// an inventory or state that has problems.
+type invalidJSON struct {
+	Valid    bool             `json:"valid"`
+	Problems schemas.Problems `json:"problems"`
+}
+
+// writeJSON writes v indented.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("writing result: %w", err)
 	}
-	return plan, err
+	return nil
 }
 
 func (f *inventoryFlags) register(cmdFlags interface {

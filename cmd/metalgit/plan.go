@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -10,12 +9,7 @@ import (
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
-	"github.com/metalgit/metalgit/schemas"
 )
-
-func readState(root string, flags inventoryFlags) (*state.State, schemas.Problems, error) {
-	return state.Read(filepath.Join(root, flags.stateDir))
-}
 
 func newPlanCmd() *cobra.Command {
 	var flags inventoryFlags
@@ -27,8 +21,11 @@ func newPlanCmd() *cobra.Command {
 		Long: `Plan validates the inventory at PATH, reads its state and prints what
 'metalgit allocate' would change: new, kept and released bindings and
 allocations, machines that cannot bind and pools that are exhausted. It
-writes nothing. With -o markdown the output suits a pull-request comment;
-with -o json a program can read it.`,
+writes nothing. It checks what validate checks, the state and what render
+would reject in the state the allocation gives (templates executed for
+each machine, size limits): any problem ends it with exit code 1. With
+-o markdown the output suits a pull-request comment; with -o json a
+program can read it.`,
 		Example: `  metalgit plan examples/dc1
   metalgit plan -o markdown . > plan.md
   metalgit plan -o json . | jq '.allocations[] | select(.status == "new")'`,
@@ -38,14 +35,14 @@ with -o json a program can read it.`,
 				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
 			}
 			root := pathArg(args)
-			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
+			c, err := checkInventory(root, flags, true)
 			if err != nil {
 				return err
 			}
-			plan, err := computePlan(cmd.ErrOrStderr(), l)
-			if err != nil {
-				return err
+			if len(c.problems) > 0 {
+				return printProblems(cmd.ErrOrStderr(), c.problems)
 			}
+			plan := c.plan
 			if err := alloc.WriteReport(cmd.OutOrStdout(), plan, output, alloc.ReportOptions{Title: root, Kept: kept}); err != nil {
 				return err
 			}
@@ -72,7 +69,8 @@ func newAllocateCmd() *cobra.Command {
 		Long: `Allocate validates the inventory at PATH, computes the same pass as
 'metalgit plan' and writes the result to the state directory (default
 PATH/state): bindings.yaml and allocations.yaml. It prints what changed.
-Nothing is written when the inventory or the state has a problem; a machine
+Nothing is written when the inventory or the state has a problem, or when
+render would reject the state it would write (as plan checks); a machine
 that cannot bind or a pool that is exhausted is reported without holding back
 the others. Running it again changes nothing. No Git is involved.`,
 		Example: `  metalgit allocate examples/dc1
@@ -83,15 +81,15 @@ the others. Running it again changes nothing. No Git is involved.`,
 				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
 			}
 			root := pathArg(args)
-			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
+			c, err := checkInventory(root, flags, true)
 			if err != nil {
 				return err
 			}
-			plan, err := computePlan(cmd.ErrOrStderr(), l)
-			if err != nil {
-				return err
+			if len(c.problems) > 0 {
+				return printProblems(cmd.ErrOrStderr(), c.problems)
 			}
-			changed, err := state.Write(l.stateDir, plan.Next)
+			plan := c.plan
+			changed, err := state.Write(c.stateDir, plan.Next)
 			if err != nil {
 				return err
 			}

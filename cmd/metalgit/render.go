@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/schemas"
 )
@@ -58,17 +57,14 @@ DIR is replaced as a whole too.`,
 				return usageError{errors.New("--helm-values-dir and --output-dir must be different directories")}
 			}
 			root := pathArg(args)
-			l, err := loadInventory(cmd.ErrOrStderr(), root, flags)
+			c, err := checkInventory(root, flags, false)
 			if err != nil {
 				return err
 			}
-			// The state is checked as plan checks it: an address that is not
-			// allocatable in its pool is a problem, and nothing is rendered.
-			plan, err := computePlan(cmd.ErrOrStderr(), l)
-			if err != nil {
-				return err
+			if len(c.problems) > 0 {
+				return printProblems(cmd.ErrOrStderr(), c.problems)
 			}
-			out, omitted, err := render.RenderReport(render.Input{Inventory: l.inv, State: l.state, Root: root},
+			out, omitted, err := render.RenderReport(render.Input{Inventory: c.inv, State: c.state, Root: root},
 				render.Options{OutputKustomization: overlay, WithoutHelmReleases: valuesDir != ""})
 			var problems schemas.Problems
 			if errors.As(err, &problems) {
@@ -80,7 +76,7 @@ DIR is replaced as a whole too.`,
 			var values []render.ComponentValues
 			if valuesDir != "" {
 				// Computed before anything is written, so that an error writes nothing.
-				if values, err = render.HelmValues(l.inv); err != nil {
+				if values, err = render.HelmValues(c.inv); err != nil {
 					return err
 				}
 			}
@@ -102,7 +98,7 @@ DIR is replaced as a whole too.`,
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %d values files to %s\n", len(files), valuesDir)
 			}
-			printOmissions(cmd.ErrOrStderr(), omitted, plan, l.stateDir)
+			printOmissions(cmd.ErrOrStderr(), omitted, c)
 			if failOnProblems && len(omitted) > 0 {
 				return reportedError{fmt.Sprintf("%d hosts or machines not rendered", len(omitted))}
 			}
@@ -119,10 +115,10 @@ DIR is replaced as a whole too.`,
 
 // printOmissions lists the hosts and machines render left out, each with
 // what fixes it: allocate, or, when the next allocation cannot serve it
-// either (the plan says so), the plan's reason.
-func printOmissions(w io.Writer, omitted []render.Omission, plan *alloc.Plan, stateDir string) {
+// either (c's plan says so), the plan's reason.
+func printOmissions(w io.Writer, omitted []render.Omission, c *check) {
 	reasons := map[string]string{}
-	for _, p := range plan.Problems {
+	for _, p := range c.plan.Problems {
 		reasons[p.Owner] = p.Reason
 	}
 	for _, o := range omitted {
@@ -130,6 +126,6 @@ func printOmissions(w io.Writer, omitted []render.Omission, plan *alloc.Plan, st
 			fmt.Fprintf(w, "%s; allocate cannot serve it either: %s\n", o, reason)
 			continue
 		}
-		fmt.Fprintf(w, "%s; run 'metalgit allocate' (state directory %s)\n", o, stateDir)
+		fmt.Fprintf(w, "%s; run 'metalgit allocate' (state directory %s)\n", o, c.stateDir)
 	}
 }

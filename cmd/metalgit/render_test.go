@@ -219,7 +219,8 @@ func indentLines(s, indent string) string {
 
 func TestRenderCommandErrors(t *testing.T) {
 	// A state allocated while the template worked; then the template
-	// breaks: render renders nothing and says where.
+	// breaks: render renders nothing and says where, as validate, plan
+	// and allocate do.
 	inv := copyDir(t, "../../render/testdata/template-error/inventory")
 	file := filepath.Join(inv, "inventory.yaml")
 	replaceInFile(t, file, "{{ len 3 }}", "{{ .Machine.Name }}")
@@ -229,7 +230,7 @@ func TestRenderCommandErrors(t *testing.T) {
 	replaceInFile(t, file, "{{ .Machine.Name }}", "{{ len 3 }}")
 	want := file + ":25: NodeType/compute: spec.userDataTemplate: template line 2: <len 3>: error calling len: len of type int (user-data of Machine/app-0 on Host/compute-01)\nError: 1 problem\n"
 	out := filepath.Join(t.TempDir(), "deploy")
-	for _, args := range [][]string{{"render", inv, "-o", out}, {"render", inv}} {
+	for _, args := range [][]string{{"render", inv, "-o", out}, {"render", inv}, {"validate", inv}, {"plan", inv}, {"allocate", inv}} {
 		code, stdout, stderr := runCLI(t, args...)
 		if code != exitFailed || stdout != "" {
 			t.Errorf("%s: exit %d, stdout %q", args, code, stdout)
