@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -195,4 +197,60 @@ func field(doc, prefix string) string {
 		}
 	}
 	return ""
+}
+
+// TestPlanProblemsAsRequested: plan and allocate print the problems of an
+// invalid inventory in the format asked for, and exit 1.
+func TestPlanProblemsAsRequested(t *testing.T) {
+	inv := copyDir(t, "../../render/testdata/template-error/inventory")
+	file := filepath.Join(inv, "inventory.yaml")
+	problem := file + ":25: NodeType/compute: spec.userDataTemplate: template line 2: <len 3>: error calling len: len of type int (user-data of Machine/app-0 on Host/compute-01)"
+	unknown := copyDir(t, "../../examples/invalid/unknown-field")
+	for _, command := range []string{"plan", "allocate"} {
+		t.Run(command+" json", func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, command, "-o", "json", inv)
+			if code != exitFailed || stderr != "" {
+				t.Errorf("exit %d, stderr %q", code, stderr)
+			}
+			var got struct {
+				Valid    bool `json:"valid"`
+				Problems []struct {
+					File, Object, Field, Rule, Message string
+					Line                               int
+				} `json:"problems"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("not JSON: %v\n%s", err, stdout)
+			}
+			want := `{false [{` + file + ` NodeType/compute spec.userDataTemplate template template line 2: <len 3>: error calling len: len of type int (user-data of Machine/app-0 on Host/compute-01) 25}]}`
+			if diff := cmp.Diff(want, fmt.Sprint(got)); diff != "" {
+				t.Errorf("JSON (-want +got):\n%s", diff)
+			}
+
+			// An inventory that does not validate, likewise.
+			code, stdout, _ = runCLI(t, command, "-o", "json", unknown)
+			if code != exitFailed || !strings.HasPrefix(stdout, "{\n  \"valid\": false,\n  \"problems\": [\n") || strings.Count(stdout, `"rule": "unknown-field"`) != 3 {
+				t.Errorf("exit %d, stdout:\n%s", code, stdout)
+			}
+		})
+		t.Run(command+" markdown", func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, command, "-o", "markdown", inv)
+			if code != exitFailed {
+				t.Errorf("exit %d", code)
+			}
+			wantOut := "### metalgit " + command + ": `" + inv + "`\n\n**1 problem**; nothing can be planned until they are fixed:\n\n- " + problem + "\n"
+			if diff := cmp.Diff(wantOut, stdout); diff != "" {
+				t.Errorf("stdout (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(problem+"\nError: 1 problem\n", stderr); diff != "" {
+				t.Errorf("stderr (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	// A valid plan says so too.
+	code, stdout, _ := runCLI(t, "plan", "-o", "json", "../../examples/dc1")
+	if code != exitOK || !strings.HasPrefix(stdout, "{\n  \"valid\": true,\n  \"bindings\": [") {
+		t.Errorf("exit %d, stdout:\n%.200s", code, stdout)
+	}
 }
