@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
@@ -25,6 +28,21 @@ type loaded struct {
 	state    *state.State
 }
 
+// checkRoot refuses an inventory path that is not a directory, naming it
+// as the user wrote it.
+func checkRoot(root string) error {
+	info, err := os.Stat(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("no such directory: %s", root)
+	case err != nil:
+		return fmt.Errorf("reading inventory: %w", err)
+	case !info.IsDir():
+		return fmt.Errorf("not a directory: %s; name the inventory's directory", root)
+	}
+	return nil
+}
+
 // check is what an inventory command found: a validated inventory with
 // its state and the plan of its next state, or the problems that stopped
 // it there.
@@ -41,6 +59,9 @@ type check struct {
 // (render.Check). Problems stop it at the first stage that has any; they
 // are returned, not printed.
 func checkInventory(root string, flags inventoryFlags, rendering bool) (*check, error) {
+	if err := checkRoot(root); err != nil {
+		return nil, err
+	}
 	inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir})
 	if err != nil {
 		return nil, err

@@ -210,7 +210,34 @@ func TestUsageErrors(t *testing.T) {
 			}
 		})
 	}
-	if code, _, stderr := runCLI(t, "validate", filepath.Join(t.TempDir(), "missing")); code != exitFailed || !strings.Contains(stderr, "no such file") {
-		t.Errorf("missing inventory: exit %d, stderr %q", code, stderr)
+}
+
+// TestInventoryPathNotADirectory: every inventory command names the path
+// as it was given.
+func TestInventoryPathNotADirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "inventory.yaml")
+	if err := os.WriteFile(file, []byte("kind: Site\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]string{
+		filepath.Join(dir, "missing"):           "Error: no such directory: " + filepath.Join(dir, "missing") + "\n",
+		filepath.Join(dir, "missing", "deeper"): "Error: no such directory: " + filepath.Join(dir, "missing", "deeper") + "\n",
+		"relative/missing":                      "Error: no such directory: relative/missing\n",
+		file:                                    "Error: not a directory: " + file + "; name the inventory's directory\n",
+		filepath.Join(file, "below-a-file"):     "Error: no such directory: " + filepath.Join(file, "below-a-file") + "\n",
+	}
+	for _, command := range []string{"validate", "plan", "allocate", "render"} {
+		for path, want := range paths {
+			t.Run(command+" "+path, func(t *testing.T) {
+				code, stdout, stderr := runCLI(t, command, path)
+				if code != exitFailed || stdout != "" {
+					t.Errorf("exit %d, stdout %q", code, stdout)
+				}
+				if diff := cmp.Diff(want, stderr); diff != "" {
+					t.Errorf("stderr (-want +got):\n%s", diff)
+				}
+			})
+		}
 	}
 }
