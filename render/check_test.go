@@ -275,3 +275,29 @@ spec:
 		})
 	}
 }
+
+// TestCheckSite: the Site's objects are checked too, with the problem on
+// the Site.
+func TestCheckSite(t *testing.T) {
+	tests := map[string]struct{ namespace, want string }{
+		"upper case":  {"Bad_NS", `inv.yaml:1: Site/dc: annotation metalgit.dev/metallb-namespace: "Bad_NS" is not a valid namespace: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?') (Site/dc) [value]`},
+		"a dot":       {"lb.system", `inv.yaml:1: Site/dc: annotation metalgit.dev/metallb-namespace: "lb.system" is not a valid namespace: must not contain dots (Site/dc) [value]`},
+		"a valid one": {"lb", ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := checkInput(t, "", "")
+			site := in.Inventory.Sites[0]
+			site.Metadata.Annotations = map[string]string{"metalgit.dev/metallb-namespace": tc.namespace}
+			site.Spec.MetalLB = &schemas.MetalLBSpec{Pools: []schemas.MetalLBPool{{Name: "lb", Addresses: []string{"10.1.0.1-10.1.0.5"}}}}
+			got := problemLines(render.Check(in.Inventory, in.State))
+			var want []string
+			if tc.want != "" {
+				want = []string{tc.want}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Check (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
