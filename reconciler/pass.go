@@ -23,7 +23,8 @@ import (
 // Errors a pass reports; check them with errors.Is.
 var (
 	// ErrInvalidInventory: the inventory or the state at the branch head has
-	// problems; nothing was committed or rendered.
+	// problems, or the state a pass would push does not render (a template
+	// fails for a machine it binds); nothing was pushed or rendered.
 	ErrInvalidInventory = errors.New("invalid inventory")
 	// ErrPushAttempts: every push was rejected because the remote moved.
 	ErrPushAttempts = errors.New("push rejected on every attempt")
@@ -194,6 +195,14 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 			return nil, err
 		}
 		commit := made.hash
+		// A state is pushed only if it renders: a pushed state that did
+		// not would fail every later pass, which plans it again and finds
+		// nothing to change. The working clone's commit is dropped by the
+		// next fetch.
+		out, err := r.render(ctx, c, res, commit.String())
+		if err != nil {
+			return nil, err
+		}
 		if r.cfg.BeforePush != nil {
 			if err := r.cfg.BeforePush(ctx, attempt); err != nil {
 				return nil, fmt.Errorf("before push: %w", err)
@@ -202,12 +211,15 @@ func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Sig
 		pushErr = r.push(ctx, c.repo, rem, plumbing.NewHash(c.head), commit, made.objects)
 		if pushErr == nil {
 			res.StateCommit, res.Pushed = commit.String(), true
+			hosts := *res.Hosts
+			hosts.StateCommit = res.StateCommit
+			res.Hosts = &hosts
 			if r.following {
 				r.following = false
 				r.log.Info("pushed a state commit of our own; no longer following", "commit", commit)
 			}
 			r.log.Info("pushed state commit", "commit", commit, "source", c.head, "attempt", attempt)
-			return r.finish(ctx, c, res)
+			return r.publish(ctx, c, res, out)
 		}
 		r.log.Info("push rejected; refetching", "source", c.head, "attempt", attempt, "error", redact(pushErr, rem.secrets))
 		if attempt >= r.cfg.MaxPushAttempts {
@@ -320,19 +332,22 @@ func (r *Reconciler) stateDirInTree() string {
 	return path.Join(filepath.ToSlash(r.cfg.Path), filepath.ToSlash(r.cfg.StateDir))
 }
 
-// finish renders the plan's state (unless the last render had the same
-// inventory and state), writes it to the output folder and settles a
-// pass that changed nothing. It runs under r.mu, which serialises the
+// finish renders the state of a pass that changed nothing (unless the
+// last render had the same inventory and state), writes it to the output
+// folder and settles the pass. It runs under r.mu, which serialises the
 // uses of r.cache, r.out, r.rendered and r.settled.
 func (r *Reconciler) finish(ctx context.Context, c *computed, res *Result) (*Result, error) {
-	rendered := res.SourceCommit
-	if res.Pushed {
-		rendered = res.StateCommit
-	}
-	out, err := r.render(ctx, c, res, rendered)
+	out, err := r.render(ctx, c, res, res.SourceCommit)
 	if err != nil {
 		return nil, err
 	}
+	return r.publish(ctx, c, res, out)
+}
+
+// publish writes the rendered manifests out to the output folder and
+// settles a pass that changed nothing; a pass out of time writes nothing.
+// It runs under r.mu.
+func (r *Reconciler) publish(ctx context.Context, c *computed, res *Result, out []byte) (*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("before writing the output: %w", err)
 	}

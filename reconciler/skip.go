@@ -141,6 +141,10 @@ func (r *Reconciler) render(ctx context.Context, c *computed, res *Result, commi
 		return nil, err
 	}
 	out, err := render.Render(render.Input{Inventory: c.inv, State: c.plan.Next, Root: c.root}, render.Options{Cache: &r.cache, ReuseHosts: true, Context: ctx})
+	var problems schemas.Problems
+	if errors.As(err, &problems) {
+		return nil, invalid(c, "inventory", problems)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("rendering commit %s: %w", commit, err)
 	}

@@ -129,3 +129,22 @@ func BenchmarkRenderCached(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheck runs render.Check, what validate and plan add to find
+// what render would reject, on the fleet BenchmarkRender renders: every
+// machine's user-data and network-data and every host's preprovisioning
+// network-data, without building objects.
+func BenchmarkCheck(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("hosts=%d", n), func(b *testing.B) {
+			in := benchInput(b, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if problems := render.Check(in.Inventory, in.State); len(problems) > 0 {
+					b.Fatal(problems[:1])
+				}
+			}
+		})
+	}
+}

@@ -5,206 +5,48 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"slices"
-	"strconv"
 	"strings"
 
 	metal3v1alpha1 "github.com/metal3-io/baremetal-operator/apis/metal3.io/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/metalgit/metalgit/alloc/state"
 	"github.com/metalgit/metalgit/schemas"
 )
 
-// lease is an address with its pool's network facts.
-type lease struct {
-	addr    netip.Addr
-	prefix  int
-	gateway string
-	dns     []string
-	ntp     []string
-}
-
-// requested is one requested machine, expanded from a MachineSet or a Machine.
-type requested struct {
-	name     string
-	set      string // "" for a standalone Machine
-	nodeType *schemas.NodeType
-	props    []map[string]any // MachineSet, then Machine properties
-}
-
-// generator holds what generate needs while it walks the hosts.
-type generator struct {
-	ix        *schemas.Index
-	provPool  string
-	namespace string
-	allocs    map[[2]string]netip.Addr // (pool, owner) → address
-	pools     map[string]lease         // pool → network facts (addr unset)
-	machines  map[string]requested
-	missing   []string
-}
-
-// generate builds every object, unsorted. With a cache, a host whose
-// inputs are those of the last render takes the objects built then.
-func generate(in Input, helmReleases bool, cache *Cache) ([]object, error) {
-	ix := in.Inventory.Index()
-	if ix.Site == nil {
-		return nil, fmt.Errorf("rendering: the inventory has no Site")
-	}
-	st := in.State
-	if st == nil {
-		st = &state.State{}
-	}
-	g := &generator{
-		ix:        ix,
-		provPool:  ix.Site.Spec.ProvisioningPool,
-		namespace: ix.Site.Spec.Namespace,
-		allocs:    map[[2]string]netip.Addr{},
-		pools:     map[string]lease{},
-		machines:  map[string]requested{},
-	}
-	for _, a := range st.Allocations {
-		g.allocs[[2]string{a.Pool, a.Owner}] = a.Address
-	}
-	for name, p := range ix.IPPools {
-		addrs, errs := p.Spec.Addresses()
-		if len(errs) > 0 {
-			return nil, fmt.Errorf("rendering: IPPool/%s is invalid: %s", name, errs[0].Message)
-		}
-		l := lease{prefix: addrs.Network.Bits(), dns: p.Spec.DNSServers, ntp: p.Spec.NTPServers}
-		if addrs.Gateway.IsValid() {
-			l.gateway = addrs.Gateway.String()
-		}
-		g.pools[name] = l
-	}
-	for _, s := range in.Inventory.MachineSets {
-		nt := ix.NodeTypes[s.Spec.NodeType]
-		for i := range s.Spec.Quantity {
-			name := s.Metadata.Name + "-" + strconv.Itoa(i)
-			g.machines[name] = requested{name: name, set: s.Metadata.Name, nodeType: nt, props: []map[string]any{s.Spec.Properties}}
-		}
-	}
-	for _, m := range in.Inventory.Machines {
-		g.machines[m.Metadata.Name] = requested{name: m.Metadata.Name, nodeType: ix.NodeTypes[m.Spec.NodeType],
-			props: []map[string]any{nil, m.Spec.Properties}}
-	}
-	// host → machine, for bindings whose machine and host are both still
-	// in the inventory (the others are released by the next allocate).
-	boundTo := map[string]requested{}
-	for _, b := range st.Bindings {
-		m, ok := g.machines[b.Machine]
-		if ok && m.nodeType != nil && ix.Hosts[b.Host] != nil {
-			boundTo[b.Host] = m
-		}
-	}
-
-	memo, next := cache.hostObjects(in.Inventory)
-	reused := 0
-	var objs []object
-	for _, h := range in.Inventory.Hosts {
-		name := h.Metadata.Name
-		if ix.Hosts[name] != h {
-			continue // a duplicate; validation reports it
-		}
-		var m *requested
-		if bm, ok := boundTo[name]; ok {
-			m = &bm
-		}
-		key := g.hostKey(h, m)
-		if e, ok := memo.lookup(name, key); ok {
-			next.hosts[name] = e
-			objs = append(objs, e.objs...)
-			reused++
-			continue
-		}
-		missing := len(g.missing)
-		hostObjs, err := g.host(h, m)
-		if err != nil {
-			return nil, err
-		}
-		for i := range hostObjs {
-			hostObjs[i].group = name
-		}
-		if next != nil && len(g.missing) == missing {
-			next.hosts[name] = hostMemo{key: key, objs: hostObjs}
-		}
-		objs = append(objs, hostObjs...)
-	}
-	if len(g.missing) > 0 {
-		slices.Sort(g.missing)
-		return nil, &MissingAddressError{Owners: g.missing}
-	}
-	siteObjs, err := siteObjects(ix, helmReleases)
-	if err != nil {
-		return nil, err
-	}
-	cache.keepHostObjects(next, reused)
-	return append(objs, siteObjs...), nil
-}
-
-// hostKey returns what, besides the inventory's objects other than the
-// hosts, the objects of host h bound to m are built from.
-func (g *generator) hostKey(h *schemas.Host, m *requested) hostKey {
-	k := hostKey{host: h}
-	if l, ok := g.hostLease(h); ok {
-		k.hostAddr = l.addr
-	}
-	if m != nil {
-		k.machine = m.name
-		if pool := g.ix.Pool(m.nodeType); pool != "" && pool != g.provPool {
-			k.machineAddr = g.allocs[[2]string{pool, schemas.KindMachine + "/" + m.name}]
-		}
-	}
-	return k
-}
-
-// sourceOf returns "FILE:LINE: " of the data field that is in use — the
-// literal, else the template, else the template Secret reference — or "".
-func sourceOf(nt *schemas.NodeType, literal, tmpl, literalField, tmplField, secretField string) string {
-	field := secretField
-	switch {
-	case literal != "":
-		field = literalField
-	case tmpl != "":
-		field = tmplField
-	}
-	if nt.Source.File == "" {
-		return ""
-	}
-	if line := nt.Source.LineOf(field); line > 0 {
-		return fmt.Sprintf("%s:%d: ", nt.Source.File, line)
-	}
-	return nt.Source.File + ": "
-}
-
-// hostLease returns the host's provisioning lease: its pinned address or
-// its allocation in the provisioning pool.
-func (g *generator) hostLease(h *schemas.Host) (lease, bool) {
-	l := g.pools[g.provPool]
-	if h.Spec.IPAddress != "" {
-		a, err := netip.ParseAddr(h.Spec.IPAddress)
-		if err != nil {
-			return l, false
-		}
-		l.addr = a
-		return l, true
-	}
-	a, ok := g.allocs[[2]string{g.provPool, schemas.KindHost + "/" + h.Metadata.Name}]
-	l.addr = a
-	return l, ok
-}
-
 // host renders one Host: its BareMetalHost, preprovisioning network data
-// and, when m is bound to it, the machine's user-data and network-data.
+// and, when m is bound to it, the machine's user-data and network-data. A
+// host without a lease is left out, and a machine without its address
+// too (its host is rendered as if unbound); both are recorded as
+// omissions. A failure (recorded in g.failures) gives no objects; so does
+// a check.
 func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 	name := h.Metadata.Name
+	owner := schemas.KindHost + "/" + name
 	hostLease, ok := g.hostLease(h)
 	if !ok {
-		g.missing = append(g.missing, schemas.KindHost+"/"+name)
-		return nil, nil
+		if !g.check {
+			g.omit(Omission{Owner: owner, Pool: g.provPool, Reason: OmittedNoAddress})
+			return nil, nil
+		}
+		hostLease.addr = hostLease.first
 	}
 	info := HostInfo{Name: name, Labels: h.Metadata.Labels, BootMACAddress: h.Spec.BootMACAddress, Interfaces: h.Spec.Interfaces}
+	failed := g.failures.len()
+
+	preprov, err := preprovisioningNetworkData(info, hostLease.addr.String(), hostLease.prefix, hostLease.gateway, hostLease.dns, g.check)
+	if err != nil {
+		g.failures.add(err, "preprovisioning network-data of "+owner, owner)
+	}
+	var data *machineData
+	if m != nil {
+		if mc, ok := g.machineContext(info, hostLease, *m); ok {
+			data = g.machineData(mc, *m, machineOwner(m.name)+" on "+owner)
+		}
+	}
+	if g.check || g.failures.len() > failed {
+		return nil, nil
+	}
 
 	labels := map[string]string{}
 	for k, v := range h.Metadata.Labels {
@@ -250,11 +92,6 @@ func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 		},
 	}
 
-	// PreprovisioningNetworkData names the host in its errors.
-	preprov, err := PreprovisioningNetworkData(info, hostLease.addr.String(), hostLease.prefix, hostLease.gateway, hostLease.dns)
-	if err != nil {
-		return nil, err
-	}
 	secretLabels := map[string]string{LabelHost: name}
 	objs := []object{}
 	sec, err := g.secret(preprovName, secretLabels, KeyNetworkData, preprov)
@@ -263,8 +100,8 @@ func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 	}
 	objs = append(objs, sec)
 
-	if m != nil {
-		mObjs, err := g.bind(bmh, info, hostLease, *m)
+	if data != nil {
+		mObjs, err := g.bind(bmh, name, data)
 		if err != nil {
 			return nil, err
 		}
@@ -277,62 +114,18 @@ func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 	return append(objs, o), nil
 }
 
-// bind adds machine m to the BareMetalHost: image, user-data and
-// network-data, and returns the machine's Secrets.
-func (g *generator) bind(bmh *metal3v1alpha1.BareMetalHost, info HostInfo, hostLease lease, m requested) ([]object, error) {
-	nt := m.nodeType
-	owner := schemas.KindMachine + "/" + m.name
-	addr := hostLease
-	if pool := g.ix.Pool(nt); pool != "" && pool != g.provPool {
-		a, ok := g.allocs[[2]string{pool, owner}]
-		if !ok {
-			g.missing = append(g.missing, owner)
-			return nil, nil
-		}
-		addr = g.pools[pool]
-		addr.addr = a
-	}
+// bind adds the bound machine to the BareMetalHost of host: image,
+// user-data and network-data, and returns the machine's Secrets.
+func (g *generator) bind(bmh *metal3v1alpha1.BareMetalHost, host string, d *machineData) ([]object, error) {
+	m := d.m
 	bmh.Labels[LabelMachine] = m.name
-	bmh.Spec.Image = g.image(nt)
-
-	var siteProps map[string]any
-	if g.ix.Site != nil {
-		siteProps = g.ix.Site.Spec.Properties
-	}
-	layers := []map[string]any{siteProps, nt.Spec.Properties}
-	layers = append(layers, m.props...)
-	mc := MachineContext{
-		Machine:     MachineInfo{Name: m.name, NodeType: nt.Metadata.Name, Set: m.set},
-		Host:        info,
-		Properties:  MergeProperties(layers...),
-		SSHKeys:     g.sshKeys(nt),
-		AllocatedIP: addr.addr.String(),
-		Gateway:     addr.gateway,
-		Prefix:      addr.prefix,
-		DNSServers:  addr.dns,
-		NodeType:    nt,
-		Secrets:     g.ix.Secrets,
-	}
-	if b := g.ix.Site.Spec.Bootstrap; b != nil {
-		mc.Bootstrap = b.Runcmd
-	}
-	// UserData and NetworkData name the machine, node type, field and
-	// template line in their errors; the file and line of the field in use
-	// go in front.
-	userData, err := UserData(mc)
-	if err != nil {
-		return nil, fmt.Errorf("%s%w", sourceOf(nt, nt.Spec.UserData, nt.Spec.UserDataTemplate, "spec.userData", "spec.userDataTemplate", "spec.userDataTemplateSecret"), err)
-	}
-	networkData, err := NetworkData(mc)
-	if err != nil {
-		return nil, fmt.Errorf("%s%w", sourceOf(nt, nt.Spec.NetworkData, nt.Spec.NetworkDataTemplate, "spec.networkData", "spec.networkDataTemplate", "spec.networkDataTemplateSecret"), err)
-	}
-	labels := map[string]string{LabelHost: info.Name, LabelMachine: m.name}
+	bmh.Spec.Image = g.image(m.nodeType)
+	labels := map[string]string{LabelHost: host, LabelMachine: m.name}
 	var objs []object
-	if userData != "" {
+	if d.userData != "" {
 		name := m.name + "-user-data"
 		bmh.Spec.UserData = &corev1.SecretReference{Name: name, Namespace: g.namespace}
-		sec, err := g.secret(name, labels, KeyUserData, userData)
+		sec, err := g.secret(name, labels, KeyUserData, d.userData)
 		if err != nil {
 			return nil, err
 		}
@@ -340,7 +133,7 @@ func (g *generator) bind(bmh *metal3v1alpha1.BareMetalHost, info HostInfo, hostL
 	}
 	name := m.name + "-network-data"
 	bmh.Spec.NetworkData = &corev1.SecretReference{Name: name, Namespace: g.namespace}
-	sec, err := g.secret(name, labels, KeyNetworkData, networkData)
+	sec, err := g.secret(name, labels, KeyNetworkData, d.networkData)
 	if err != nil {
 		return nil, err
 	}

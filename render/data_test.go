@@ -225,11 +225,11 @@ func TestUserDataErrors(t *testing.T) {
 	}{
 		"missing key": {
 			spec: schemas.NodeTypeSpec{UserDataTemplate: "#cloud-config\nhostname: x\nfoo: {{ .Properties.foo }}\n"},
-			want: `NodeType/gpu-server spec.userDataTemplate: template line 3: map has no entry for key "foo"`,
+			want: `NodeType/gpu-server spec.userDataTemplate: template line 3: <.Properties.foo>: map has no entry for key "foo"; set properties.foo (on the Site, NodeType, MachineSet or Machine), or guard it: {{ with index .Properties "foo" }}...{{ end }}`,
 		},
 		"missing key in a Secret template": {
 			spec: schemas.NodeTypeSpec{UserDataTemplateSecret: "s"},
-			want: `NodeType/gpu-server spec.userDataTemplateSecret: Secret/s stringData.template: template line 2: map has no entry for key "nope"`,
+			want: `NodeType/gpu-server spec.userDataTemplateSecret: Secret/s stringData.template: template line 2: <.Properties.nope>: map has no entry for key "nope"; set properties.nope (on the Site, NodeType, MachineSet or Machine), or guard it: {{ with index .Properties "nope" }}...{{ end }}`,
 		},
 		"parse error": {
 			spec: schemas.NodeTypeSpec{UserDataTemplate: "#cloud-config\n{{ nosuchfunc }}\n"},
@@ -394,11 +394,11 @@ func TestNetworkDataErrors(t *testing.T) {
 		},
 		"missing key": {
 			spec: schemas.NodeTypeSpec{NetworkDataTemplate: "a: 1\nb: {{ .Host.Labels.nope }}\n"},
-			want: `NodeType/gpu-server spec.networkDataTemplate: template line 2: map has no entry for key "nope"`,
+			want: `NodeType/gpu-server spec.networkDataTemplate: template line 2: <.Host.Labels.nope>: map has no entry for key "nope"`,
 		},
 		"no carrier": {
 			host: &HostInfo{Name: "h", BootMACAddress: "aa:bb:cc:dd:ee:09", Interfaces: []schemas.Interface{{Name: "eno1", MACAddress: "aa:bb:cc:dd:ee:01"}}},
-			want: "host h: no interface has a pool and none has the boot MAC address aa:bb:cc:dd:ee:09; set pool on the interface that carries the address",
+			want: "Host/h spec.interfaces: no interface has a pool and none has the boot MAC address aa:bb:cc:dd:ee:09; set pool on the interface that carries the address",
 		},
 	}
 	for name, tc := range tests {
@@ -569,6 +569,11 @@ func TestGeneratedNetworkData(t *testing.T) {
 			if diff := cmp.Diff(tc.want, doc); diff != "" {
 				t.Errorf("NetworkData() mismatch (-want +got):\n%s", diff)
 			}
+			// A check skips writing what cannot pass the limit: the bound
+			// must hold.
+			if bound := ndSizeBound(doc); len(got) > bound {
+				t.Errorf("ndSizeBound = %d, less than the %d bytes written", bound, len(got))
+			}
 		})
 	}
 }
@@ -676,7 +681,7 @@ func TestTemplateFuncs(t *testing.T) {
 	}
 	// Every function schemas validates against exists here.
 	for name := range schemas.TemplateFuncs() {
-		if _, ok := templateFuncs()[name]; !ok {
+		if _, ok := templateFuncs(MaxDataSize)[name]; !ok {
 			t.Errorf("template function %s is not implemented", name)
 		}
 	}

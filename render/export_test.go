@@ -9,7 +9,10 @@ func BuildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error)
 }
 
 // Objects returns the generated objects of an input, unbuilt.
-func Objects(in Input) ([]object, error) { return generate(in, true, nil) }
+func Objects(in Input) ([]object, error) {
+	objs, _, err := generate(in, true, nil)
+	return objs, err
+}
 
 // JSONToYAML exposes jsonToYAML to the tests.
 var JSONToYAML = jsonToYAML

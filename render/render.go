@@ -58,7 +58,10 @@ const DefaultOutputKustomization = "render/kustomization.yaml"
 type Input struct {
 	// Inventory must have passed validation.
 	Inventory *schemas.Inventory
-	// State holds the bindings and allocations; nil is an empty state.
+	// State holds the bindings and allocations; nil is an empty state. It
+	// must be one alloc.Compute accepts (every address allocatable in its
+	// pool): 'metalgit render' checks it so, and the reconciler renders a
+	// plan's next state.
 	State *state.State
 	// Root is the inventory root, where render/kustomization.yaml is
 	// looked up; "" means Inventory.Root.
@@ -93,23 +96,68 @@ type Options struct {
 	ReuseHosts bool
 }
 
-// MissingAddressError lists the owners that need an address the state does
-// not hold: hosts without a provisioning lease and bound machines without
-// an address in their node type's pool. `metalgit allocate` fixes it.
-type MissingAddressError struct {
-	// Owners are "Host/<name>" and "Machine/<name>", sorted.
-	Owners []string
+// OmissionReason says why a host or machine was left out.
+type OmissionReason string
+
+// Reasons for leaving a host or machine out.
+const (
+	// OmittedNoAddress: the state holds no address for the host in the
+	// provisioning pool, or for the bound machine in its node type's pool.
+	OmittedNoAddress OmissionReason = "no address"
+	// OmittedUnbound: the state binds the requested machine to no host.
+	OmittedUnbound OmissionReason = "not bound"
+	// OmittedHostGone: the state binds the machine to a host that left the
+	// inventory.
+	OmittedHostGone OmissionReason = "host gone"
+)
+
+// Omission is a host or machine that Render leaves out because the state
+// does not hold what it needs: the rest of the fleet is rendered. A host
+// without a lease has no objects at all; a bound machine without its
+// address is left off its host, whose BareMetalHost is rendered as if
+// unbound (no image, user-data or network-data). 'metalgit allocate'
+// gives them what they lack, unless the pool is exhausted or no host fits.
+type Omission struct {
+	// Owner is "Host/<name>" or "Machine/<name>".
+	Owner string `json:"owner"`
+	// Host is, for a machine, the host the state binds it to.
+	Host string `json:"host,omitempty"`
+	// Pool is the pool the owner has no address in.
+	Pool   string         `json:"pool,omitempty"`
+	Reason OmissionReason `json:"reason"`
 }
 
-func (e *MissingAddressError) Error() string {
-	return fmt.Sprintf("no address allocated for %s; run 'metalgit allocate' first", strings.Join(e.Owners, ", "))
+// String says what was left out and why:
+// "Machine/w-3: not rendered: no address in pool tenant; Host/h-3 is rendered without it".
+func (o Omission) String() string {
+	switch o.Reason {
+	case OmittedNoAddress:
+		if o.Host != "" {
+			return fmt.Sprintf("%s: not rendered: no address in pool %s in the state; %s is rendered without it (no image, user-data or network-data)", o.Owner, o.Pool, o.Host)
+		}
+		return fmt.Sprintf("%s: not rendered: no address in pool %s in the state", o.Owner, o.Pool)
+	case OmittedHostGone:
+		return fmt.Sprintf("%s: not rendered: the state binds it to %s, which is not in the inventory", o.Owner, o.Host)
+	}
+	return fmt.Sprintf("%s: not rendered: the state binds it to no host", o.Owner)
 }
 
 // Render renders the inventory and state into a multi-document YAML stream.
-// The same input gives the same bytes. On any error it returns no output.
+// The same input gives the same bytes. Hosts and machines the state gives
+// no address or host are left out (RenderReport lists them); any other
+// error returns no output, and the user-data and network-data that cannot
+// be rendered come back as schemas.Problems, all of them, as Check finds
+// them.
 func Render(in Input, opts Options) ([]byte, error) {
+	out, _, err := RenderReport(in, opts)
+	return out, err
+}
+
+// RenderReport is Render that also returns the hosts and machines it left
+// out, sorted by owner.
+func RenderReport(in Input, opts Options) ([]byte, []Omission, error) {
 	if in.Inventory == nil {
-		return nil, errors.New("rendering: no inventory")
+		return nil, nil, errors.New("rendering: no inventory")
 	}
 	if in.Root == "" {
 		in.Root = in.Inventory.Root
@@ -120,19 +168,23 @@ func Render(in Input, opts Options) ([]byte, error) {
 	} else if opts.Cache != nil {
 		opts.Cache.keepHostObjects(nil, 0)
 	}
-	objs, err := generate(in, !opts.WithoutHelmReleases, reuse)
+	objs, omitted, err := generate(in, !opts.WithoutHelmReleases, reuse)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	overlay, err := outputKustomization(in.Root, opts.OutputKustomization)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ctx := opts.Context
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return build(ctx, objs, overlay, opts.Cache)
+	out, err := build(ctx, objs, overlay, opts.Cache)
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, omitted, nil
 }
 
 // outputKustomization returns the overlay to apply, "" for none.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/metalgit/metalgit/alloc/state"
 	"github.com/metalgit/metalgit/render"
+	"github.com/metalgit/metalgit/schemas"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/<case>/expected.yaml from the current output")
@@ -172,46 +173,123 @@ func TestRenderDeterministic(t *testing.T) {
 
 func TestRenderTemplateErrorNoOutput(t *testing.T) {
 	out, err := render.Render(load(t, "template-error"), render.Options{})
-	if err == nil {
-		t.Fatal("no error")
-	}
 	if out != nil {
 		t.Errorf("partial output on error: %q", out)
 	}
-	for _, want := range []string{"inventory.yaml:23: ", "Machine/app-0", "NodeType/compute spec.userDataTemplate", "template line 2"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error %q lacks %q (file and line, machine, document and field, template line)", err, want)
-		}
+	var problems schemas.Problems
+	if !errors.As(err, &problems) {
+		t.Fatalf("err = %v, want schemas.Problems", err)
+	}
+	// The file and the template's own line, the document and field, the
+	// template line, and the machine and host it failed for.
+	want := "testdata/template-error/inventory/inventory.yaml:25: NodeType/compute: spec.userDataTemplate: template line 2: <len 3>: error calling len: len of type int (user-data of Machine/app-0 on Host/compute-01)"
+	if diff := cmp.Diff(want, err.Error()); diff != "" {
+		t.Errorf("error (-want +got):\n%s", diff)
 	}
 }
 
-func TestRenderMissingAddress(t *testing.T) {
-	in := load(t, "section10")
-	in.State = &state.State{}
-	out, err := render.Render(in, render.Options{})
-	var missing *render.MissingAddressError
-	if !errors.As(err, &missing) {
-		t.Fatalf("err = %v, want a MissingAddressError", err)
+// TestRenderOmissions: hosts and machines the state gives no address or
+// host are left out and listed; the rest of the fleet renders as it would
+// with them.
+func TestRenderOmissions(t *testing.T) {
+	full := load(t, "section10")
+	tests := map[string]struct {
+		state func(st *state.State)
+		want  []string
+		// absent are objects the stream must not hold; unbound are hosts
+		// rendered without a machine.
+		absent, unbound []string
+	}{
+		"no state at all": {
+			state: func(st *state.State) { *st = state.State{} },
+			want: []string{
+				"Host/server-01: not rendered: no address in pool provisioning in the state",
+				"Host/server-02: not rendered: no address in pool provisioning in the state",
+				"Machine/db-0: not rendered: the state binds it to no host",
+				"Machine/gpu-workers-0: not rendered: the state binds it to no host",
+			},
+			absent: []string{"name: server-01\n", "name: server-02\n", "server-01-preprov-network-data", "db-0-network-data"},
+		},
+		"one host without its lease": {
+			state: func(st *state.State) {
+				st.Allocations = slices.DeleteFunc(st.Allocations, func(a state.Allocation) bool { return a.Owner == "Host/server-01" })
+			},
+			want:   []string{"Host/server-01: not rendered: no address in pool provisioning in the state"},
+			absent: []string{"name: server-01\n", "server-01-preprov-network-data", "gpu-workers-0-user-data", "gpu-workers-0-network-data"},
+		},
+		"a bound machine without its address": {
+			state: func(st *state.State) {
+				st.Allocations = slices.DeleteFunc(st.Allocations, func(a state.Allocation) bool { return a.Owner == "Machine/db-0" })
+			},
+			want:    []string{"Machine/db-0: not rendered: no address in pool tenant in the state; Host/server-02 is rendered without it (no image, user-data or network-data)"},
+			absent:  []string{"db-0-user-data", "db-0-network-data", "metalgit.dev/machine: db-0"},
+			unbound: []string{"server-02"},
+		},
+		"a machine without a binding": {
+			state: func(st *state.State) {
+				st.Bindings = slices.DeleteFunc(st.Bindings, func(b state.Binding) bool { return b.Machine == "gpu-workers-0" })
+			},
+			want:    []string{"Machine/gpu-workers-0: not rendered: the state binds it to no host"},
+			absent:  []string{"gpu-workers-0-user-data", "gpu-workers-0-network-data"},
+			unbound: []string{"server-01"},
+		},
+		"a binding to a host that left": {
+			state: func(st *state.State) {
+				for i := range st.Bindings {
+					if st.Bindings[i].Machine == "gpu-workers-0" {
+						st.Bindings[i].Host = "server-99"
+					}
+				}
+			},
+			want:    []string{"Machine/gpu-workers-0: not rendered: the state binds it to Host/server-99, which is not in the inventory"},
+			absent:  []string{"gpu-workers-0-user-data", "gpu-workers-0-network-data"},
+			unbound: []string{"server-01"},
+		},
 	}
-	if out != nil {
-		t.Errorf("partial output on error")
+	whole, err := render.Render(full, render.Options{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	// server-01's lease is missing; with no bindings no machine needs one.
-	if diff := cmp.Diff([]string{"Host/server-01", "Host/server-02"}, missing.Owners); diff != "" {
-		t.Errorf("owners (-want +got):\n%s", diff)
-	}
-	if !strings.Contains(err.Error(), "metalgit allocate") {
-		t.Errorf("error does not say how to fix it: %v", err)
-	}
-
-	// A bound machine whose tenant address is gone is listed too.
-	in = load(t, "section10")
-	st := *in.State
-	st.Allocations = slices.DeleteFunc(slices.Clone(st.Allocations), func(a state.Allocation) bool { return a.Owner == "Machine/db-0" })
-	in.State = &st
-	_, err = render.Render(in, render.Options{})
-	if !errors.As(err, &missing) || !slices.Equal(missing.Owners, []string{"Machine/db-0"}) {
-		t.Errorf("err = %v, want Machine/db-0 missing", err)
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			in := load(t, "section10")
+			st := *in.State
+			st.Bindings, st.Allocations = slices.Clone(st.Bindings), slices.Clone(st.Allocations)
+			tc.state(&st)
+			in.State = &st
+			out, omitted, err := render.RenderReport(in, render.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, o := range omitted {
+				got = append(got, o.String())
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("omissions (-want +got):\n%s", diff)
+			}
+			for _, s := range tc.absent {
+				if bytes.Contains(out, []byte(s)) {
+					t.Errorf("output holds %q", s)
+				}
+			}
+			for _, h := range tc.unbound {
+				bmh := doc(t, out, "kind: BareMetalHost", "name: "+h+"\n")
+				for _, s := range []string{"image:", "userData:", "networkData:", "metalgit.dev/machine"} {
+					if strings.Contains(bmh, s) {
+						t.Errorf("host %s, rendered without its machine, has %s:\n%s", h, s, bmh)
+					}
+				}
+			}
+			// Every document of the partial output is one of the whole
+			// render, but for the hosts rendered without their machine.
+			wholeDocs := strings.Split(string(whole), "---\n")
+			for _, d := range strings.Split(string(out), "---\n") {
+				if !slices.Contains(wholeDocs, d) && !slices.ContainsFunc(tc.unbound, func(h string) bool { return strings.Contains(d, "name: "+h+"\n") }) {
+					t.Errorf("the partial render has a document the whole one lacks:\n%s", d)
+				}
+			}
+		})
 	}
 }
 

@@ -43,7 +43,7 @@ const (
 	RuleInterface       Rule = "interface"        // bond/VLAN referencing missing interfaces, duplicate names
 	RuleSelector        Rule = "selector"         // invalid label selector
 	RuleSite            Rule = "site"             // not exactly one Site
-	RuleTemplate        Rule = "template"         // a Go template that does not parse
+	RuleTemplate        Rule = "template"         // a Go template that does not parse, or fails when render executes it
 	RuleMachineName     Rule = "machine-name"     // a machine name used twice
 	RuleURL             Rule = "url"              // malformed URL
 	RuleValue           Rule = "value"            // a value that does not fit the rest of the document
@@ -54,6 +54,10 @@ const (
 	RuleEmptyInventory  Rule = "empty-inventory"  // no documents found
 	RuleMetalLBOverlap  Rule = "metallb-overlap"  // a MetalLB pool overlaps a pool's allocatable addresses
 	RuleDuplicatePinned Rule = "duplicate-pinned" // two machines pinned to one host, or one IP pinned twice
+	RuleUserData        Rule = "user-data"        // user-data that render rejects (not cloud-config, not one YAML mapping)
+	RuleNetworkData     Rule = "network-data"     // network-data that render rejects (not a mapping, no interface to carry the address)
+	RuleDataSize        Rule = "data-size"        // a user-data or network-data larger than render's limit
+	RuleObjectName      Rule = "object-name"      // two rendered objects with one name
 )
 
 // Rules of what validates being what can be applied and served: addresses
@@ -199,6 +203,19 @@ func NewSource(file string, node *yaml.Node) Source {
 		s.Line = node.Line
 	}
 	return s
+}
+
+// TemplateLine returns the file line of line n (1-based) of the text at
+// path when the text is written as a block scalar (| or >), whose lines
+// follow the key's line; otherwise, or when n is past the text's last
+// line, it returns what LineOf returns for a line it cannot place.
+func (s Source) TemplateLine(path string, n int) int {
+	node := s.nodeAt(path)
+	if node == nil || node.Kind != yaml.ScalarNode || node.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 || n < 1 {
+		return s.LineOf(path)
+	}
+	last := strings.Count(strings.TrimRight(node.Value, "\n"), "\n") + 1
+	return node.Line + min(n, last)
 }
 
 // LineOf returns the line of the field at path (spec.interfaces[2].name),

@@ -2,13 +2,18 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/schemas"
 )
 
@@ -24,11 +29,41 @@ type loaded struct {
 	state    *state.State
 }
 
-// loadInventory loads and validates the inventory at root and reads its
-// state. Problems are printed to w, one per line, and returned as a
-// reportedError so that nothing is planned or written.
-func loadInventory(ctx context.Context, w io.Writer, root string, flags inventoryFlags) (*loaded, error) {
+// checkRoot refuses an inventory path that is not a directory, naming it
+// as the user wrote it.
+func checkRoot(root string) error {
+	info, err := os.Stat(root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+		return fmt.Errorf("no such directory: %s", root)
+	case err != nil:
+		return fmt.Errorf("reading inventory: %w", err)
+	case !info.IsDir():
+		return fmt.Errorf("not a directory: %s; name the inventory's directory", root)
+	}
+	return nil
+}
+
+// check is what an inventory command found: a validated inventory with
+// its state and the plan of its next state, or the problems that stopped
+// it there.
+type check struct {
+	*loaded
+	plan     *alloc.Plan
+	problems schemas.Problems
+}
+
+// checkInventory loads and validates the inventory at root, reads its
+// state, checks the state against the pools by planning the next state
+// (alloc.Compute: every command checks the state this one way) and, with
+// rendering, checks what render would reject in that next state
+// (render.Check). Problems stop it at the first stage that has any; they
+// are returned, not printed.
+func checkInventory(ctx context.Context, root string, flags inventoryFlags, rendering bool) (*check, error) {
 	if err := flags.check(); err != nil {
+		return nil, err
+	}
+	if err := checkRoot(root); err != nil {
 		return nil, err
 	}
 	inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir, Context: ctx})
@@ -36,18 +71,33 @@ func loadInventory(ctx context.Context, w io.Writer, root string, flags inventor
 		return nil, err
 	}
 	problems = append(problems, inv.Validate()...)
+	c := &check{loaded: &loaded{inv: inv, stateDir: filepath.Join(root, flags.stateDir)}}
 	if len(problems) > 0 {
-		return nil, printProblems(w, problems)
+		c.problems = problems
+		return c, nil
 	}
-	dir := filepath.Join(root, flags.stateDir)
-	st, stProblems, err := readState(root, flags)
+	st, problems, err := readState(root, flags)
 	if err != nil {
 		return nil, err
 	}
-	if len(stProblems) > 0 {
-		return nil, printProblems(w, stProblems)
+	if len(problems) > 0 {
+		c.problems = problems
+		return c, nil
 	}
-	return &loaded{inv: inv, stateDir: dir, state: st}, nil
+	c.state = st
+	plan, err := alloc.Compute(inv, st)
+	if errors.As(err, &problems) {
+		c.problems = problems
+		return c, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c.plan = plan
+	if rendering {
+		c.problems = render.Check(inv, plan.Next)
+	}
+	return c, nil
 }
 
 // printProblems prints problems sorted, one per line, and returns the error
@@ -57,22 +107,32 @@ func printProblems(w io.Writer, problems schemas.Problems) error {
 	for _, p := range problems.Truncate(schemas.MaxProblems) {
 		fmt.Fprintln(w, p.String())
 	}
+	return reportedError{problemCount(problems)}
+}
+
+func problemCount(problems schemas.Problems) string {
 	noun := "problems"
 	if len(problems) == 1 {
 		noun = "problem"
 	}
-	return reportedError{fmt.Sprintf("%d %s", len(problems), noun)}
+	return fmt.Sprintf("%d %s", len(problems), noun)
 }
 
-// computePlan runs a planning pass; state problems found on the way are
-// printed like inventory problems.
-func computePlan(w io.Writer, l *loaded) (*alloc.Plan, error) {
-	plan, err := alloc.Compute(l.inv, l.state)
-	var problems schemas.Problems
-	if errors.As(err, &problems) {
-		return nil, printProblems(w, problems)
+// invalidJSON is what validate, plan and allocate print with -o json for
+// an inventory or state that has problems.
+type invalidJSON struct {
+	Valid    bool             `json:"valid"`
+	Problems schemas.Problems `json:"problems"`
+}
+
+// writeJSON writes v indented.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Errorf("writing result: %w", err)
 	}
-	return plan, err
+	return nil
 }
 
 // check refuses a --state-dir that is not a relative path below the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 
@@ -9,7 +10,46 @@ import (
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/schemas"
 )
+
+// writeReport writes a plan; with -o json, as an object with "valid":
+// true, so that a program tells it from the problems of an invalid
+// inventory ("valid": false) by one field.
+func writeReport(w io.Writer, plan *alloc.Plan, format string, opts alloc.ReportOptions) error {
+	if format == alloc.FormatJSON {
+		return writeJSON(w, struct {
+			Valid bool `json:"valid"`
+			*alloc.Plan
+		}{true, plan})
+	}
+	return alloc.WriteReport(w, plan, format, opts)
+}
+
+// reportProblems ends plan or allocate on an invalid inventory or state:
+// the problems go to stderr as text, or to stdout as the JSON or Markdown
+// the command was asked for, so that CI can post them.
+func reportProblems(stdout, stderr io.Writer, format, title, verb string, problems schemas.Problems) error {
+	problems.Sort()
+	problems = problems.Truncate(schemas.MaxProblems)
+	switch format {
+	case alloc.FormatJSON:
+		if err := writeJSON(stdout, invalidJSON{Valid: false, Problems: problems}); err != nil {
+			return err
+		}
+		return reportedError{}
+	case alloc.FormatMarkdown:
+		var b strings.Builder
+		fmt.Fprintf(&b, "### metalgit %s: `%s`\n\n**%s**; nothing can be planned until they are fixed:\n\n", verb, title, problemCount(problems))
+		for _, p := range problems {
+			b.WriteString("- " + strings.ReplaceAll(p.String(), "\n", " ") + "\n")
+		}
+		if _, err := io.WriteString(stdout, b.String()); err != nil {
+			return fmt.Errorf("writing result: %w", err)
+		}
+	}
+	return printProblems(stderr, problems)
+}
 
 func newPlanCmd() *cobra.Command {
 	var flags inventoryFlags
@@ -21,8 +61,12 @@ func newPlanCmd() *cobra.Command {
 		Long: `Plan validates the inventory at PATH, reads its state and prints what
 'metalgit allocate' would change: new, kept and released bindings and
 allocations, machines that cannot bind and pools that are exhausted. It
-writes nothing. With -o markdown the output suits a pull-request comment;
-with -o json a program can read it.`,
+writes nothing. It checks what validate checks, the state and what render
+would reject in the state the allocation gives (templates executed for
+each machine, size limits): any problem ends it with exit code 1. With
+-o markdown the output suits a pull-request comment; with -o json a
+program can read it: {"valid": true, "bindings": ...}, or, with
+problems, {"valid": false, "problems": [...]} (and exit code 1).`,
 		Example: `  metalgit plan examples/dc1
   metalgit plan -o markdown . > plan.md
   metalgit plan -o json . | jq '.allocations[] | select(.status == "new")'`,
@@ -32,15 +76,15 @@ with -o json a program can read it.`,
 				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
 			}
 			root := pathArg(args)
-			l, err := loadInventory(cmd.Context(), cmd.ErrOrStderr(), root, flags)
+			c, err := checkInventory(cmd.Context(), root, flags, true)
 			if err != nil {
 				return err
 			}
-			plan, err := computePlan(cmd.ErrOrStderr(), l)
-			if err != nil {
-				return err
+			if len(c.problems) > 0 {
+				return reportProblems(cmd.OutOrStdout(), cmd.ErrOrStderr(), output, root, "plan", c.problems)
 			}
-			if err := alloc.WriteReport(cmd.OutOrStdout(), plan, output, alloc.ReportOptions{Title: root, Kept: kept}); err != nil {
+			plan := c.plan
+			if err := writeReport(cmd.OutOrStdout(), plan, output, alloc.ReportOptions{Title: root, Kept: kept}); err != nil {
 				return err
 			}
 			if failOnProblems && len(plan.Problems) > 0 {
@@ -66,7 +110,8 @@ func newAllocateCmd() *cobra.Command {
 		Long: `Allocate validates the inventory at PATH, computes the same pass as
 'metalgit plan' and writes the result to the state directory (default
 PATH/state): bindings.yaml and allocations.yaml. It prints what changed.
-Nothing is written when the inventory or the state has a problem; a machine
+Nothing is written when the inventory or the state has a problem, or when
+render would reject the state it would write (as plan checks); a machine
 that cannot bind or a pool that is exhausted is reported without holding back
 the others. Running it again changes nothing. No Git is involved.`,
 		Example: `  metalgit allocate examples/dc1
@@ -77,19 +122,19 @@ the others. Running it again changes nothing. No Git is involved.`,
 				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
 			}
 			root := pathArg(args)
-			l, err := loadInventory(cmd.Context(), cmd.ErrOrStderr(), root, flags)
+			c, err := checkInventory(cmd.Context(), root, flags, true)
 			if err != nil {
 				return err
 			}
-			plan, err := computePlan(cmd.ErrOrStderr(), l)
+			if len(c.problems) > 0 {
+				return reportProblems(cmd.OutOrStdout(), cmd.ErrOrStderr(), output, root, "allocate", c.problems)
+			}
+			plan := c.plan
+			changed, err := state.Write(c.stateDir, plan.Next)
 			if err != nil {
 				return err
 			}
-			changed, err := state.Write(l.stateDir, plan.Next)
-			if err != nil {
-				return err
-			}
-			if err := alloc.WriteReport(cmd.OutOrStdout(), plan, output, alloc.ReportOptions{Title: root, Past: true}); err != nil {
+			if err := writeReport(cmd.OutOrStdout(), plan, output, alloc.ReportOptions{Title: root, Past: true}); err != nil {
 				return err
 			}
 			if output == alloc.FormatText {

@@ -210,16 +210,47 @@ func TestUsageErrors(t *testing.T) {
 			}
 		})
 	}
-	missing := filepath.Join(t.TempDir(), "missing")
+}
+
+// TestStateDirFlag: --state-dir must be a relative path below the
+// inventory root; anything else is a usage error.
+func TestStateDirFlag(t *testing.T) {
 	for _, cmd := range []string{"validate", "plan", "allocate", "render"} {
-		if code, _, stderr := runCLI(t, cmd, missing); code != exitFailed || stderr != "Error: no such directory: "+missing+"\n" {
-			t.Errorf("%s of a missing inventory: exit %d, stderr %q", cmd, code, stderr)
+		for _, dir := range []string{"", ".", "/", "..", "../state", "/tmp/state", "a/../.."} {
+			if code, _, stderr := runCLI(t, cmd, "--state-dir", dir, "../../examples/dc2"); code != exitUsage ||
+				!strings.Contains(stderr, "must be a relative path below the inventory root") {
+				t.Errorf("%s --state-dir %q: exit %d, stderr %q; want a usage error", cmd, dir, code, stderr)
+			}
 		}
 	}
-	for _, dir := range []string{"", ".", "/", "..", "../state", "/tmp/state"} {
-		if code, _, stderr := runCLI(t, "plan", "--state-dir", dir, "../../examples/dc2"); code != exitUsage ||
-			!strings.Contains(stderr, "must be a relative path below the inventory root") {
-			t.Errorf("--state-dir %q: exit %d, stderr %q; want a usage error", dir, code, stderr)
+}
+
+// TestInventoryPathNotADirectory: every inventory command names the path
+// as it was given.
+func TestInventoryPathNotADirectory(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "inventory.yaml")
+	if err := os.WriteFile(file, []byte("kind: Site\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths := map[string]string{
+		filepath.Join(dir, "missing"):           "Error: no such directory: " + filepath.Join(dir, "missing") + "\n",
+		filepath.Join(dir, "missing", "deeper"): "Error: no such directory: " + filepath.Join(dir, "missing", "deeper") + "\n",
+		"relative/missing":                      "Error: no such directory: relative/missing\n",
+		file:                                    "Error: not a directory: " + file + "; name the inventory's directory\n",
+		filepath.Join(file, "below-a-file"):     "Error: no such directory: " + filepath.Join(file, "below-a-file") + "\n",
+	}
+	for _, command := range []string{"validate", "plan", "allocate", "render"} {
+		for path, want := range paths {
+			t.Run(command+" "+path, func(t *testing.T) {
+				code, stdout, stderr := runCLI(t, command, path)
+				if code != exitFailed || stdout != "" {
+					t.Errorf("exit %d, stdout %q", code, stdout)
+				}
+				if diff := cmp.Diff(want, stderr); diff != "" {
+					t.Errorf("stderr (-want +got):\n%s", diff)
+				}
+			})
 		}
 	}
 }

@@ -32,15 +32,19 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 func TestRenderCommand(t *testing.T) {
 	inv := copyDir(t, "../../render/testdata/section10/inventory")
 
-	// Before allocate: a clear error naming the hosts without a lease.
+	// Before allocate: the Site's objects alone, and a line per host and
+	// machine left out, with the fix.
 	code, stdout, stderr := runCLI(t, "render", inv)
-	if code != exitFailed || stdout != "" {
+	if code != exitOK || strings.Contains(stdout, "kind: BareMetalHost") || !strings.Contains(stdout, "kind: NetworkAttachmentDefinition") {
 		t.Fatalf("render before allocate: exit %d, stdout %q", code, stdout)
 	}
-	for _, s := range []string{"Host/server-01", "Host/server-02", "run 'metalgit allocate' first"} {
-		if !strings.Contains(stderr, s) {
-			t.Errorf("stderr lacks %q:\n%s", s, stderr)
-		}
+	hint := "; run 'metalgit allocate' (state directory " + filepath.Join(inv, "state") + ")\n"
+	wantErr := "Host/server-01: not rendered: no address in pool provisioning in the state" + hint +
+		"Host/server-02: not rendered: no address in pool provisioning in the state" + hint +
+		"Machine/db-0: not rendered: the state binds it to no host" + hint +
+		"Machine/gpu-workers-0: not rendered: the state binds it to no host" + hint
+	if diff := cmp.Diff(wantErr, stderr); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
 
 	if code, _, stderr := runCLI(t, "allocate", inv); code != exitOK {
@@ -214,20 +218,32 @@ func indentLines(s, indent string) string {
 }
 
 func TestRenderCommandErrors(t *testing.T) {
+	// A state allocated while the template worked; then the template
+	// breaks: render renders nothing and says where, as validate, plan
+	// and allocate do.
 	inv := copyDir(t, "../../render/testdata/template-error/inventory")
+	file := filepath.Join(inv, "inventory.yaml")
+	replaceInFile(t, file, "{{ len 3 }}", "{{ .Machine.Name }}")
 	if code, _, stderr := runCLI(t, "allocate", inv); code != exitOK {
 		t.Fatalf("allocate: exit %d\n%s", code, stderr)
 	}
+	replaceInFile(t, file, "{{ .Machine.Name }}", "{{ len 3 }}")
+	want := file + ":25: NodeType/compute: spec.userDataTemplate: template line 2: <len 3>: error calling len: len of type int (user-data of Machine/app-0 on Host/compute-01)\nError: 1 problem\n"
 	out := filepath.Join(t.TempDir(), "deploy")
-	code, stdout, stderr := runCLI(t, "render", inv, "-o", out)
-	if code != exitFailed || stdout != "" || !strings.Contains(stderr, "Machine/app-0") {
-		t.Errorf("template error: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	for _, args := range [][]string{{"render", inv, "-o", out}, {"render", inv}, {"validate", inv}, {"plan", inv}, {"allocate", inv}} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != exitFailed || stdout != "" {
+			t.Errorf("%s: exit %d, stdout %q", args, code, stdout)
+		}
+		if diff := cmp.Diff(want, stderr); diff != "" {
+			t.Errorf("%s: stderr (-want +got):\n%s", args, diff)
+		}
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("render wrote %s despite the error", out)
 	}
 
-	code, _, stderr = runCLI(t, "render", "a", "b")
+	code, _, stderr := runCLI(t, "render", "a", "b")
 	if code != exitUsage {
 		t.Errorf("two paths: exit %d, want %d\n%s", code, exitUsage, stderr)
 	}

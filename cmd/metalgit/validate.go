@@ -1,13 +1,10 @@
 package main
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/schemas"
 )
 
@@ -20,9 +17,14 @@ func newValidateCmd() *cobra.Command {
 		Long: `Validate loads the inventory at PATH (default: the current directory) and
 checks every rule: YAML syntax, kinds and fields, names, MAC and BMC
 addresses, pools and their overlaps, references between documents,
-checksums, SSH keys and resource quantities. It prints one line per problem,
+checksums, SSH keys and resource quantities. The state directory is checked
+too: every address it holds must be allocatable in its pool. Last, it runs
+what render would run on the state the next allocation gives: every
+user-data and network-data template, executed for each machine (a node type
+no machine is bound to is executed with a representative machine), and the
+size limits. It prints one line per problem,
 FILE:LINE: Kind/name: field.path: what is wrong and how to fix it, and
-exits 1 if there is any. The state directory is checked too.`,
+exits 1 if there is any.`,
 		Example: `  metalgit validate examples/dc1
   metalgit validate -o json inventory/`,
 		Args: maxOnePath,
@@ -30,31 +32,20 @@ exits 1 if there is any. The state directory is checked too.`,
 			if output != "text" && output != "json" {
 				return usageError{fmt.Errorf("unknown output format %q; use text or json", output)}
 			}
-			if err := flags.check(); err != nil {
-				return err
-			}
 			root := pathArg(args)
-			inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir, Context: cmd.Context()})
+			c, err := checkInventory(cmd.Context(), root, flags, true)
 			if err != nil {
 				return err
 			}
-			problems = append(problems, inv.Validate()...)
-			if len(problems) == 0 {
-				problems, err = checkState(inv, root, flags)
-				if err != nil {
-					return err
-				}
-			}
+			problems := c.problems
 			problems.Sort()
 			problems = problems.Truncate(schemas.MaxProblems)
 			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
 				if problems == nil {
 					problems = schemas.Problems{}
 				}
-				if err := enc.Encode(map[string]any{"valid": len(problems) == 0, "problems": problems}); err != nil {
-					return fmt.Errorf("writing result: %w", err)
+				if err := writeJSON(cmd.OutOrStdout(), invalidJSON{Valid: len(problems) == 0, Problems: problems}); err != nil {
+					return err
 				}
 				if len(problems) > 0 {
 					return reportedError{}
@@ -64,29 +55,13 @@ exits 1 if there is any. The state directory is checked too.`,
 			if len(problems) > 0 {
 				return printProblems(cmd.ErrOrStderr(), problems)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s)\n", root, counts(inv))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: valid (%s)\n", root, counts(c.inv))
 			return nil
 		},
 	}
 	flags.register(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	return cmd
-}
-
-// checkState reads the state and checks it against the inventory's pools
-// as a planning pass would, without planning anything.
-func checkState(inv *schemas.Inventory, root string, flags inventoryFlags) (schemas.Problems, error) {
-	st, problems, err := readState(root, flags)
-	if err != nil || len(problems) > 0 {
-		return problems, err
-	}
-	if _, err := alloc.Compute(inv, st); err != nil {
-		if errors.As(err, &problems) {
-			return problems, nil
-		}
-		return nil, err
-	}
-	return nil, nil
 }
 
 func counts(inv *schemas.Inventory) string {
