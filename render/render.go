@@ -144,18 +144,18 @@ func (o Omission) String() string {
 
 // Render renders the inventory and state into a multi-document YAML stream.
 // The same input gives the same bytes. Hosts and machines the state gives
-// no address or host are left out (RenderReport lists them); any other
+// no address or host are left out (Report lists them); any other
 // error returns no output, and the user-data and network-data that cannot
 // be rendered come back as schemas.Problems, all of them, as Check finds
 // them.
 func Render(in Input, opts Options) ([]byte, error) {
-	out, _, err := RenderReport(in, opts)
+	out, _, err := Report(in, opts)
 	return out, err
 }
 
-// RenderReport is Render that also returns the hosts and machines it left
+// Report is Render that also returns the hosts and machines it left
 // out, sorted by owner.
-func RenderReport(in Input, opts Options) ([]byte, []Omission, error) {
+func Report(in Input, opts Options) ([]byte, []Omission, error) {
 	if in.Inventory == nil {
 		return nil, nil, errors.New("rendering: no inventory")
 	}

@@ -257,7 +257,7 @@ func TestRenderOmissions(t *testing.T) {
 			st.Bindings, st.Allocations = slices.Clone(st.Bindings), slices.Clone(st.Allocations)
 			tc.state(&st)
 			in.State = &st
-			out, omitted, err := render.RenderReport(in, render.Options{})
+			out, omitted, err := render.Report(in, render.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -110,8 +110,8 @@ func (c *templateCache) parse(field, text string) (*template.Template, *template
 	switch {
 	case err != nil:
 		p.err = reshapeTemplateError(field, err)
-	case templateCall(t.Tree.Root) > 0:
-		p.err = &templateError{field: field, line: templateCall(t.Tree.Root), rule: schemas.RuleTemplate,
+	case templateCall(t.Root) > 0:
+		p.err = &templateError{field: field, line: templateCall(t.Root), rule: schemas.RuleTemplate,
 			msg: "{{ template }} and {{ block }} are not allowed in user-data and network-data templates (a template that calls itself runs without end); write the text where it is needed"}
 	default:
 		p.t = t

@@ -69,7 +69,7 @@ DIR is replaced as a whole too.`,
 			if len(c.problems) > 0 {
 				return printProblems(cmd.ErrOrStderr(), c.problems)
 			}
-			out, omitted, err := render.RenderReport(render.Input{Inventory: c.inv, State: c.state, Root: root},
+			out, omitted, err := render.Report(render.Input{Inventory: c.inv, State: c.state, Root: root},
 				render.Options{OutputKustomization: overlay, WithoutHelmReleases: valuesDir != "", Context: cmd.Context()})
 			var problems schemas.Problems
 			if errors.As(err, &problems) {
