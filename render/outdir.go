@@ -109,17 +109,32 @@ func resolvePath(p string) (string, error) {
 // CheckValuesReplaceable refuses to replace a directory that holds
 // anything but the Helm values files WriteValuesDir writes.
 func CheckValuesReplaceable(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+	entries, err := existingEntries(dir)
 	if err != nil {
-		return fmt.Errorf("writing %s: %w", dir, err)
+		return err
 	}
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), valuesSuffix) {
-			return fmt.Errorf("writing %s: refusing to replace it: it holds %s, which metalgit did not write; choose an empty or new directory", dir, e.Name())
+			return notOurs(dir, e.Name())
 		}
 	}
 	return nil
+}
+
+// existingEntries lists dir; a directory that does not exist has none.
+func existingEntries(dir string) ([]fs.DirEntry, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing %s: %w", dir, err)
+	}
+	return entries, nil
+}
+
+// notOurs is the error for an output directory holding name, which no
+// render wrote.
+func notOurs(dir, name string) error {
+	return fmt.Errorf("writing %s: refusing to replace it: it holds %s, which metalgit did not write; choose an empty or new directory", dir, name)
 }

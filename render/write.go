@@ -3,9 +3,7 @@ package render
 import (
 	"bytes"
 	"crypto/sha256"
-	"errors"
 	"fmt"
-	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -164,19 +162,13 @@ func replaceWithFiles(dir string, files map[string][]byte, order []string, check
 // others. A directory of the inventory's own YAML files is therefore never
 // taken for a rendered one.
 func CheckOutputReplaceable(dir string) error {
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", dir, err)
-	}
-	if len(entries) == 0 {
-		return nil
+	entries, err := existingEntries(dir)
+	if err != nil || len(entries) == 0 {
+		return err
 	}
 	for _, e := range entries {
 		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".yaml") {
-			return fmt.Errorf("writing %s: refusing to replace it: it holds %s, which metalgit did not write; choose an empty or new directory", dir, e.Name())
+			return notOurs(dir, e.Name())
 		}
 	}
 	k, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))

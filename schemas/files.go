@@ -72,14 +72,8 @@ func ReadFileLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 		// Other file systems (a Git tree) may read a file whole when it
 		// is opened: check its size first.
 		info, err := fs.Stat(fsys, name)
-		if err != nil {
+		if err := readable(name, info, err, limit); err != nil {
 			return nil, err
-		}
-		if !info.Mode().IsRegular() {
-			return nil, &fs.PathError{Op: "read", Path: name, Err: ErrNotRegular}
-		}
-		if info.Size() > limit {
-			return nil, tooLarge(name, info.Size(), limit)
 		}
 	}
 	f, err := fsys.Open(name)
@@ -88,14 +82,8 @@ func ReadFileLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	}
 	defer func() { _ = f.Close() }()
 	info, err := f.Stat()
-	if err != nil {
+	if err := readable(name, info, err, limit); err != nil {
 		return nil, err
-	}
-	if !info.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: ErrNotRegular}
-	}
-	if info.Size() > limit {
-		return nil, tooLarge(name, info.Size(), limit)
 	}
 	// Read one byte more than the size says, to see a file that grew.
 	data := make([]byte, 0, info.Size()+1)
@@ -115,9 +103,18 @@ func ReadFileLimited(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: over %s", ErrTooLarge, sizeText(limit))}
 }
 
-// tooLarge is the error for a file of size bytes over limit.
-func tooLarge(name string, size, limit int64) error {
-	return &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: %s, the limit is %s", ErrTooLarge, sizeText(size), sizeText(limit))}
+// readable refuses a file whose stat (info, err) says it is not a
+// regular file, or is over limit bytes.
+func readable(name string, info fs.FileInfo, err error, limit int64) error {
+	switch {
+	case err != nil:
+		return err
+	case !info.Mode().IsRegular():
+		return &fs.PathError{Op: "read", Path: name, Err: ErrNotRegular}
+	case info.Size() > limit:
+		return &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%w: %s, the limit is %s", ErrTooLarge, sizeText(info.Size()), sizeText(limit))}
+	}
+	return nil
 }
 
 // fileProblem turns an error reading one inventory file into a problem
