@@ -1,6 +1,7 @@
 package reconciler
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -174,12 +175,12 @@ var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
 // redactedError carries an error's text with credentials removed. It
 // unwraps only to the package's sentinel errors, never to the original.
 type redactedError struct {
-	msg  string
-	kind error
+	msg   string
+	kinds []error
 }
 
-func (e *redactedError) Error() string { return e.msg }
-func (e *redactedError) Unwrap() error { return e.kind }
+func (e *redactedError) Error() string   { return e.msg }
+func (e *redactedError) Unwrap() []error { return e.kinds }
 
 // redact strips URL credentials and the given secrets from err's text.
 func redact(err error, secrets []string) error {
@@ -190,11 +191,12 @@ func redact(err error, secrets []string) error {
 	for _, s := range secrets {
 		msg = strings.ReplaceAll(msg, s, "***")
 	}
-	var kind error
-	for _, k := range []error{ErrInvalidInventory, ErrPushAttempts} {
+	// The text loses the chain; what callers test for is kept.
+	var kinds []error
+	for _, k := range []error{ErrInvalidInventory, ErrPushAttempts, context.Canceled, context.DeadlineExceeded} {
 		if errors.Is(err, k) {
-			kind = k
+			kinds = append(kinds, k)
 		}
 	}
-	return &redactedError{msg: msg, kind: kind}
+	return &redactedError{msg: msg, kinds: kinds}
 }

@@ -121,6 +121,11 @@ func (r *Reconciler) PassAt(ctx context.Context, head string) (*Result, error) {
 		hint = plumbing.NewHash(head)
 	}
 	res, err := r.pass(ctx, rem, sg, hint)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		// Some libraries flatten the error chain; the pass still ended
+		// because its context did.
+		err = fmt.Errorf("%w: %w", ctx.Err(), err)
+	}
 	return res, redact(err, append(rem.secrets, secrets...))
 }
 
