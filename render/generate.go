@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/metalgit/metalgit/alloc/state"
@@ -89,7 +88,7 @@ func newGenerator(in Input) (*generator, *state.State, error) {
 	for _, s := range in.Inventory.MachineSets {
 		nt := ix.NodeTypes[s.Spec.NodeType]
 		for i := range s.Spec.Quantity {
-			name := s.Metadata.Name + "-" + strconv.Itoa(i)
+			name := schemas.MachineName(s.Metadata.Name, i)
 			g.machines[name] = requested{name: name, set: s.Metadata.Name, nodeType: nt, props: []map[string]any{s.Spec.Properties}}
 		}
 	}

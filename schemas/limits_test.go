@@ -157,3 +157,22 @@ func TestLoadStopsOnContext(t *testing.T) {
 		t.Fatalf("a cancelled load read %d and parsed %d files", st.Read, st.Misses)
 	}
 }
+
+// TestMachineNames: SplitMachineName undoes MachineName, and refuses
+// names no MachineSet makes.
+func TestMachineNames(t *testing.T) {
+	for _, tc := range []struct {
+		set string
+		i   int
+	}{{"workers", 0}, {"gpu-workers", 12}, {"a-1", 9999}} {
+		set, i, ok := schemas.SplitMachineName(schemas.MachineName(tc.set, tc.i))
+		if !ok || set != tc.set || i != tc.i {
+			t.Errorf("SplitMachineName(MachineName(%q, %d)) = %q, %d, %v", tc.set, tc.i, set, i, ok)
+		}
+	}
+	for _, name := range []string{"workers", "workers-", "workers-01", "workers-x", "workers-+1", "-"} {
+		if set, i, ok := schemas.SplitMachineName(name); ok {
+			t.Errorf("SplitMachineName(%q) = %q, %d: no set makes that name", name, set, i)
+		}
+	}
+}

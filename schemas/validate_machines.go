@@ -1,7 +1,6 @@
 package schemas
 
 import (
-	"strconv"
 	"strings"
 )
 
@@ -48,17 +47,11 @@ func (v *validator) machines() {
 // madeBySet returns the MachineSet that makes a machine named name
 // (<set>-<n>, n in 0 … quantity-1, written without leading zeros), or "".
 func (v *validator) madeBySet(name string) string {
-	i := strings.LastIndexByte(name, '-')
-	if i < 0 {
+	set, n, ok := SplitMachineName(name)
+	if !ok {
 		return ""
 	}
-	set, index := name[:i], name[i+1:]
-	ms := v.ix.MachineSets[set]
-	if ms == nil {
-		return ""
-	}
-	n, err := strconv.Atoi(index)
-	if err != nil || n < 0 || strconv.Itoa(n) != index || n >= ms.Spec.Quantity {
+	if ms := v.ix.MachineSets[set]; ms == nil || n >= ms.Spec.Quantity {
 		return ""
 	}
 	return set

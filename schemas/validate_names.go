@@ -120,7 +120,7 @@ func (v *validator) apiNames() {
 		if q <= 0 || q > MaxMachineSetQuantity || !v.validName(ms.Metadata.Name) {
 			continue
 		}
-		last := ms.Metadata.Name + "-" + strconv.Itoa(q-1)
+		last := MachineName(ms.Metadata.Name, q-1)
 		if n, why := firstRefused(machineNames(last)...); why != "" {
 			v.at(ms.Source, "MachineSet/"+ms.Metadata.Name, "metadata.name", RuleAPIName, "the set's last machine, %s (%d characters), becomes %s, which the API server refuses: %s; shorten the MachineSet name to at most %d characters",
 				last, len(last), n.what, why, n.max-(len(n.name)-len(ms.Metadata.Name)))

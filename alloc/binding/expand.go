@@ -3,7 +3,6 @@ package binding
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/metalgit/metalgit/schemas"
@@ -37,9 +36,8 @@ func Expand(sets []*schemas.MachineSet, machines []*schemas.Machine, nodeTypes m
 		if s.Spec.Quantity < 0 {
 			return nil, fmt.Errorf("binding: MachineSet %s: negative quantity %d", s.Metadata.Name, s.Spec.Quantity)
 		}
-		prefix := s.Metadata.Name + "-"
 		for i := range s.Spec.Quantity {
-			out = append(out, Request{Machine: prefix + strconv.Itoa(i), NodeType: nt})
+			out = append(out, Request{Machine: schemas.MachineName(s.Metadata.Name, i), NodeType: nt})
 		}
 	}
 	for _, m := range machines {
