@@ -11,6 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/utils/clock"
+
+	"github.com/metalgit/metalgit/reconciler/internal/gitrepo"
 	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/schemas"
 )
@@ -72,60 +75,41 @@ type Config struct {
 	// 0 means DefaultFollowWindow; negative turns following off, so that
 	// every pass pushes its changes itself.
 	FollowWindow time.Duration
-	// Rand returns a number in [0, 1) for the jitter. Default math/rand/v2.
-	Rand func() float64
-	// Sleep waits d or until ctx is done. Default a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// BeforePush, when set, runs after the state commit is made and before
-	// it is pushed; tests use it to move the remote under a pass.
-	BeforePush func(ctx context.Context, attempt int) error
 	// Logger receives progress; default discards.
 	Logger *slog.Logger
 }
 
-// Credentials name where secrets are read from. Each secret comes from a
-// file (…File) or, when that is empty, from an environment variable
-// (…Env names the variable).
-type Credentials struct {
-	UsernameFile, UsernameEnv string
-	PasswordFile, PasswordEnv string
-	// Token is an HTTPS bearer token.
-	TokenFile, TokenEnv string
-	// CAFile is a PEM bundle trusted for HTTPS in addition to the system's.
-	CAFile string
-	// SSHKeyFile and KnownHostsFile are used for ssh:// and scp-like
-	// URLs; both are required there (host keys are always verified).
-	SSHKeyFile, KnownHostsFile string
-	// SSHKeyPassphraseFile (else the variable SSHKeyPassphraseEnv) holds
-	// the passphrase of an encrypted SSH key.
-	SSHKeyPassphraseFile, SSHKeyPassphraseEnv string
-}
+// Credentials name where the remote's secrets are read from (on every
+// pass, never given as values).
+type Credentials = gitrepo.Credentials
+
+// Signing names the key state commits are signed with.
+type Signing = gitrepo.Signing
 
 // Reconciler runs passes over one repository.
 type Reconciler struct {
 	cfg Config
 	log *slog.Logger
 
-	mu   sync.Mutex // serialises passes and Close
-	base string     // work directory; "" once closed
-	work *workClone // nil until the first pass or after a failure
-	// cache keeps the rendered objects between passes, so that a pass
-	// rebuilds only the objects of the hosts that changed; out skips
-	// rewriting Config.Output when the rendered manifests did not change.
-	cache render.Cache
-	out   render.DirWriter
-	// parse keeps the parsed inventory files between loads, so that a
-	// load parses only the files that changed since the last one.
-	parse schemas.ParseCache
-	// validated keeps the hosts the last validation found clean, so that
-	// a validation checks in full only the hosts that changed.
+	seams seams
+
+	mu    sync.Mutex    // serialises passes and Close
+	base  string        // work directory; "" once closed
+	clone *gitrepo.Repo // the working clone; nil until the first pass or after a failure
+	// memo holds what passes computed, by the Git hashes of what they
+	// computed it from (see memo).
+	memo memo
+	// parse keeps the parsed inventory files by blob, so that a load
+	// parses only the files that changed since the last one; validated
+	// keeps the hosts the last validation found clean, so that one checks
+	// in full only the hosts that changed; cache keeps each host's
+	// rendered objects, so that a render builds only those of the hosts
+	// that changed. out skips rewriting Config.Output when the manifests
+	// did not change.
+	parse     schemas.ParseCache
 	validated schemas.ValidateCache
-	// settled is the last pass that found nothing to change, rendered
-	// the last render and lastState the state read last (see skip.go).
-	settled   *settledPass
-	rendered  *lastRender
-	lastState *lastState
-	lastPlan  *lastPlan
+	cache     render.Cache
+	out       render.DirWriter
 	// following is set while another writer commits the changes this one
 	// plans (see Config.FollowWindow); deferred when the last pass left
 	// its state commit to that writer.
@@ -174,12 +158,6 @@ func New(cfg Config) (*Reconciler, error) {
 	if cfg.FollowWindow == 0 {
 		cfg.FollowWindow = DefaultFollowWindow
 	}
-	if cfg.Rand == nil {
-		cfg.Rand = rand.Float64
-	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = sleep
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -191,18 +169,47 @@ func New(cfg Config) (*Reconciler, error) {
 		_ = os.RemoveAll(base)
 		return nil, err
 	}
-	return &Reconciler{cfg: cfg, log: cfg.Logger, base: base, out: render.DirWriter{Dir: cfg.Output}}, nil
+	r := &Reconciler{cfg: cfg, log: cfg.Logger, base: base, out: render.DirWriter{Dir: cfg.Output}}
+	r.seams = seams{clock: clock.RealClock{}, rand: rand.Float64}
+	r.seams.sleep = r.sleep
+	return r, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
+// seams are what tests replace (export_test.go): the clock, the jitter's
+// random numbers, the wait before a retry push, and a hook run before
+// every push.
+type seams struct {
+	clock      clock.WithTicker
+	rand       func() float64
+	sleep      func(ctx context.Context, d time.Duration) error
+	beforePush func(ctx context.Context, attempt int) error
+}
+
+// sleep waits d on the clock, or until ctx is done.
+func (r *Reconciler) sleep(ctx context.Context, d time.Duration) error {
+	t := r.seams.clock.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-t.C:
+	case <-t.C():
 		return nil
 	}
+}
+
+// Close removes the Reconciler's work directory. The Reconciler must not be
+// used afterwards.
+func (r *Reconciler) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clone = nil
+	r.memo.reset()
+	if r.base == "" {
+		return nil
+	}
+	err := os.RemoveAll(r.base)
+	r.base = ""
+	return err
 }
 
 // backoff returns the wait before the given retry push (1-based).
@@ -212,7 +219,7 @@ func (r *Reconciler) backoff(attempt int) time.Duration {
 		d *= 2
 	}
 	d = min(d, r.cfg.BackoffMax)
-	return d/2 + time.Duration(r.cfg.Rand()*float64(d/2))
+	return d/2 + time.Duration(r.seams.rand()*float64(d/2))
 }
 
 // checkOutput refuses an output folder that would delete or overwrite

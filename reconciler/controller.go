@@ -2,11 +2,13 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"log/slog"
-	"regexp"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"k8s.io/utils/clock"
 )
 
 // Defaults of ControllerConfig.
@@ -23,11 +25,6 @@ type ControllerConfig struct {
 	// Run's context (so a commit in flight is pushed or not, never cut
 	// half-way); this timeout is its only deadline. Default 10m.
 	PassTimeout time.Duration
-	// NewTicker returns a channel that ticks every d and a function that
-	// stops it. Default time.NewTicker; tests inject their own.
-	NewTicker func(d time.Duration) (<-chan time.Time, func())
-	// Now returns the current time. Default time.Now.
-	Now func() time.Time
 	// Metrics, when set, records every pass.
 	Metrics *Metrics
 	// Logger receives one line per pass; default the reconciler's.
@@ -65,7 +62,9 @@ type GoodPass struct {
 type FailedPass struct {
 	// Error is the pass's error, credentials stripped.
 	Error string `json:"error"`
-	// Commit is the commit the error names, when it names one.
+	// Stage is the step the pass failed in; Commit the branch head it
+	// was at ("" when it failed before fetching one).
+	Stage   Stage     `json:"stage"`
 	Commit  string    `json:"commit,omitempty"`
 	Invalid bool      `json:"invalid"`
 	Time    time.Time `json:"time"`
@@ -99,15 +98,6 @@ func NewController(r *Reconciler, cfg ControllerConfig) *Controller {
 	}
 	if cfg.PassTimeout <= 0 {
 		cfg.PassTimeout = DefaultPassTimeout
-	}
-	if cfg.NewTicker == nil {
-		cfg.NewTicker = func(d time.Duration) (<-chan time.Time, func()) {
-			t := time.NewTicker(d)
-			return t.C, t.Stop
-		}
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = r.log
@@ -186,20 +176,21 @@ func (c *Controller) Wait(ctx context.Context, cond func(Status) bool) (Status, 
 // done. A pass in flight when ctx is cancelled runs to its end; Run then
 // returns nil.
 func (c *Controller) Run(ctx context.Context) error {
-	tick, stop := c.cfg.NewTicker(c.cfg.Interval)
-	defer stop()
+	clk := c.r.seams.clock
+	ticker := clk.NewTicker(c.cfg.Interval)
+	defer ticker.Stop()
 	for {
 		// A deferred pass is run again after its RetryAfter, or sooner
 		// on a tick or trigger (the push of the writer it follows).
 		var retry <-chan time.Time
-		var timer *time.Timer
+		var timer clock.Timer
 		if d := c.pass(ctx); d > 0 {
-			timer = time.NewTimer(d)
-			retry = timer.C
+			timer = clk.NewTimer(d)
+			retry = timer.C()
 		}
 		select {
 		case <-ctx.Done():
-		case <-tick:
+		case <-ticker.C():
 		case <-c.trigger:
 		case <-retry:
 		}
@@ -225,9 +216,9 @@ func (c *Controller) pass(ctx context.Context) time.Duration {
 	head := c.takeHead()
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.PassTimeout)
 	defer cancel()
-	start := c.cfg.Now()
+	start := c.r.seams.clock.Now()
 	res, err := c.r.PassAt(pctx, head)
-	end := c.cfg.Now()
+	end := c.r.seams.clock.Now()
 	c.cfg.Metrics.observe(res, err, end.Sub(start), c.r.cfg.MaxPushAttempts)
 	if err == nil && res.Deferred {
 		c.log.Info("reconcile pass deferred to the writer this one follows", "commit", res.SourceCommit, "retry_after", res.RetryAfter)
@@ -250,7 +241,12 @@ func (c *Controller) pass(ctx context.Context) time.Duration {
 	c.status.Passes++
 	if err != nil {
 		c.status.ConsecutiveFailures++
-		c.status.LastError = &FailedPass{Error: err.Error(), Commit: errorCommit(err.Error()), Invalid: resultLabel(err) == ResultInvalid, Time: end}
+		failed := &FailedPass{Error: err.Error(), Invalid: resultLabel(err) == ResultInvalid, Time: end}
+		var pe *PassError
+		if errors.As(err, &pe) {
+			failed.Stage, failed.Commit = pe.Stage, pe.Commit
+		}
+		c.status.LastError = failed
 		c.log.Error("reconcile pass failed", "commit", c.status.LastError.Commit, "failures", c.status.ConsecutiveFailures, "error", err)
 	} else {
 		c.status.Ready = true
@@ -278,15 +274,4 @@ func (s Status) copy() Status {
 		s.LastError = &e
 	}
 	return s
-}
-
-// commitRE finds the commit a pass error names ("… at commit <hash>" or
-// "rendering commit <hash>").
-var commitRE = regexp.MustCompile(`\bcommit ([0-9a-f]{40})\b`)
-
-func errorCommit(msg string) string {
-	if m := commitRE.FindStringSubmatch(msg); m != nil {
-		return m[1]
-	}
-	return ""
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	clocktesting "k8s.io/utils/clock/testing"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,19 +23,18 @@ const testSecret = "s3cret-hook"
 type ctlHarness struct {
 	ctl    *reconciler.Controller
 	srv    *httptest.Server
-	tick   chan time.Time
+	clock  *clocktesting.FakeClock
 	cancel context.CancelFunc
 	done   chan error
 }
 
-func startController(t *testing.T, cfg reconciler.Config) *ctlHarness {
+func startController(t *testing.T, cfg reconciler.Config, seams ...reconciler.Seams) *ctlHarness {
 	t.Helper()
-	r := newReconciler(t, cfg)
-	h := &ctlHarness{tick: make(chan time.Time), done: make(chan error, 1)}
+	h := &ctlHarness{clock: clocktesting.NewFakeClock(time.Now()), done: make(chan error, 1)}
+	r := newReconciler(t, cfg, append(seams, reconciler.Seams{Clock: h.clock})...)
 	h.ctl = reconciler.NewController(r, reconciler.ControllerConfig{
-		Interval:  time.Hour,
-		NewTicker: func(time.Duration) (<-chan time.Time, func()) { return h.tick, func() {} },
-		Metrics:   reconciler.NewMetrics(),
+		Interval: time.Hour,
+		Metrics:  reconciler.NewMetrics(),
 	})
 	h.srv = httptest.NewServer(h.ctl.Handler([]byte(testSecret)))
 	t.Cleanup(h.srv.Close)
@@ -104,8 +104,8 @@ func TestControllerWebhookTriggersPass(t *testing.T) {
 	remote := newRemote(t)
 	release := make(chan struct{})
 	first := true
-	h := startController(t, reconciler.Config{URL: "file://" + remote, Output: filepath.Join(t.TempDir(), "out"),
-		BeforePush: func(context.Context, int) error {
+	h := startController(t, reconciler.Config{URL: "file://" + remote, Output: filepath.Join(t.TempDir(), "out")},
+		reconciler.Seams{BeforePush: func(context.Context, int) error {
 			if first { // hold the first pass so /readyz is seen before it
 				first = false
 				<-release
@@ -204,7 +204,7 @@ func TestControllerInvalidInventoryKeepsLastRender(t *testing.T) {
 		}
 	})
 	bad := git(t, remote, "rev-parse", "main")
-	h.tick <- time.Now() // the interval, this time
+	h.clock.Step(time.Hour) // the interval, this time
 	st := h.wait(t, "the failed pass", passes(2))
 	if st.ConsecutiveFailures != 1 || st.LastError == nil || st.LastError.Commit != bad || !st.LastError.Invalid {
 		t.Fatalf("status after an invalid inventory: %+v %+v, want the error at %s", st, st.LastError, bad)
@@ -236,7 +236,7 @@ func TestControllerInvalidInventoryKeepsLastRender(t *testing.T) {
 func TestControllerCoalescesTriggers(t *testing.T) {
 	remote := newRemote(t)
 	entered, release := make(chan struct{}), make(chan struct{})
-	h := startController(t, reconciler.Config{URL: "file://" + remote, BeforePush: func(context.Context, int) error {
+	h := startController(t, reconciler.Config{URL: "file://" + remote}, reconciler.Seams{BeforePush: func(context.Context, int) error {
 		close(entered)
 		<-release
 		return nil
@@ -261,7 +261,7 @@ func TestControllerShutdownFinishesPassInFlight(t *testing.T) {
 	remote := newRemote(t)
 	entered, release := make(chan struct{}), make(chan struct{})
 	passCtxErr := make(chan error, 1)
-	h := startController(t, reconciler.Config{URL: "file://" + remote, BeforePush: func(ctx context.Context, _ int) error {
+	h := startController(t, reconciler.Config{URL: "file://" + remote}, reconciler.Seams{BeforePush: func(ctx context.Context, _ int) error {
 		close(entered)
 		<-release
 		passCtxErr <- ctx.Err()

@@ -1,12 +1,53 @@
 package reconciler
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"k8s.io/utils/clock"
 )
+
+// Seams are a Reconciler's test hooks; the zero ones keep the defaults.
+type Seams struct {
+	// BeforePush runs after the state commit is made and before it is
+	// pushed; tests use it to move the remote under a pass.
+	BeforePush func(ctx context.Context, attempt int) error
+	// Sleep waits before a retry push; Rand gives the jitter.
+	Sleep func(ctx context.Context, d time.Duration) error
+	Rand  func() float64
+	// Clock drives the controller's interval and retry timers, and the
+	// default Sleep.
+	Clock clock.WithTicker
+}
+
+// SetSeams sets the non-zero hooks of s.
+func (r *Reconciler) SetSeams(s Seams) {
+	if s.BeforePush != nil {
+		r.seams.beforePush = s.BeforePush
+	}
+	if s.Sleep != nil {
+		r.seams.sleep = s.Sleep
+	}
+	if s.Rand != nil {
+		r.seams.rand = s.Rand
+	}
+	if s.Clock != nil {
+		r.seams.clock = s.Clock
+	}
+}
+
+// CloneDir is the working clone's directory; "" when there is none.
+func (r *Reconciler) CloneDir() string {
+	if r.clone == nil {
+		return ""
+	}
+	return r.clone.Dir()
+}
 
 // CopyTree copies an inventory folder without its state directory; the
 // internal and the external tests both seed repositories with it.

@@ -22,7 +22,7 @@ func TestPassRemoteUnreachableMidPass(t *testing.T) {
 			seed := git(t, remote, "rev-parse", "main")
 			out := filepath.Join(t.TempDir(), "out")
 			moved := false
-			r := newReconciler(t, reconciler.Config{URL: url + remote, Output: out, BeforePush: func(context.Context, int) error {
+			r := newReconciler(t, reconciler.Config{URL: url + remote, Output: out}, reconciler.Seams{BeforePush: func(context.Context, int) error {
 				if !moved {
 					moved = true
 					return os.Rename(remote, gone)

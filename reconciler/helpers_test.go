@@ -95,18 +95,19 @@ func addHost(n int) func(dir string) {
 
 // newReconciler returns a reconciler for remote with test defaults: no
 // real sleeping, a fixed jitter.
-func newReconciler(t testing.TB, cfg reconciler.Config) *reconciler.Reconciler {
+func newReconciler(t testing.TB, cfg reconciler.Config, seams ...reconciler.Seams) *reconciler.Reconciler {
 	t.Helper()
 	cfg.WorkDir = t.TempDir()
-	if cfg.Sleep == nil {
-		cfg.Sleep = func(context.Context, time.Duration) error { return nil }
-	}
-	if cfg.Rand == nil {
-		cfg.Rand = func() float64 { return 0.5 }
-	}
 	r, err := reconciler.New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	r.SetSeams(reconciler.Seams{
+		Sleep: func(context.Context, time.Duration) error { return nil },
+		Rand:  func() float64 { return 0.5 },
+	})
+	for _, s := range seams {
+		r.SetSeams(s)
 	}
 	return r
 }

@@ -61,8 +61,8 @@ func TestFollowerTakesLeadersCommitWithoutFetch(t *testing.T) {
 	remote := newRemote(t)
 	var follower *reconciler.Reconciler
 	leader := newReconciler(t, reconciler.Config{URL: "file://" + remote})
-	follower = newReconciler(t, reconciler.Config{URL: "file://" + remote, FollowWindow: reconciler.DefaultFollowWindow,
-		BeforePush: func(ctx context.Context, attempt int) error {
+	follower = newReconciler(t, reconciler.Config{URL: "file://" + remote, FollowWindow: reconciler.DefaultFollowWindow},
+		reconciler.Seams{BeforePush: func(ctx context.Context, attempt int) error {
 			if attempt == 1 {
 				if res, err := leader.Pass(ctx); err != nil || !res.Pushed {
 					t.Fatalf("leader: %+v, %v", res, err)

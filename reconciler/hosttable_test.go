@@ -56,7 +56,7 @@ func TestControllerHostTableOnlyAfterGoodPasses(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	h.tick <- time.Now()
+	h.clock.Step(time.Hour)
 	st := h.wait(t, "the failed pass", passes(2))
 	if st.LastError == nil {
 		t.Fatalf("second pass did not fail: %+v", st)

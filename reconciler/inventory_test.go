@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/metalgit/metalgit/schemas"
+	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // These tests look inside a Reconciler, so they live in the package; the
@@ -48,11 +49,11 @@ func runGit(t *testing.T, dir string, args ...string) string {
 func testReconciler(t *testing.T, cfg Config) *Reconciler {
 	t.Helper()
 	cfg.WorkDir = t.TempDir()
-	cfg.Sleep = func(context.Context, time.Duration) error { return nil }
 	r, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.seams.sleep = func(context.Context, time.Duration) error { return nil }
 	t.Cleanup(func() { _ = r.Close() })
 	return r
 }
@@ -65,25 +66,20 @@ func testReconciler(t *testing.T, cfg Config) *Reconciler {
 func TestRejectedPushReusesInventoryWhenOnlyStateChanged(t *testing.T) {
 	remote := seedRemote(t)
 	other := testReconciler(t, Config{URL: "file://" + remote})
-	var first *schemas.Inventory
-	var r *Reconciler
-	r = testReconciler(t, Config{URL: "file://" + remote, BeforePush: func(ctx context.Context, attempt int) error {
+	r := testReconciler(t, Config{URL: "file://" + remote})
+	r.seams.beforePush = func(ctx context.Context, attempt int) error {
 		if attempt == 1 {
-			first = r.work.inv.inv
-			mine, err := r.work.repo.Head()
-			if err != nil {
-				t.Fatal(err)
-			}
+			mine := runGit(t, r.clone.Dir(), "rev-parse", "refs/heads/main")
 			res, err := other.Pass(ctx)
 			if err != nil || !res.Pushed {
 				t.Fatalf("other writer: %+v, %v", res, err)
 			}
-			if res.StateCommit != mine.Hash().String() {
-				t.Errorf("the other writer pushed %s, this one made %s of the same state", res.StateCommit, mine.Hash())
+			if res.StateCommit != mine {
+				t.Errorf("the other writer pushed %s, this one made %s of the same state", res.StateCommit, mine)
 			}
 		}
 		return nil
-	}})
+	}
 	res, err := r.Pass(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -91,22 +87,24 @@ func TestRejectedPushReusesInventoryWhenOnlyStateChanged(t *testing.T) {
 	if res.Pushed || res.Attempts != 2 || res.Plan.Changed() {
 		t.Fatalf("pushed %v after %d attempts, plan changed %v: want nothing to push on attempt 2", res.Pushed, res.Attempts, res.Plan.Changed())
 	}
-	if first == nil || r.work.inv.inv != first {
-		t.Error("the inventory was loaded again although only the state changed")
+	// Attempt 2 is at the other writer's commit of the state this one
+	// committed: everything comes from the memo.
+	if want := (Reuse{Inventory: true, State: true, Plan: true, Render: true}); res.Reused != want {
+		t.Errorf("attempt 2 reused %+v, want %+v", res.Reused, want)
 	}
 }
 
-// An inventory change, or a root kustomization, means loading afresh.
-func TestInventoryKey(t *testing.T) {
+// An inventory change, or a root kustomization, means loading afresh; a
+// change in the state directory keeps the inventory's key.
+func TestMemoKey(t *testing.T) {
 	remote := seedRemote(t)
 	r := testReconciler(t, Config{URL: "file://" + remote})
 	if _, err := r.Pass(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	key := func() string {
+	key := func() memoKey {
 		t.Helper()
-		c := r.computed(runGit(t, remote, "rev-parse", "main"))
-		k, err := r.inventoryKey(c)
+		k, err := r.memoKey(plumbing.NewHash(runGit(t, remote, "rev-parse", "main")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +112,7 @@ func TestInventoryKey(t *testing.T) {
 	}
 	stateCommit := key()
 	seed := filepath.Join(filepath.Dir(remote), "seed")
-	edit := func(msg, file, content string) string {
+	edit := func(msg, file, content string) memoKey {
 		t.Helper()
 		runGit(t, seed, "pull", "-q", "--rebase", "origin", "main")
 		if err := os.WriteFile(filepath.Join(seed, file), []byte(content), 0o644); err != nil {
@@ -123,21 +121,31 @@ func TestInventoryKey(t *testing.T) {
 		runGit(t, seed, "add", "-A")
 		runGit(t, seed, "commit", "-q", "-m", msg)
 		runGit(t, seed, "push", "-q", "origin", "main")
-		if _, err := r.Pass(context.Background()); err != nil && !strings.Contains(err.Error(), "invalid") {
+		if _, err := r.Pass(context.Background()); err != nil && !errors.Is(err, ErrInvalidInventory) {
 			t.Fatal(err)
 		}
 		return key()
 	}
-	if k := edit("state only", "state/notes.txt", "hand note\n"); k != stateCommit {
-		t.Error("a change inside the state directory changed the inventory key")
+	if k := edit("state only", "state/notes.txt", "hand note\n"); k.inventory != stateCommit.inventory || k.state == stateCommit.state {
+		t.Errorf("a change inside the state directory gave key %+v, was %+v", k, stateCommit)
 	}
-	if k := edit("not yaml", "README.extra", "x\n"); k == stateCommit || k == "" {
-		t.Errorf("a change outside the state directory kept the key (%q)", k)
+	if k := edit("not yaml", "README.extra", "x\n"); k.inventory == stateCommit.inventory || k.inventory == "" {
+		t.Errorf("a change outside the state directory kept the key (%q)", k.inventory)
 	}
 	// A kustomization reads only the inventory root without its state
 	// directory: its inventory is keyed like a plain one.
 	before := key()
-	if k := edit("kustomize", "kustomization.yaml", "resources: []\n"); k == "" || k == before {
-		t.Errorf("a root kustomization gave key %q (before: %q), want a new one", k, before)
+	if k := edit("kustomize", "kustomization.yaml", "resources: []\n"); k.inventory == "" || k.inventory == before.inventory {
+		t.Errorf("a root kustomization gave key %q (before: %q), want a new one", k.inventory, before.inventory)
+	}
+}
+
+func writeTestFile(t *testing.T, p, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -4,20 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/fluxcd/pkg/git"
 	"github.com/fluxcd/pkg/git/signature"
-	extgogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/metalgit/metalgit/alloc"
-	"github.com/metalgit/metalgit/alloc/state"
-	"github.com/metalgit/metalgit/schemas"
+	"github.com/metalgit/metalgit/reconciler/internal/gitrepo"
 )
 
 // Errors a pass reports; check them with errors.Is.
@@ -29,6 +22,42 @@ var (
 	// ErrPushAttempts: every push was rejected because the remote moved.
 	ErrPushAttempts = errors.New("push rejected on every attempt")
 )
+
+// Stage names a step of a pass.
+type Stage string
+
+// The steps of a pass, in order.
+const (
+	// StageConfig reads what a pass needs before it starts: the output
+	// folder's check, the remote's credentials and the signing key.
+	StageConfig Stage = "config"
+	// StageFetch brings the working clone to the branch head.
+	StageFetch Stage = "fetch"
+	// StageLoad loads and validates the inventory and reads the state.
+	StageLoad Stage = "load"
+	// StagePlan binds and allocates: the state's next version.
+	StagePlan Stage = "plan"
+	// StageCommit commits the next state and pushes it, fetching, loading
+	// and planning again when another writer moved the branch.
+	StageCommit Stage = "commit"
+	// StageRender renders the manifests and the host table.
+	StageRender Stage = "render"
+	// StagePublish writes the output folder.
+	StagePublish Stage = "publish"
+)
+
+// PassError is a failed pass: the step it failed in, the commit it was at
+// ("" before the first fetch) and why. Err's text has no credentials in
+// it; errors.Is and errors.As see through it (ErrInvalidInventory,
+// ErrPushAttempts, context.DeadlineExceeded).
+type PassError struct {
+	Stage  Stage
+	Commit string
+	Err    error
+}
+
+func (e *PassError) Error() string { return e.Err.Error() }
+func (e *PassError) Unwrap() error { return e.Err }
 
 // Result is the outcome of a pass.
 type Result struct {
@@ -48,7 +77,7 @@ type Result struct {
 	// one pushes whatever is still to change itself.
 	Deferred   bool
 	RetryAfter time.Duration
-	// Attempts counts clone-compute-push rounds (1 without conflicts).
+	// Attempts counts fetch-compute-push rounds (1 without conflicts).
 	Attempts int
 	// Summary counts the plan's changes; Changes lists them, one line each.
 	Summary string
@@ -59,36 +88,61 @@ type Result struct {
 	OutputFiles []string
 	// Hosts is the boot proxy's host table of the final plan.
 	Hosts *HostTable
+	// Following reports that this writer follows another after the pass
+	// (see Config.FollowWindow).
+	Following bool
+	// Reused says what the final attempt took from earlier passes
+	// instead of computing it.
+	Reused Reuse
 }
 
-// computed is one attempt's checkout and plan.
-type computed struct {
-	repo *extgogit.Repository
-	dir  string // checkout
-	root string // inventory root inside the checkout
-	// rootInTree is the inventory root's slash-separated path in the tree.
-	rootInTree string
-	head       string
-	// invKey is the inventory's key (inventoryKey); "" when not reusable.
-	invKey string
-	inv    *schemas.Inventory
-	plan   *alloc.Plan
-	// state is the hash of the state directory's tree: the head's, then
-	// the state commit's once made (the zero hash: no state directory).
-	state plumbing.Hash
-	fs    *treeFS // of head's tree, made by treeFS
+// Reuse counts what a pass took from earlier passes (see memo).
+type Reuse struct {
+	// Inventory: the validated inventory was taken whole, no file read.
+	// Otherwise FilesParsed files were parsed and FilesReused taken
+	// parsed, and HostsValidated hosts were validated in full.
+	Inventory                                bool
+	FilesParsed, FilesReused, HostsValidated int
+	// State: the state directory was not read; Plan: nor planned again.
+	State, Plan bool
+	// Render: the manifests and host table were taken whole. Otherwise
+	// HostsRendered hosts were rendered and HostsReused taken rendered.
+	Render                     bool
+	HostsRendered, HostsReused int
 }
 
-// treeFS returns the file system of the head's tree.
-func (c *computed) treeFS() (*treeFS, error) {
-	if c.fs == nil {
-		tree, err := commitTree(c.repo, plumbing.NewHash(c.head))
-		if err != nil {
-			return nil, err
-		}
-		c.fs = newTreeFS(c.repo.Storer, tree).confined(c.rootInTree)
-	}
-	return c.fs, nil
+// stepResult says whether a pass goes on to its next step.
+type stepResult int
+
+const (
+	proceed  stepResult = iota // run the next step
+	finished                   // the pass is done: its Result is complete
+)
+
+// step is one named step of a pass.
+type step struct {
+	stage Stage
+	run   func(context.Context, *passRun) (stepResult, error)
+}
+
+// passRun is what the steps of one pass share.
+type passRun struct {
+	rem    *gitrepo.Remote
+	signer signature.Signer
+	// secrets are the credentials read, stripped from errors and logs.
+	secrets []string
+	hint    plumbing.Hash // a head a push event named; zero: fetch
+	// attempt counts the fetches of the pass; head is the last one's.
+	attempt int
+	head    plumbing.Hash
+	fs      *gitrepo.TreeFS // of head's tree, once read
+	// at is the memo entry of head: its inventory and state, and what
+	// is known of them (plan, render). After a state commit, it is the
+	// state commit's entry.
+	at *memoEntry
+	// rendered is set once the pass rendered (not taken from the memo).
+	rendered bool
+	res      *Result
 }
 
 // Pass runs one reconcile pass. Errors never carry credentials.
@@ -101,268 +155,90 @@ func (r *Reconciler) Pass(ctx context.Context) (*Result, error) {
 // commit already (the state commit this writer pushed, or the one it made
 // and left to another writer: state commits are deterministic) and it is
 // the last head fetched or descends from it, the pass starts at head
-// without fetching; otherwise, and with head "", it fetches. A stale
-// event cannot take the clone back: an older head does not descend from
-// the last one fetched.
+// without fetching; otherwise, and with head "", it fetches.
 func (r *Reconciler) PassAt(ctx context.Context, head string) (*Result, error) {
-	if err := checkOutput(r.cfg.Output, r.base); err != nil {
-		return nil, err
-	}
-	rem, err := r.resolveRemote()
-	if err != nil {
-		return nil, fmt.Errorf("reconciling: %w", err)
-	}
-	sg, secrets, err := r.cfg.Signing.signer()
-	if err != nil {
-		return nil, redact(fmt.Errorf("reconciling: %w", err), secrets)
-	}
-	var hint plumbing.Hash
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := &passRun{res: &Result{}}
 	if plumbing.IsHash(head) {
-		hint = plumbing.NewHash(head)
+		p.hint = plumbing.NewHash(head)
 	}
-	res, err := r.pass(ctx, rem, sg, hint)
-	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+	res, err := r.run(ctx, p)
+	if err == nil {
+		res.Following = r.following
+		return res, nil
+	}
+	if !errors.Is(err, ErrInvalidInventory) {
+		// The working clone may hold a half-written state: clone afresh.
+		r.dropClone()
+	}
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		// Some libraries flatten the error chain; the pass still ended
 		// because its context did.
 		err = fmt.Errorf("%w: %w", ctx.Err(), err)
 	}
-	return res, redact(err, append(rem.secrets, secrets...))
-}
-
-func (r *Reconciler) pass(ctx context.Context, rem *remote, sg signature.Signer, hint plumbing.Hash) (*Result, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	res, err := r.attempts(ctx, rem, sg, hint)
-	if err != nil && !errors.Is(err, ErrInvalidInventory) {
-		// The working clone may hold a half-written state: clone afresh.
-		r.dropWork()
+	pe := &PassError{Stage: StageConfig, Err: err}
+	if errors.As(err, &pe) {
+		pe = &PassError{Stage: pe.Stage, Commit: pe.Commit, Err: pe.Err}
 	}
-	return res, err
+	pe.Err = gitrepo.Redact(pe.Err, p.secrets)
+	return nil, pe
 }
 
-func (r *Reconciler) attempts(ctx context.Context, rem *remote, sg signature.Signer, hint plumbing.Hash) (*Result, error) {
-	var pushErr error
-	var lastHead string
-	// A follower defers at most every other pass, so that changes the
-	// writer it follows does not make are pushed by the next pass.
-	mayDefer := r.following && !r.deferred && r.cfg.FollowWindow > 0
-	r.deferred = false
-	for attempt := 1; ; attempt++ {
-		c, err := r.checkout(ctx, rem, hint)
-		if err != nil {
-			return nil, err
-		}
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("reconciling commit %s: %w", c.head, err)
-		}
-		hint = plumbing.ZeroHash // a retry fetches
-		if pushErr != nil && c.head == lastHead {
-			// The remote did not move: the push failed for another reason.
-			return nil, fmt.Errorf("pushing state commit: %w", pushErr)
-		}
-		if res, ok, err := r.settledResult(c, attempt); ok || err != nil {
-			return res, err
-		}
-		if err := r.compute(ctx, c); err != nil {
-			return nil, err
-		}
-		res := &Result{SourceCommit: c.head, Attempts: attempt, Plan: c.plan, Summary: c.plan.Summary(), Changes: changeLines(c.plan)}
-		if !c.plan.Changed() {
-			if attempt > 1 && !r.following && r.cfg.FollowWindow > 0 {
-				// Our push was refused and the state at the new head
-				// has every change we had: another writer commits
-				// what we plan. Follow it.
-				r.following = true
-				r.log.Info("another writer committed the same changes; following it", "commit", c.head)
-			}
-			r.log.Info("state up to date", "commit", c.head)
-			return r.finish(ctx, c, res)
-		}
-		if attempt == 1 && mayDefer {
-			return r.deferTo(ctx, c, res, sg)
-		}
-		if attempt > 1 {
-			// A retry push waits a jittered time, so that writers refused
-			// together do not push together again. It waits after the
-			// fetch and plan, not before: a writer whose changes another
-			// writer already committed learns it without waiting.
-			if err := r.cfg.Sleep(ctx, r.backoff(attempt-1)); err != nil {
-				return nil, fmt.Errorf("waiting to retry the push: %w", err)
-			}
-		}
-		// Nothing is committed once the pass is out of time: a pass
-		// either pushes a whole state or nothing.
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("before committing the state: %w", err)
-		}
-		made, err := r.commit(c, res.Changes, sg, true)
-		if err != nil {
-			return nil, err
-		}
-		commit := made.hash
-		// A state is pushed only if it renders: a pushed state that did
-		// not would fail every later pass, which plans it again and finds
-		// nothing to change. The working clone's commit is dropped by the
-		// next fetch.
-		out, err := r.render(ctx, c, res, commit.String())
-		if err != nil {
-			return nil, err
-		}
-		if r.cfg.BeforePush != nil {
-			if err := r.cfg.BeforePush(ctx, attempt); err != nil {
-				return nil, fmt.Errorf("before push: %w", err)
-			}
-		}
-		pushErr = r.push(ctx, c.repo, rem, plumbing.NewHash(c.head), commit, made.objects)
-		if pushErr == nil {
-			res.StateCommit, res.Pushed = commit.String(), true
-			hosts := *res.Hosts
-			hosts.StateCommit = res.StateCommit
-			res.Hosts = &hosts
-			if r.following {
-				r.following = false
-				r.log.Info("pushed a state commit of our own; no longer following", "commit", commit)
-			}
-			r.log.Info("pushed state commit", "commit", commit, "source", c.head, "attempt", attempt)
-			return r.publish(ctx, c, res, out)
-		}
-		r.log.Info("push rejected; refetching", "source", c.head, "attempt", attempt, "error", redact(pushErr, rem.secrets))
-		if attempt >= r.cfg.MaxPushAttempts {
-			return nil, fmt.Errorf("%w (%d attempts): last: %w", ErrPushAttempts, attempt, pushErr)
-		}
-		lastHead = c.head
-	}
-}
-
-// deferTo ends a pass of a follower that has changes to make: it makes
-// the state commit a push would make, leaving the branch where it is,
-// and renders it into the caches while the writer it follows pushes. The
-// next pass, at that writer's commit of the same state, then finds the
-// commit stored (commits are deterministic), and the state read, planned
-// and rendered. Nothing is published: the state is not on the branch.
-func (r *Reconciler) deferTo(ctx context.Context, c *computed, res *Result, sg signature.Signer) (*Result, error) {
-	made, err := r.commit(c, res.Changes, sg, false)
-	if err != nil {
+// run runs the steps of a pass in order, until one fails or finishes it.
+func (r *Reconciler) run(ctx context.Context, p *passRun) (*Result, error) {
+	if err := r.prepare(p); err != nil {
 		return nil, err
 	}
-	if _, err := r.render(ctx, c, res, made.hash.String()); err != nil {
-		return nil, err
+	for _, s := range []step{
+		{StageFetch, r.fetch},
+		{StageLoad, r.load},
+		{StagePlan, r.plan},
+		{StageCommit, r.commitAndPush},
+		{StageRender, r.render},
+		{StagePublish, r.publish},
+	} {
+		next, err := r.step(ctx, p, s)
+		if err != nil || next == finished {
+			return p.res, err
+		}
 	}
-	res.Hosts = nil
-	res.Deferred, res.RetryAfter = true, r.cfg.FollowWindow
-	r.deferred = true
-	r.log.Info("leaving the state commit to the writer this one follows", "source", c.head, "retry_after", r.cfg.FollowWindow)
-	return res, nil
+	return p.res, nil
 }
 
-// compute loads and validates the inventory (reused when only the state
-// changed since the last load) and the state of the checkout, and plans
-// the next state.
-func (r *Reconciler) compute(ctx context.Context, c *computed) error {
-	inv, err := r.inventory(ctx, c)
-	if err != nil {
+// step runs s; its error becomes a PassError naming s and the head.
+func (r *Reconciler) step(ctx context.Context, p *passRun, s step) (stepResult, error) {
+	next, err := s.run(ctx, p)
+	if err == nil {
+		return next, nil
+	}
+	var pe *PassError
+	if errors.As(err, &pe) {
+		return next, err
+	}
+	pe = &PassError{Stage: s.stage, Err: err}
+	if !p.head.IsZero() {
+		pe.Commit = p.head.String()
+	}
+	return next, pe
+}
+
+// prepare reads what the pass needs before its first step: the output
+// folder is checked, the remote's credentials and the signing key read.
+func (r *Reconciler) prepare(p *passRun) error {
+	if err := checkOutput(r.cfg.Output, r.base); err != nil {
 		return err
 	}
-	prev, problems, err := r.readState(c)
+	rem, err := gitrepo.ResolveRemote(r.cfg.URL, r.cfg.Credentials)
 	if err != nil {
-		return err
+		return fmt.Errorf("reconciling: %w", err)
 	}
-	if len(problems) > 0 {
-		return invalid(c, "state", problems)
-	}
-	plan, err := r.plan(inv, prev)
-	if errors.As(err, &problems) {
-		return invalid(c, "state", problems)
-	}
+	p.rem, p.secrets = rem, rem.Secrets
+	sg, secrets, err := r.cfg.Signing.Signer()
+	p.secrets = append(p.secrets, secrets...)
 	if err != nil {
-		return fmt.Errorf("planning at commit %s: %w", c.head, err)
+		return fmt.Errorf("reconciling: %w", err)
 	}
-	c.inv, c.plan = inv, plan
+	p.signer = sg
 	return nil
-}
-
-// invalid reports problems with paths relative to the repository.
-func invalid(c *computed, what string, problems schemas.Problems) error {
-	problems.Sort()
-	count := len(problems)
-	problems = problems.Truncate(schemas.MaxProblems)
-	lines := make([]string, len(problems))
-	for i, p := range problems {
-		if rel, err := filepath.Rel(c.dir, p.File); err == nil && p.File != "" {
-			p.File = rel
-		}
-		lines[i] = "  " + p.String()
-	}
-	return fmt.Errorf("%w: %s at commit %s has %d problem(s); nothing committed:\n%s",
-		ErrInvalidInventory, what, c.head, count, strings.Join(lines, "\n"))
-}
-
-// commit makes the state commit of the plan's next state on the
-// checked-out head: the head's tree with the state files that changed,
-// and nothing else, built without a scan or a write of the work tree.
-// With move the branch moves to it (commitFiles). c.state becomes the
-// commit's state tree, which a pass that finds the same tree takes as the
-// plan's next state without reading it (r.wrote).
-//
-// The commit is dated with the head's committer date, not the clock: the
-// same head, inventory and configuration give the same commit, byte for
-// byte, on every writer, so a writer that fetches another's commit of
-// the state it computed already has it, and the fetch transfers nothing.
-func (r *Reconciler) commit(c *computed, changes []string, sg signature.Signer, move bool) (*madeCommit, error) {
-	dir := r.stateDirInTree()
-	files := map[string][]byte{}
-	for name, data := range state.Marshal(c.plan.Next) {
-		files[path.Join(dir, name)] = data
-	}
-	source, err := c.repo.CommitObject(plumbing.NewHash(c.head))
-	if err != nil {
-		return nil, fmt.Errorf("committing state: reading commit %s: %w", c.head, err)
-	}
-	who := object.Signature{Name: r.cfg.AuthorName, Email: r.cfg.AuthorEmail, When: source.Committer.When}
-	made, err := r.work.commitFiles(files, commitMessage(c.plan, changes, c.head), who, sg, move)
-	if errors.Is(err, errNothingToCommit) {
-		err = git.ErrNoStagedFiles
-	}
-	if err != nil {
-		return nil, fmt.Errorf("committing state: %w", err)
-	}
-	c.state = made.trees[dir]
-	r.wrote(c)
-	return made, nil
-}
-
-// stateDirInTree is the slash-separated path of the state directory in
-// the repository's tree.
-func (r *Reconciler) stateDirInTree() string {
-	return path.Join(filepath.ToSlash(r.cfg.Path), filepath.ToSlash(r.cfg.StateDir))
-}
-
-// finish renders the state of a pass that changed nothing (unless the
-// last render had the same inventory and state), writes it to the output
-// folder and settles the pass. It runs under r.mu, which serialises the
-// uses of r.cache, r.out, r.rendered and r.settled.
-func (r *Reconciler) finish(ctx context.Context, c *computed, res *Result) (*Result, error) {
-	out, err := r.render(ctx, c, res, res.SourceCommit)
-	if err != nil {
-		return nil, err
-	}
-	return r.publish(ctx, c, res, out)
-}
-
-// publish writes the rendered manifests out to the output folder and
-// settles a pass that changed nothing; a pass out of time writes nothing.
-// It runs under r.mu.
-func (r *Reconciler) publish(ctx context.Context, c *computed, res *Result, out []byte) (*Result, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("before writing the output: %w", err)
-	}
-	if r.cfg.Output != "" {
-		files, err := r.out.Write(out)
-		if err != nil {
-			return nil, err
-		}
-		res.OutputFiles = files
-	}
-	r.settle(c, res, out)
-	return res, nil
 }

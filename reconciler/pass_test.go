@@ -96,7 +96,7 @@ func TestPassLocalPath(t *testing.T) {
 func TestPassPushConflictRecomputes(t *testing.T) {
 	remote := newRemote(t)
 	seed := git(t, remote, "rev-parse", "main")
-	r := newReconciler(t, reconciler.Config{URL: remote, BeforePush: func(_ context.Context, attempt int) error {
+	r := newReconciler(t, reconciler.Config{URL: remote}, reconciler.Seams{BeforePush: func(_ context.Context, attempt int) error {
 		if attempt == 1 {
 			pushChange(t, remote, "add extra-11", addHost(11))
 		}
@@ -130,7 +130,7 @@ func TestPassPushConflictRecomputes(t *testing.T) {
 func TestPassGivesUpAfterMaxPushAttempts(t *testing.T) {
 	remote := newRemote(t)
 	n := 100
-	r := newReconciler(t, reconciler.Config{URL: remote, MaxPushAttempts: 3, BeforePush: func(context.Context, int) error {
+	r := newReconciler(t, reconciler.Config{URL: remote, MaxPushAttempts: 3}, reconciler.Seams{BeforePush: func(context.Context, int) error {
 		n++
 		pushChange(t, remote, "add host", addHost(n))
 		return nil

@@ -93,14 +93,14 @@ func TestRetryWaitsOnlyToPushAgain(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			remote := newRemote(t)
 			var slept []time.Duration
-			r := newReconciler(t, reconciler.Config{URL: remote, BackoffBase: 100 * time.Millisecond,
-				Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil },
-				BeforePush: func(_ context.Context, attempt int) error {
-					if attempt == 1 {
-						c.other(t, remote)
-					}
-					return nil
-				}})
+			r := newReconciler(t, reconciler.Config{URL: remote, BackoffBase: 100 * time.Millisecond},
+				reconciler.Seams{Sleep: func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil },
+					BeforePush: func(_ context.Context, attempt int) error {
+						if attempt == 1 {
+							c.other(t, remote)
+						}
+						return nil
+					}})
 			res, err := r.Pass(context.Background())
 			if err != nil {
 				t.Fatal(err)

@@ -56,6 +56,7 @@ func TestPassRace(t *testing.T) {
 		r := newReconciler(t, reconciler.Config{
 			URL: "file://" + remote, MaxPushAttempts: 30,
 			BackoffBase: 5 * time.Millisecond, BackoffMax: 80 * time.Millisecond,
+		}, reconciler.Seams{
 			Rand:  rand.Float64,
 			Sleep: func(_ context.Context, d time.Duration) error { time.Sleep(d); return nil },
 		})

@@ -1,8 +1,10 @@
-package reconciler
+package gitrepo
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -18,12 +20,17 @@ func TestRedact(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := redact(tc.err, tc.secrets).Error(); got != tc.want {
+			if got := Redact(tc.err, tc.secrets).Error(); got != tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
 		})
 	}
-	if err := redact(fmt.Errorf("x: %w", ErrPushAttempts), nil); !errors.Is(err, ErrPushAttempts) {
-		t.Errorf("redact lost the sentinel: %v", err)
+	// The chain is kept: a deadline or a typed error is still found.
+	err := Redact(fmt.Errorf("pushing to https://bob:hunter2@git.example: %w", context.DeadlineExceeded), nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Redact lost the chain: %v", err)
+	}
+	if strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Redact kept the password: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package reconciler
+package gitrepo
 
 import (
 	"bytes"
@@ -21,8 +21,9 @@ type Signing struct {
 	PassphraseFile, PassphraseEnv string
 }
 
-// signer reads the signing key; nil when no key is configured.
-func (s Signing) signer() (signature.Signer, []string, error) {
+// Signer reads the signing key; nil when no key is configured. The
+// strings are the secrets read, for Redact.
+func (s Signing) Signer() (signature.Signer, []string, error) {
 	if s.KeyFile == "" {
 		return nil, nil, nil
 	}
@@ -30,7 +31,7 @@ func (s Signing) signer() (signature.Signer, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the signing key: %w", err)
 	}
-	pass, err := readSecret("signing key passphrase", s.PassphraseFile, s.PassphraseEnv)
+	pass, err := ReadSecret("signing key passphrase", s.PassphraseFile, s.PassphraseEnv)
 	if err != nil {
 		return nil, nil, err
 	}

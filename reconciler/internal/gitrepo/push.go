@@ -1,4 +1,4 @@
-package reconciler
+package gitrepo
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	extgogit "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
@@ -15,27 +14,28 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 )
 
-// errRemoteMoved: the branch on the remote is no longer at the commit the
+// ErrRemoteMoved: the branch on the remote is no longer at the commit the
 // state commit was computed from.
-var errRemoteMoved = errors.New("the remote branch moved")
+var ErrRemoteMoved = errors.New("the remote branch moved")
 
-// push updates the branch on the remote from source, the commit the state
-// commit was computed from, to commit, sending only objects (what
-// commitFiles wrote: the remote has source and everything below it).
+// PushCAS updates the branch on the remote from source, the commit c was
+// made on, to c, sending only the objects Commit wrote (the remote has
+// source and everything below it).
 //
 // It is a compare-and-swap, never a force: when the remote's
 // advertisement shows the branch elsewhere, nothing is sent and the error
-// wraps errRemoteMoved; otherwise receive-pack applies the update only if
+// wraps ErrRemoteMoved; otherwise receive-pack applies the update only if
 // the branch is still at source, and reports a failure when another push
 // got there first. go-git's own push is not used: for a local remote it
 // walks every object reachable from the remote's refs to find what to
 // send, a cost that grows with the history and is paid by every push.
-func (r *Reconciler) push(ctx context.Context, repo *extgogit.Repository, rem *remote, source, commit plumbing.Hash, objects []plumbing.Hash) (err error) {
+func (r *Repo) PushCAS(ctx context.Context, source plumbing.Hash, c *Commit) (err error) {
+	rem, repo, commit, objects := &r.remote, r.repo, c.Hash, c.objects
 	auth, err := authMethod(rem.auth)
 	if err != nil {
 		return fmt.Errorf("constructing auth method: %w", err)
 	}
-	ep, err := transport.NewEndpoint(rem.url)
+	ep, err := transport.NewEndpoint(rem.URL)
 	if err != nil {
 		return err
 	}
@@ -61,13 +61,13 @@ func (r *Reconciler) push(ctx context.Context, repo *extgogit.Repository, rem *r
 	if err != nil {
 		return err
 	}
-	branch := plumbing.NewBranchReferenceName(r.cfg.Branch)
+	branch := plumbing.NewBranchReferenceName(r.branch)
 	at, err := refs.Reference(branch)
 	if err != nil {
-		return fmt.Errorf("%w: reading branch %s: %w", errRemoteMoved, r.cfg.Branch, err)
+		return fmt.Errorf("%w: reading branch %s: %w", ErrRemoteMoved, r.branch, err)
 	}
 	if at.Hash() != source {
-		return fmt.Errorf("%w: %s is at %s, the state commit was computed from %s", errRemoteMoved, r.cfg.Branch, at.Hash(), source)
+		return fmt.Errorf("%w: %s is at %s, the state commit was computed from %s", ErrRemoteMoved, r.branch, at.Hash(), source)
 	}
 	req := packp.NewReferenceUpdateRequestFromCapabilities(adv.Capabilities)
 	req.Commands = []*packp.Command{{Name: branch, Old: source, New: commit}}
@@ -97,6 +97,5 @@ func (r *Reconciler) push(ctx context.Context, repo *extgogit.Repository, rem *r
 			return err
 		}
 	}
-	tracking := plumbing.NewRemoteReferenceName(extgogit.DefaultRemoteName, r.cfg.Branch)
-	return repo.Storer.SetReference(plumbing.NewHashReference(tracking, commit))
+	return repo.Storer.SetReference(plumbing.NewHashReference(r.tracking(), commit))
 }

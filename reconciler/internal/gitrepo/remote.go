@@ -1,7 +1,6 @@
-package reconciler
+package gitrepo
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -13,29 +12,46 @@ import (
 	"github.com/fluxcd/pkg/git"
 )
 
-// remote is the repository URL as the Git client takes it, with the auth
-// options for it and the secret values to strip from errors.
-type remote struct {
-	url       string
-	auth      *git.AuthOptions
-	secrets   []string
-	plainHTTP bool // http:// with credentials, which the client refuses by default
+// Credentials name where secrets are read from. Each secret comes from a
+// file (…File) or, when that is empty, from an environment variable
+// (…Env names the variable).
+type Credentials struct {
+	UsernameFile, UsernameEnv string
+	PasswordFile, PasswordEnv string
+	// Token is an HTTPS bearer token.
+	TokenFile, TokenEnv string
+	// CAFile is a PEM bundle trusted for HTTPS in addition to the system's.
+	CAFile string
+	// SSHKeyFile and KnownHostsFile are used for ssh:// and scp-like
+	// URLs; both are required there (host keys are always verified).
+	SSHKeyFile, KnownHostsFile string
+	// SSHKeyPassphraseFile (else the variable SSHKeyPassphraseEnv) holds
+	// the passphrase of an encrypted SSH key.
+	SSHKeyPassphraseFile, SSHKeyPassphraseEnv string
+}
+
+// Remote is the repository URL as the Git client takes it, with the auth
+// options for it and the secret values to strip from errors. Resolve it
+// on every pass: the credentials are read from their files then.
+type Remote struct {
+	URL  string
+	auth *git.AuthOptions
+	// Secrets are the secret values read, which Redact strips from errors.
+	Secrets []string
 }
 
 // noAuth is the gogit client's "no credentials": it requires non-nil auth
 // options with a transport, and HTTP without credentials means none.
 func noAuth() *git.AuthOptions { return &git.AuthOptions{Transport: git.HTTP} }
 
-// resolveRemote normalises the URL (a local path becomes absolute) and
-// reads the credentials for its transport.
-func (r *Reconciler) resolveRemote() (*remote, error) {
-	raw := r.cfg.URL
-	c := r.cfg.Credentials
+// ResolveRemote normalises the URL raw (a local path becomes absolute) and
+// reads the credentials c for its transport.
+func ResolveRemote(raw string, c Credentials) (*Remote, error) {
 	if m := scpURL.FindStringSubmatch(raw); m != nil && !strings.Contains(raw, "://") {
 		// scp-like user@host:path becomes ssh://user@host/path, which the
 		// Git client parses; a relative path is taken from the server's
 		// root, as Git forges serve it (GitHub, GitLab, Gitea).
-		return r.sshRemote(scpToSSH(m[1], m[2], m[3]), m[1], m[2])
+		return sshRemote(c, scpToSSH(m[1], m[2], m[3]), m[1], m[2])
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Scheme == "" {
@@ -43,30 +59,30 @@ func (r *Reconciler) resolveRemote() (*remote, error) {
 		if err != nil {
 			return nil, fmt.Errorf("resolving repository path: %w", err)
 		}
-		return &remote{url: abs, auth: noAuth()}, nil
+		return &Remote{URL: abs, auth: noAuth()}, nil
 	}
 	if u.Scheme == "ssh" {
 		if _, hasPass := u.User.Password(); hasPass {
 			return nil, errors.New("the repository URL must not hold a password; use --ssh-key-file")
 		}
-		return r.sshRemote(raw, u.User.Username(), u.Host)
+		return sshRemote(c, raw, u.User.Username(), u.Host)
 	}
 	if u.User != nil {
 		return nil, errors.New("the repository URL must not hold credentials; use --username-file/--password-file or --token-file")
 	}
 	switch u.Scheme {
 	case "file":
-		return &remote{url: raw, auth: noAuth()}, nil
+		return &Remote{URL: raw, auth: noAuth()}, nil
 	case "http", "https":
-		user, err := readSecret("username", c.UsernameFile, c.UsernameEnv)
+		user, err := ReadSecret("username", c.UsernameFile, c.UsernameEnv)
 		if err != nil {
 			return nil, err
 		}
-		pass, err := readSecret("password", c.PasswordFile, c.PasswordEnv)
+		pass, err := ReadSecret("password", c.PasswordFile, c.PasswordEnv)
 		if err != nil {
 			return nil, err
 		}
-		token, err := readSecret("token", c.TokenFile, c.TokenEnv)
+		token, err := ReadSecret("token", c.TokenFile, c.TokenEnv)
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +96,7 @@ func (r *Reconciler) resolveRemote() (*remote, error) {
 				return nil, fmt.Errorf("reading CA file: %w", err)
 			}
 		}
-		return &remote{url: raw, auth: auth, secrets: nonEmpty(pass, token), plainHTTP: u.Scheme == "http"}, nil
+		return &Remote{URL: raw, auth: auth, Secrets: nonEmpty(pass, token)}, nil
 	}
 	return nil, fmt.Errorf("unsupported repository URL scheme %q; use a path, file://, http://, https://, ssh:// or user@host:path", u.Scheme)
 }
@@ -101,8 +117,7 @@ func scpToSSH(user, host, path string) string {
 // sshRemote reads the key, its optional passphrase and the known_hosts
 // file for an SSH URL. Host keys are always verified: without a
 // known_hosts file holding at least one key the configuration is refused.
-func (r *Reconciler) sshRemote(raw, user, host string) (*remote, error) {
-	c := r.cfg.Credentials
+func sshRemote(c Credentials, raw, user, host string) (*Remote, error) {
 	if c.SSHKeyFile == "" {
 		return nil, errors.New("an SSH repository URL needs a private key file (--ssh-key-file)")
 	}
@@ -120,7 +135,7 @@ func (r *Reconciler) sshRemote(raw, user, host string) (*remote, error) {
 	if !hasHostKey(known) {
 		return nil, fmt.Errorf("known_hosts file %s holds no host key; host keys are always verified", c.KnownHostsFile)
 	}
-	passphrase, err := readSecret("SSH key passphrase", c.SSHKeyPassphraseFile, c.SSHKeyPassphraseEnv)
+	passphrase, err := ReadSecret("SSH key passphrase", c.SSHKeyPassphraseFile, c.SSHKeyPassphraseEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +144,7 @@ func (r *Reconciler) sshRemote(raw, user, host string) (*remote, error) {
 	}
 	auth := &git.AuthOptions{Transport: git.SSH, Host: host, Username: user,
 		Identity: key, KnownHosts: known, Password: passphrase}
-	return &remote{url: raw, auth: auth, secrets: nonEmpty(passphrase)}, nil
+	return &Remote{URL: raw, auth: auth, Secrets: nonEmpty(passphrase)}, nil
 }
 
 // hasHostKey reports whether a known_hosts file has a line that is neither
@@ -143,9 +158,9 @@ func hasHostKey(known []byte) bool {
 	return false
 }
 
-// readSecret reads a secret from file, else from the environment variable
+// ReadSecret reads a secret from file, else from the environment variable
 // env; "" when neither is set. Surrounding whitespace is trimmed.
-func readSecret(what, file, env string) (string, error) {
+func ReadSecret(what, file, env string) (string, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -172,18 +187,20 @@ func nonEmpty(s ...string) []string {
 // userinfo matches the user[:password]@ part of a URL.
 var userinfo = regexp.MustCompile(`([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@`)
 
-// redactedError carries an error's text with credentials removed. It
-// unwraps only to the package's sentinel errors, never to the original.
-type redactedError struct {
-	msg   string
-	kinds []error
+// RedactedError is an error whose text has credentials removed. It
+// unwraps to the original error, so that errors.Is and errors.As still
+// find what the chain holds (context.DeadlineExceeded, a typed error);
+// print the RedactedError, never what it unwraps to.
+type RedactedError struct {
+	msg string
+	err error
 }
 
-func (e *redactedError) Error() string   { return e.msg }
-func (e *redactedError) Unwrap() []error { return e.kinds }
+func (e *RedactedError) Error() string { return e.msg }
+func (e *RedactedError) Unwrap() error { return e.err }
 
-// redact strips URL credentials and the given secrets from err's text.
-func redact(err error, secrets []string) error {
+// Redact strips URL credentials and the given secrets from err's text.
+func Redact(err error, secrets []string) error {
 	if err == nil {
 		return nil
 	}
@@ -191,12 +208,5 @@ func redact(err error, secrets []string) error {
 	for _, s := range secrets {
 		msg = strings.ReplaceAll(msg, s, "***")
 	}
-	// The text loses the chain; what callers test for is kept.
-	var kinds []error
-	for _, k := range []error{ErrInvalidInventory, ErrPushAttempts, context.Canceled, context.DeadlineExceeded} {
-		if errors.Is(err, k) {
-			kinds = append(kinds, k)
-		}
-	}
-	return &redactedError{msg: msg, kinds: kinds}
+	return &RedactedError{msg: msg, err: err}
 }

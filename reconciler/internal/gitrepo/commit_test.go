@@ -1,9 +1,10 @@
-package reconciler
+package gitrepo
 
 import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestCommitFiles commits changed, new and nested files with commitFiles
+// TestCommitFiles commits changed, new and nested files with Commit
 // and checks the tree against the one git itself writes for the same
 // files, names that sort differently as files and as directories
 // included; git fsck --strict must accept the result.
@@ -54,28 +55,28 @@ func TestCommitFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &workClone{dir: dir, repo: repo}
+	w := &Repo{dir: dir, repo: repo}
 	who := object.Signature{Name: "metal<git>", Email: "metalgit@localhost\n", When: time.Unix(1767225600, 0).UTC()}
 
 	// Without move: stored, the branch stays.
-	staying, err := w.commitFiles(contents, "state\n", who, nil, false)
+	staying, err := w.Commit(contents, "state\n", who, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if head := runGit(t, dir, "rev-parse", "main"); head != seed {
 		t.Fatalf("main moved to %s", head)
 	}
-	runGit(t, dir, "cat-file", "-e", staying.hash.String())
+	runGit(t, dir, "cat-file", "-e", staying.Hash.String())
 
 	// The same files, author and date give the same commit.
-	made, err := w.commitFiles(contents, "state\n", who, nil, true)
+	made, err := w.Commit(contents, "state\n", who, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if made.hash != staying.hash {
-		t.Fatalf("committed %s, then %s from the same files", staying.hash, made.hash)
+	if made.Hash != staying.Hash {
+		t.Fatalf("committed %s, then %s from the same files", staying.Hash, made.Hash)
 	}
-	commit, written := made.hash, made.objects
+	commit, written := made.Hash, made.objects
 
 	// Every object the commit adds over its parent is among those listed.
 	listed := map[string]bool{}
@@ -94,10 +95,10 @@ func TestCommitFiles(t *testing.T) {
 			runGit(t, dir, "ls-tree", "-r", commit.String()), runGit(t, ref, "ls-files", "-s"))
 	}
 	// The trees written, by path: those along the changed files' paths.
-	if len(made.trees) != 5 {
-		t.Errorf("%d trees written, want 5: %v", len(made.trees), made.trees)
+	if len(made.Trees) != 5 {
+		t.Errorf("%d trees written, want 5: %v", len(made.Trees), made.Trees)
 	}
-	for p, h := range made.trees {
+	for p, h := range made.Trees {
 		if want := runGit(t, ref, "rev-parse", tree+":"+p); h.String() != want {
 			t.Errorf("tree %q: %s, want %s", p, h, want)
 		}
@@ -114,15 +115,15 @@ func TestCommitFiles(t *testing.T) {
 	}
 
 	// The same content again: nothing to commit, the branch unchanged.
-	if _, err := w.commitFiles(contents, "again\n", who, nil, true); !errors.Is(err, errNothingToCommit) {
-		t.Fatalf("committing unchanged files: %v, want errNothingToCommit", err)
+	if _, err := w.Commit(contents, "again\n", who, nil, true); !errors.Is(err, ErrNothingToCommit) {
+		t.Fatalf("committing unchanged files: %v, want ErrNothingToCommit", err)
 	}
 	if head := runGit(t, dir, "rev-parse", "main"); head != commit.String() {
 		t.Fatalf("main moved to %s", head)
 	}
 
 	// A file where the tree has a directory is refused.
-	if _, err := w.commitFiles(map[string][]byte{"state-b": []byte("a file now\n")}, "bad\n", who, nil, true); err == nil {
+	if _, err := w.Commit(map[string][]byte{"state-b": []byte("a file now\n")}, "bad\n", who, nil, true); err == nil {
 		t.Fatal("a file over a directory was committed")
 	}
 }
@@ -185,10 +186,10 @@ func TestSync(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &workClone{dir: dir, repo: repo, at: plumbing.NewHash(a)}
+	w := &Repo{dir: dir, repo: repo, at: plumbing.NewHash(a)}
 	runGit(t, dir, "reset", "-q", "--hard", a)
 	for _, to := range []string{b, a, b} {
-		if err := w.sync(plumbing.NewHash(to)); err != nil {
+		if err := w.Checkout(plumbing.NewHash(to)); err != nil {
 			t.Fatalf("moving to %s: %v", to, err)
 		}
 		ref := filepath.Join(t.TempDir(), "ref")
@@ -207,8 +208,8 @@ func TestSync(t *testing.T) {
 	if repo, err = extgogit.PlainOpen(fresh); err != nil {
 		t.Fatal(err)
 	}
-	w = &workClone{dir: fresh, repo: repo}
-	if err := w.sync(plumbing.NewHash(b)); err != nil {
+	w = &Repo{dir: fresh, repo: repo}
+	if err := w.Checkout(plumbing.NewHash(b)); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(workFiles(t, dir), workFiles(t, fresh)); diff != "" {
@@ -275,4 +276,20 @@ func emptyDirs(t *testing.T, dir string) []string {
 		t.Fatal(err)
 	}
 	return empty
+}
+
+// runGit runs git in dir with a neutral configuration and returns its
+// trimmed output.
+func runGit(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=someone", "GIT_AUTHOR_EMAIL=someone@example.com",
+		"GIT_COMMITTER_NAME=someone", "GIT_COMMITTER_EMAIL=someone@example.com")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
 }

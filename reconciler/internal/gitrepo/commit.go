@@ -1,4 +1,4 @@
-package reconciler
+package gitrepo
 
 import (
 	"errors"
@@ -14,39 +14,39 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
-// errNothingToCommit: the files to commit hold what HEAD holds.
-var errNothingToCommit = errors.New("the state files are unchanged; nothing to commit")
+// ErrNothingToCommit: the files to commit hold what HEAD holds.
+var ErrNothingToCommit = errors.New("the state files are unchanged; nothing to commit")
 
-// madeCommit is a commit commitFiles made.
-type madeCommit struct {
-	hash plumbing.Hash
+// Commit is a commit Repo.Commit made.
+type Commit struct {
+	Hash plumbing.Hash
 	// objects are the objects written (the commit, the trees along the
 	// files' paths and the blobs that changed): with the parent on the
 	// remote, they are all a push needs to send.
 	objects []plumbing.Hash
-	// trees are the hashes of the trees written, by slash-separated
+	// Trees are the hashes of the trees written, by slash-separated
 	// path ("" is the root).
-	trees map[string]plumbing.Hash
+	Trees map[string]plumbing.Hash
 }
 
-// commitFiles makes a commit on HEAD whose tree is HEAD's tree with the
+// Commit makes a commit on HEAD whose tree is HEAD's tree with the
 // given files (slash-separated paths in the checkout → the content of
 // regular files), and stores its objects. Only the trees along the files'
 // paths are written: the working clone keeps no index, whose reading and
 // writing for every commit would cost more than the commit itself, and
-// the work tree is left as it is (sync brings it to a commit). The
+// the work tree is left as it is (Checkout brings it to a commit). The
 // commit is signed when sg is not nil.
 //
 // With move, the branch moves to the commit. Without, it stays: the
 // commit is made for a push that another writer is expected to make of
-// the same commit (deferTo), whose fetch then finds it here already.
-func (w *workClone) commitFiles(files map[string][]byte, msg string, who object.Signature, sg signature.Signer, move bool) (*madeCommit, error) {
-	ow := &objectWriter{s: w.repo.Storer, trees: map[string]plumbing.Hash{}}
-	h, err := ow.commit(w, files, msg, who, sg, move)
+// the same commit, whose fetch then finds it here already.
+func (r *Repo) Commit(files map[string][]byte, msg string, who object.Signature, sg signature.Signer, move bool) (*Commit, error) {
+	ow := &objectWriter{s: r.repo.Storer, trees: map[string]plumbing.Hash{}}
+	h, err := ow.commit(r, files, msg, who, sg, move)
 	if err != nil {
 		return nil, err
 	}
-	return &madeCommit{hash: h, objects: ow.written, trees: ow.trees}, nil
+	return &Commit{Hash: h, objects: ow.written, Trees: ow.trees}, nil
 }
 
 // objectWriter stores the objects of one commit and lists them.
@@ -56,7 +56,7 @@ type objectWriter struct {
 	trees   map[string]plumbing.Hash
 }
 
-func (ow *objectWriter) commit(w *workClone, files map[string][]byte, msg string, who object.Signature, sg signature.Signer, move bool) (plumbing.Hash, error) {
+func (ow *objectWriter) commit(w *Repo, files map[string][]byte, msg string, who object.Signature, sg signature.Signer, move bool) (plumbing.Hash, error) {
 	head, err := w.repo.Head()
 	if err != nil {
 		return plumbing.ZeroHash, err
@@ -83,14 +83,14 @@ func (ow *objectWriter) commit(w *workClone, files map[string][]byte, msg string
 		}
 	}
 	if len(changes) == 0 {
-		return plumbing.ZeroHash, errNothingToCommit
+		return plumbing.ZeroHash, ErrNothingToCommit
 	}
 	root, err := ow.writeTree(tree, changes, "")
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("writing the tree: %w", err)
 	}
 	if root == tree.Hash {
-		return plumbing.ZeroHash, errNothingToCommit
+		return plumbing.ZeroHash, ErrNothingToCommit
 	}
 	who = object.Signature{Name: unsafeInSignature.Replace(who.Name), Email: unsafeInSignature.Replace(who.Email), When: who.When}
 	commit := &object.Commit{Author: who, Committer: who, Message: msg, TreeHash: root, ParentHashes: []plumbing.Hash{parent.Hash}}

@@ -1,4 +1,4 @@
-package reconciler
+package gitrepo
 
 import (
 	"bytes"
@@ -20,7 +20,7 @@ import (
 	"github.com/metalgit/metalgit/schemas"
 )
 
-// treeFS is the read-only fs.FS of a Git tree, read from the object
+// TreeFS is the read-only fs.FS of a Git tree, read from the object
 // store: directories are its trees and files the blobs of its regular
 // files. Symlinks are followed as a checkout's would be (ReadLink and
 // Lstat see the links themselves), as long as they stay inside the tree;
@@ -32,7 +32,7 @@ import (
 // It is safe for concurrent use (Load reads files on every CPU): one
 // mutex serialises the reads of the object store, which the parsing of
 // what they return does not wait for.
-type treeFS struct {
+type TreeFS struct {
 	mu    sync.Mutex
 	s     storer.EncodedObjectStorer
 	trees map[string]*indexedTree // by path; "." is the root
@@ -58,30 +58,36 @@ func newIndexedTree(t *object.Tree) *indexedTree {
 }
 
 var (
-	_ fs.ReadDirFS  = (*treeFS)(nil)
-	_ fs.ReadFileFS = (*treeFS)(nil)
-	_ fs.StatFS     = (*treeFS)(nil)
-	_ fs.ReadLinkFS = (*treeFS)(nil)
+	_ fs.ReadDirFS  = (*TreeFS)(nil)
+	_ fs.ReadFileFS = (*TreeFS)(nil)
+	_ fs.StatFS     = (*TreeFS)(nil)
+	_ fs.ReadLinkFS = (*TreeFS)(nil)
 )
 
-func newTreeFS(s storer.EncodedObjectStorer, root *object.Tree) *treeFS {
-	return &treeFS{s: s, trees: map[string]*indexedTree{".": newIndexedTree(root)}, within: "."}
+// NewTreeFS returns the file system of the tree root, read from s, with
+// symlinks kept inside the slash-separated directory within ("." for
+// the whole tree).
+func NewTreeFS(s storer.EncodedObjectStorer, root *object.Tree, within string) *TreeFS {
+	return &TreeFS{s: s, trees: map[string]*indexedTree{".": newIndexedTree(root)}, within: path.Clean(within)}
 }
 
-// confined returns f with symlinks kept inside the directory dir; it is
-// called before f is first used.
-func (f *treeFS) confined(dir string) *treeFS {
-	f.within = path.Clean(dir)
-	return f
+// FS returns the file system of commit's tree, with symlinks kept inside
+// the slash-separated directory within.
+func (r *Repo) FS(commit plumbing.Hash, within string) (*TreeFS, error) {
+	tree, err := r.Tree(commit)
+	if err != nil {
+		return nil, err
+	}
+	return NewTreeFS(r.repo.Storer, tree, within), nil
 }
 
 // inside reports whether the slash-separated path p lies in f.within.
-func (f *treeFS) inside(p string) bool {
+func (f *TreeFS) inside(p string) bool {
 	return f.within == "." || p == f.within || strings.HasPrefix(p, f.within+"/")
 }
 
 // lookup returns the entry at name; for "." an entry of the root tree.
-func (f *treeFS) lookup(op, name string) (object.TreeEntry, error) {
+func (f *TreeFS) lookup(op, name string) (object.TreeEntry, error) {
 	if !fs.ValidPath(name) {
 		return object.TreeEntry{}, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
@@ -108,7 +114,7 @@ const maxLinks = 40
 // a checked-out file does, and the path it was found at. A link that
 // leaves the tree (an absolute one, or one that climbs above the root)
 // is refused: the tree holds no such file.
-func (f *treeFS) follow(op, name string) (object.TreeEntry, string, error) {
+func (f *TreeFS) follow(op, name string) (object.TreeEntry, string, error) {
 	for range maxLinks {
 		e, err := f.lookup(op, name)
 		if err != nil || e.Mode != filemode.Symlink {
@@ -128,7 +134,7 @@ func (f *treeFS) follow(op, name string) (object.TreeEntry, string, error) {
 }
 
 // tree returns the tree at dir.
-func (f *treeFS) tree(op, dir string) (*indexedTree, error) {
+func (f *TreeFS) tree(op, dir string) (*indexedTree, error) {
 	if t := f.trees[dir]; t != nil {
 		return t, nil
 	}
@@ -148,7 +154,7 @@ func (f *treeFS) tree(op, dir string) (*indexedTree, error) {
 	return it, nil
 }
 
-func (f *treeFS) Stat(name string) (fs.FileInfo, error) {
+func (f *TreeFS) Stat(name string) (fs.FileInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, _, err := f.follow("stat", name)
@@ -158,7 +164,7 @@ func (f *treeFS) Stat(name string) (fs.FileInfo, error) {
 	return f.info(e, path.Base(name)), nil
 }
 
-func (f *treeFS) Lstat(name string) (fs.FileInfo, error) {
+func (f *TreeFS) Lstat(name string) (fs.FileInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, err := f.lookup("lstat", name)
@@ -168,7 +174,7 @@ func (f *treeFS) Lstat(name string) (fs.FileInfo, error) {
 	return f.info(e, path.Base(name)), nil
 }
 
-func (f *treeFS) ReadLink(name string) (string, error) {
+func (f *TreeFS) ReadLink(name string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, err := f.lookup("readlink", name)
@@ -186,7 +192,7 @@ func (f *treeFS) ReadLink(name string) (string, error) {
 }
 
 // blob reads a blob's content.
-func (f *treeFS) blob(h plumbing.Hash) ([]byte, error) {
+func (f *TreeFS) blob(h plumbing.Hash) ([]byte, error) {
 	blob, err := object.GetBlob(f.s, h)
 	if err != nil {
 		return nil, err
@@ -194,13 +200,13 @@ func (f *treeFS) blob(h plumbing.Hash) ([]byte, error) {
 	return blobContent(blob)
 }
 
-func (f *treeFS) ReadDir(name string) ([]fs.DirEntry, error) {
+func (f *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.readDir(name)
 }
 
-func (f *treeFS) readDir(name string) ([]fs.DirEntry, error) {
+func (f *TreeFS) readDir(name string) ([]fs.DirEntry, error) {
 	_, found, err := f.follow("readdir", name)
 	if err != nil {
 		return nil, err
@@ -219,13 +225,13 @@ func (f *treeFS) readDir(name string) ([]fs.DirEntry, error) {
 	return entries, nil
 }
 
-func (f *treeFS) ReadFile(name string) ([]byte, error) {
+func (f *TreeFS) ReadFile(name string) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.readFile(name)
 }
 
-func (f *treeFS) readFile(name string) ([]byte, error) {
+func (f *TreeFS) readFile(name string) ([]byte, error) {
 	e, _, err := f.follow("read", name)
 	if err != nil {
 		return nil, err
@@ -240,7 +246,7 @@ func (f *treeFS) readFile(name string) ([]byte, error) {
 	return data, nil
 }
 
-func (f *treeFS) Open(name string) (fs.File, error) {
+func (f *TreeFS) Open(name string) (fs.File, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, found, err := f.follow("open", name)
@@ -267,13 +273,13 @@ func regular(m filemode.FileMode) bool {
 	return m == filemode.Regular || m == filemode.Executable || m == filemode.Deprecated
 }
 
-func (f *treeFS) info(e object.TreeEntry, name string) *treeInfo {
+func (f *TreeFS) info(e object.TreeEntry, name string) *treeInfo {
 	return &treeInfo{fs: f, name: name, entry: e}
 }
 
 // treeInfo is both the fs.FileInfo and the fs.DirEntry of a tree entry.
 type treeInfo struct {
-	fs    *treeFS
+	fs    *TreeFS
 	name  string
 	entry object.TreeEntry
 }
@@ -317,7 +323,7 @@ func (i *treeInfo) Mode() fs.FileMode {
 	}
 }
 
-// treeFile is an open file of a treeFS.
+// treeFile is an open file of a TreeFS.
 type treeFile struct {
 	info fs.FileInfo
 	*bytes.Reader
@@ -326,7 +332,7 @@ type treeFile struct {
 func (f *treeFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 func (f *treeFile) Close() error               { return nil }
 
-// treeDir is an open directory of a treeFS.
+// treeDir is an open directory of a TreeFS.
 type treeDir struct {
 	info    fs.FileInfo
 	entries []fs.DirEntry
@@ -353,10 +359,10 @@ func (d *treeDir) ReadDir(n int) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-// blobKey is a schemas.LoadOptions.ContentKey: the hash of the blob
+// BlobKey is a schemas.LoadOptions.ContentKey: the hash of the blob
 // behind the file at name (symlinks followed), which changes whenever its
 // content does.
-func (f *treeFS) blobKey(name string) (string, bool) {
+func (f *TreeFS) BlobKey(name string) (string, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, _, err := f.follow("stat", name)

@@ -1,4 +1,4 @@
-package reconciler
+package gitrepo
 
 import (
 	"context"
@@ -27,94 +27,42 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-// maxReuse bounds the passes a working clone serves before it is cloned
-// afresh, so that the packs and loose objects of many fetches and state
-// commits do not pile up.
+// maxReuse bounds the fetches a working clone serves before Reusable
+// says to clone afresh, so that the packs and loose objects of many
+// fetches and state commits do not pile up.
 const maxReuse = 500
 
-// workClone is the Reconciler's working clone, kept across the attempts
-// and passes made with the same remote and credentials.
-type workClone struct {
+// Repo is a working clone of one branch of a remote, kept across the
+// attempts and passes made with the same remote and credentials. Its
+// objects are read from the object store (Tree, FS); its work tree is
+// written only when Checkout asks. A Repo is not safe for concurrent use.
+type Repo struct {
 	dir    string
-	remote remote // what it was cloned with
+	remote Remote // what it was cloned with
+	branch string
 	repo   *extgogit.Repository
 	mem    *memObjects // repo's storage
 	// at is the commit whose tree the work tree holds; zero: none, the
-	// work tree is empty. Passes read the commits' trees from the
-	// object store (treeFS) and write the work tree only when kustomize
-	// has to read it (sync).
+	// work tree is empty.
 	at   plumbing.Hash
 	uses int
-	// inv is the last inventory loaded and validated in this clone.
-	inv *loadedInventory
 }
 
-// Close removes the Reconciler's work directory. The Reconciler must not be
-// used afterwards.
-func (r *Reconciler) Close() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.work = nil
-	if r.base == "" {
-		return nil
-	}
-	err := os.RemoveAll(r.base)
-	r.base = ""
-	return err
-}
-
-// dropWork discards the working clone; the next attempt clones afresh.
-func (r *Reconciler) dropWork() {
-	if r.work != nil {
-		_ = os.RemoveAll(r.work.dir)
-		r.work = nil
-	}
-}
-
-// checkout brings the working clone to the newest commit of the branch:
-// a fetch when the clone can be reused, else a clone. With a hint (see
-// PassAt) that the clone holds and that descends from the last head
-// fetched, the hint is taken without a fetch.
-func (r *Reconciler) checkout(ctx context.Context, rem *remote, hint plumbing.Hash) (*computed, error) {
-	if r.base == "" {
-		return nil, errors.New("reconciler is closed")
-	}
-	if w := r.work; w != nil && (w.uses >= maxReuse || w.mem.full() || !reflect.DeepEqual(w.remote, *rem)) {
-		r.dropWork()
-	}
-	if r.work == nil {
-		return r.clone(ctx, rem)
-	}
-	if c, ok := r.takeHint(hint); ok {
-		return c, nil
-	}
-	c, err := r.update(ctx, rem)
-	if err != nil {
-		// Start afresh: a clone reports the remote's errors as well.
-		r.log.Info("updating the working clone failed; cloning afresh", "error", redact(err, rem.secrets))
-		r.dropWork()
-		return r.clone(ctx, rem)
-	}
-	return c, nil
-}
-
-// clone makes a fresh working clone of the branch.
-func (r *Reconciler) clone(ctx context.Context, rem *remote) (*computed, error) {
-	dir := filepath.Join(r.base, "clone")
+// Clone makes a working clone of branch of rem in dir, which it empties
+// first, and returns it with the branch's head. Nothing is checked out.
+func Clone(ctx context.Context, dir string, rem *Remote, branch string) (*Repo, plumbing.Hash, error) {
 	if err := os.RemoveAll(dir); err != nil {
-		return nil, fmt.Errorf("clearing work directory: %w", err)
+		return nil, plumbing.ZeroHash, fmt.Errorf("clearing work directory: %w", err)
 	}
 	auth, err := authMethod(rem.auth)
 	if err != nil {
-		return nil, fmt.Errorf("fetching branch %s of %s: constructing auth method: %w", r.cfg.Branch, rem.url, err)
+		return nil, plumbing.ZeroHash, fmt.Errorf("fetching branch %s of %s: constructing auth method: %w", branch, rem.URL, err)
 	}
-	// No checkout: passes read the trees from the object store, and
-	// sync writes the work tree when something has to read it.
 	repo, err := extgogit.PlainCloneContext(ctx, dir, false, &extgogit.CloneOptions{
-		URL:           rem.url,
+		URL:           rem.URL,
 		Auth:          auth,
 		RemoteName:    extgogit.DefaultRemoteName,
-		ReferenceName: plumbing.NewBranchReferenceName(r.cfg.Branch),
+		ReferenceName: plumbing.NewBranchReferenceName(branch),
 		SingleBranch:  true,
 		NoCheckout:    true,
 		Tags:          extgogit.NoTags,
@@ -122,70 +70,88 @@ func (r *Reconciler) clone(ctx context.Context, rem *remote) (*computed, error) 
 	})
 	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("fetching branch %s of %s: unable to clone: %w", r.cfg.Branch, rem.url, err)
+		return nil, plumbing.ZeroHash, fmt.Errorf("fetching branch %s of %s: unable to clone: %w", branch, rem.URL, err)
 	}
 	mem := newMemObjects(repo.Storer)
 	if repo, err = extgogit.Open(mem, nil); err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("opening the clone of branch %s: %w", r.cfg.Branch, err)
+		return nil, plumbing.ZeroHash, fmt.Errorf("opening the clone of branch %s: %w", branch, err)
 	}
 	head, err := repo.Head()
 	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
+		return nil, plumbing.ZeroHash, fmt.Errorf("fetching branch %s of %s: %w", branch, rem.URL, err)
 	}
-	r.work = &workClone{dir: dir, remote: *rem, repo: repo, mem: mem}
-	return r.computed(head.Hash().String()), nil
+	return &Repo{dir: dir, remote: *rem, branch: branch, repo: repo, mem: mem}, head.Hash(), nil
 }
 
-// update fetches the branch into the working clone and moves the branch
-// to the fetched head (the work tree follows when sync asks).
-func (r *Reconciler) update(ctx context.Context, rem *remote) (*computed, error) {
-	w := r.work
-	w.uses++
+// Dir is the clone's directory, where Checkout writes the work tree.
+func (r *Repo) Dir() string { return r.dir }
+
+// Remove deletes the clone from disk.
+func (r *Repo) Remove() error { return os.RemoveAll(r.dir) }
+
+// Reusable reports whether the clone may serve another fetch from rem:
+// it was cloned with the same URL and credentials, has not served too
+// many fetches, and its objects in memory are within their bound.
+func (r *Repo) Reusable(rem *Remote) bool {
+	return r.uses < maxReuse && !r.mem.full() && reflect.DeepEqual(r.remote, *rem)
+}
+
+// Fetch fetches the branch and moves it to the fetched head, which it
+// returns (the work tree follows when Checkout asks).
+func (r *Repo) Fetch(ctx context.Context) (plumbing.Hash, error) {
+	r.uses++
+	rem := &r.remote
 	auth, err := authMethod(rem.auth)
 	if err != nil {
-		return nil, fmt.Errorf("fetching branch %s of %s: constructing auth method: %w", r.cfg.Branch, rem.url, err)
+		return plumbing.ZeroHash, fmt.Errorf("fetching branch %s of %s: constructing auth method: %w", r.branch, rem.URL, err)
 	}
-	tracking := plumbing.NewRemoteReferenceName(extgogit.DefaultRemoteName, r.cfg.Branch)
-	err = w.repo.FetchContext(ctx, &extgogit.FetchOptions{
+	tracking := r.tracking()
+	err = r.repo.FetchContext(ctx, &extgogit.FetchOptions{
 		RemoteName: extgogit.DefaultRemoteName,
-		RefSpecs:   []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(r.cfg.Branch).String() + ":" + tracking.String())},
+		RefSpecs:   []config.RefSpec{config.RefSpec("+" + plumbing.NewBranchReferenceName(r.branch).String() + ":" + tracking.String())},
 		Auth:       auth,
 		CABundle:   rem.auth.CAFile,
 		Tags:       extgogit.NoTags,
 	})
 	if err != nil && !errors.Is(err, extgogit.NoErrAlreadyUpToDate) {
-		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
+		return plumbing.ZeroHash, fmt.Errorf("fetching branch %s of %s: %w", r.branch, rem.URL, err)
 	}
-	ref, err := w.repo.Reference(tracking, true)
+	ref, err := r.repo.Reference(tracking, true)
 	if err != nil {
-		return nil, fmt.Errorf("fetching branch %s of %s: %w", r.cfg.Branch, rem.url, err)
+		return plumbing.ZeroHash, fmt.Errorf("fetching branch %s of %s: %w", r.branch, rem.URL, err)
 	}
-	if err := w.moveTo(ref.Hash()); err != nil {
-		return nil, fmt.Errorf("moving the branch to %s: %w", ref.Hash(), err)
+	if err := r.moveTo(ref.Hash()); err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("moving the branch to %s: %w", ref.Hash(), err)
 	}
-	return r.computed(ref.Hash().String()), nil
+	return ref.Hash(), nil
+}
+
+// tracking is the remote-tracking reference of the branch.
+func (r *Repo) tracking() plumbing.ReferenceName {
+	return plumbing.NewRemoteReferenceName(extgogit.DefaultRemoteName, r.branch)
 }
 
 // maxHintDepth bounds the commits walked to find that a hint descends
 // from the last head fetched.
 const maxHintDepth = 64
 
-// takeHint moves the working clone to hint when it holds that commit and
-// the commit is the last head fetched or descends from it (first parents,
-// at most maxHintDepth of them), as the fetch that would otherwise run
-// would have. ok is false when it does not apply, or on any error (the
-// pass then fetches).
-func (r *Reconciler) takeHint(hint plumbing.Hash) (*computed, bool) {
-	w := r.work
-	if hint.IsZero() || w == nil {
-		return nil, false
+// FastForward moves the clone to hint, as a fetch would, when the clone
+// holds that commit and it is the last head fetched or descends from it
+// (first parents, at most maxHintDepth of them): a push event named it,
+// and the clone has it already (the state commit this writer pushed, or
+// made for another writer to push). It reports whether it did; on any
+// error it did not, and the caller fetches. A stale event cannot take
+// the clone back: an older head does not descend from the last fetched.
+func (r *Repo) FastForward(hint plumbing.Hash) bool {
+	if hint.IsZero() {
+		return false
 	}
-	tracking := plumbing.NewRemoteReferenceName(extgogit.DefaultRemoteName, r.cfg.Branch)
-	ref, err := w.repo.Reference(tracking, true)
+	tracking := r.tracking()
+	ref, err := r.repo.Reference(tracking, true)
 	if err != nil {
-		return nil, false
+		return false
 	}
 	descends := false
 	for h, depth := hint, 0; depth <= maxHintDepth; depth++ {
@@ -193,26 +159,20 @@ func (r *Reconciler) takeHint(hint plumbing.Hash) (*computed, bool) {
 			descends = true
 			break
 		}
-		c, err := w.repo.CommitObject(h)
+		c, err := r.repo.CommitObject(h)
 		if err != nil || c.NumParents() == 0 {
 			break
 		}
 		h = c.ParentHashes[0]
 	}
 	if !descends {
-		return nil, false
+		return false
 	}
-	if w.repo.Storer.SetReference(plumbing.NewHashReference(tracking, hint)) != nil || w.moveTo(hint) != nil {
-		return nil, false
+	if r.repo.Storer.SetReference(plumbing.NewHashReference(tracking, hint)) != nil || r.moveTo(hint) != nil {
+		return false
 	}
-	w.uses++
-	r.log.Debug("took the head the push event named, without fetching", "commit", hint)
-	return r.computed(hint.String()), true
-}
-
-func (r *Reconciler) computed(head string) *computed {
-	w := r.work
-	return &computed{repo: w.repo, dir: w.dir, root: filepath.Join(w.dir, r.cfg.Path), rootInTree: r.rootInTree(), head: head}
+	r.uses++
+	return true
 }
 
 // authMethod builds the go-git auth of the options as the gogit client
@@ -277,34 +237,36 @@ func (a *sshAuth) ClientConfig() (*gossh.ClientConfig, error) {
 }
 
 // moveTo moves the branch to commit. The work tree is left as it is:
-// sync brings it to a commit when something has to read it.
-func (w *workClone) moveTo(commit plumbing.Hash) error {
-	head, err := w.repo.Head()
+// Checkout brings it to a commit when something has to read it.
+func (r *Repo) moveTo(commit plumbing.Hash) error {
+	head, err := r.repo.Head()
 	if err != nil {
 		return err
 	}
 	if !head.Name().IsBranch() {
 		return fmt.Errorf("HEAD is not a branch: %s", head.Name())
 	}
-	return w.repo.Storer.SetReference(plumbing.NewHashReference(head.Name(), commit))
+	return r.repo.Storer.SetReference(plumbing.NewHashReference(head.Name(), commit))
 }
 
-// sync makes the work tree hold the tree of commit. It holds the tree of
-// w.at on entry (a pass that fails after touching it drops the clone),
-// so only the files that differ between the two trees are written, which
-// a hard reset of go-git does not manage (it rewrites every file).
-func (w *workClone) sync(commit plumbing.Hash) error {
+// Checkout makes the work tree hold the tree of commit. It holds the tree
+// of the last commit checked out on entry (a caller that fails after
+// touching it removes the clone), so only the files that differ between
+// the two trees are written, which a hard reset of go-git does not
+// manage (it rewrites every file).
+func (r *Repo) Checkout(commit plumbing.Hash) error {
+	w := r
 	if w.at == commit {
 		return nil
 	}
 	from := &object.Tree{}
 	if !w.at.IsZero() {
 		var err error
-		if from, err = commitTree(w.repo, w.at); err != nil {
+		if from, err = r.Tree(w.at); err != nil {
 			return fmt.Errorf("checking out %s: %w", commit, err)
 		}
 	}
-	to, err := commitTree(w.repo, commit)
+	to, err := r.Tree(commit)
 	if err != nil {
 		return fmt.Errorf("checking out %s: %w", commit, err)
 	}
@@ -319,8 +281,9 @@ func (w *workClone) sync(commit plumbing.Hash) error {
 	return nil
 }
 
-func commitTree(repo *extgogit.Repository, h plumbing.Hash) (*object.Tree, error) {
-	c, err := repo.CommitObject(h)
+// Tree returns the tree of commit.
+func (r *Repo) Tree(commit plumbing.Hash) (*object.Tree, error) {
+	c, err := r.repo.CommitObject(commit)
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +365,7 @@ func (d *treeDiff) add(s storer.EncodedObjectStorer, e object.TreeEntry, p strin
 }
 
 // apply removes, then writes, in the work tree.
-func (d *treeDiff) apply(w *workClone) error {
+func (d *treeDiff) apply(w *Repo) error {
 	for _, p := range d.remove {
 		if err := os.RemoveAll(filepath.Join(w.dir, filepath.FromSlash(p))); err != nil {
 			return err
@@ -426,7 +389,7 @@ func (d *treeDiff) apply(w *workClone) error {
 // writeEntry writes blob, the content of a tree entry of the given mode,
 // to name, a path in the work tree that does not exist and whose
 // directory does.
-func (w *workClone) writeEntry(name string, mode filemode.FileMode, blob *object.Blob) error {
+func (w *Repo) writeEntry(name string, mode filemode.FileMode, blob *object.Blob) error {
 	if !mode.IsFile() {
 		return fmt.Errorf("unsupported entry %s (mode %s)", name, mode)
 	}

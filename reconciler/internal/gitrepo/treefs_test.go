@@ -1,4 +1,4 @@
-package reconciler
+package gitrepo
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 	"github.com/metalgit/metalgit/schemas"
 )
 
-// TestTreeFS reads a commit's tree through treeFS and checks it against
+// TestTreeFS reads a commit's tree through TreeFS and checks it against
 // the checkout git makes of it: testing/fstest's checks of an fs.FS, the
 // same content for every file, symlinks followed inside the repository
 // and refused when they leave it.
@@ -48,11 +48,11 @@ func TestTreeFS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tree, err := commitTree(repo, head.Hash())
+	tree, err := (&Repo{repo: repo}).Tree(head.Hash())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tfs := newTreeFS(repo.Storer, tree)
+	tfs := NewTreeFS(repo.Storer, tree, ".")
 
 	expected := []string{"site.yaml", "hosts/a.yaml", "hosts/deep/c.yaml", "hosts.yaml", "hosts-b/x.yaml", "linked.yaml", "hosts/up.yaml", "tool.sh"}
 	if err := fstest.TestFS(tfs, expected...); err != nil {
@@ -73,12 +73,12 @@ func TestTreeFS(t *testing.T) {
 		}
 	}
 	// The content key of a link is its target's blob.
-	if k1, ok1 := tfs.blobKey("linked.yaml"); !ok1 {
+	if k1, ok1 := tfs.BlobKey("linked.yaml"); !ok1 {
 		t.Error("no content key for a symlink to a file")
-	} else if k2, _ := tfs.blobKey("hosts/a.yaml"); k1 != k2 {
+	} else if k2, _ := tfs.BlobKey("hosts/a.yaml"); k1 != k2 {
 		t.Error("a symlink's content key is not its target's")
 	}
-	if h := plumbing.ComputeHash(plumbing.BlobObject, []byte("a\n")); func() bool { k, _ := tfs.blobKey("hosts/a.yaml"); return k != string(h[:]) }() {
+	if h := plumbing.ComputeHash(plumbing.BlobObject, []byte("a\n")); func() bool { k, _ := tfs.BlobKey("hosts/a.yaml"); return k != string(h[:]) }() {
 		t.Error("a file's content key is not its blob hash")
 	}
 
@@ -93,10 +93,10 @@ func TestTreeFS(t *testing.T) {
 	if head, err = repo.Head(); err != nil {
 		t.Fatal(err)
 	}
-	if tree, err = commitTree(repo, head.Hash()); err != nil {
+	if tree, err = (&Repo{repo: repo}).Tree(head.Hash()); err != nil {
 		t.Fatal(err)
 	}
-	tfs = newTreeFS(repo.Storer, tree)
+	tfs = NewTreeFS(repo.Storer, tree, ".")
 	for name, want := range map[string]string{"escape.yaml": "escapes from the inventory root", "abs.yaml": "escapes from the inventory root", "loop.yaml": "too many levels", "missing.yaml": "not exist"} {
 		_, err := fs.ReadFile(tfs, name)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -113,7 +113,7 @@ func TestTreeFS(t *testing.T) {
 
 	// Confined to a directory, links inside it are followed and links to
 	// the rest of the repository are not.
-	ctfs := newTreeFS(repo.Storer, tree).confined("hosts")
+	ctfs := NewTreeFS(repo.Storer, tree, "hosts")
 	if _, err := fs.ReadFile(ctfs, "hosts/a.yaml"); err != nil {
 		t.Errorf("reading a file in the confining directory: %v", err)
 	}
