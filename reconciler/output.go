@@ -41,7 +41,7 @@ func (r *Reconciler) renderEntry(ctx context.Context, p *passRun, commit string)
 		return err
 	}
 	root := filepath.Join(r.clone.Dir(), r.cfg.Path)
-	out, err := render.Render(render.Input{Inventory: e.inv, State: e.plan.Next, Root: root}, render.Options{Cache: &r.cache, ReuseHosts: true, Context: ctx})
+	out, err := render.Render(render.Input{Inventory: e.inv, State: e.plan.Next, Root: root}, render.Options{Cache: &r.cache, Context: ctx})
 	var problems schemas.Problems
 	if errors.As(err, &problems) {
 		return r.invalid(p, "inventory", problems)

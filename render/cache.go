@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"hash"
 	"net/netip"
-	"slices"
 	"sync"
 
 	"github.com/metalgit/metalgit/schemas"
@@ -39,88 +38,26 @@ type Cache struct {
 	gen     uint64 // the render in progress, or the last one
 	hits    int    // of the last render
 	misses  int
-	byID    int
 	hosts   *hostObjects // of the last successful render
 	reused  int          // hosts reused by the last render
-	ids     map[objectID]*idEntry
-}
-
-// objectID identifies a generated object by its kind, its name and the
-// very bytes of its data, not their content: the objects of a host reused
-// from the render before (hostObjects) are the same slices, whose entry
-// is found by their identity without hashing them again.
-type objectID struct {
-	kind, name string
-	data       *byte
-	n          int
-}
-
-// idEntry is the key of the entry an objectID was rendered into, with
-// the data, which keeps its bytes alive and so their address its own.
-type idEntry struct {
-	data []byte // never modified
-	key  cacheKey
-	gen  uint64 // the last render that used it
-}
-
-// idOf returns the identity of o; ok is false for empty data, which has
-// no address of its own.
-func idOf(o object) (objectID, bool) {
-	if len(o.data) == 0 {
-		return objectID{}, false
-	}
-	return objectID{kind: o.kind, name: o.name, data: &o.data[0], n: len(o.data)}, true
-}
-
-// getByID returns the entry of the object identified by id, when the
-// cache holds it, and marks it used by render gen. Not finding it counts
-// no miss: the caller looks it up by content next.
-func (c *Cache) getByID(gen uint64, id objectID) ([]rendered, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ie, ok := c.ids[id]
-	if !ok {
-		return nil, false
-	}
-	e, ok := c.entries[ie.key]
-	if !ok {
-		return nil, false
-	}
-	c.hits++
-	c.byID++
-	e.gen = max(e.gen, gen)
-	ie.gen = max(ie.gen, gen)
-	return e.out, true
-}
-
-// putID records that the object id, whose data is data, has the entry key
-// in render gen.
-func (c *Cache) putID(gen uint64, id objectID, data []byte, key cacheKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ids == nil {
-		c.ids = map[objectID]*idEntry{}
-	}
-	c.ids[id] = &idEntry{data: data, key: key, gen: gen}
 }
 
 // hostObjects are the objects generate built for each host in one
-// render, with the inputs they were built from. The inputs are the
-// inventory's objects other than the hosts (world, compared by identity:
-// a schemas.ParseCache hands out the same read-only object for a file
-// that did not change, and a reload without one gives new objects, which
-// misses) and, per host, its hostKey.
+// render, keyed by the content they were built from: the inventory's
+// objects other than the hosts (world, their schemas.Inventory.WorldDigest)
+// and, per host, its hostKey. Objects without digests (an inventory made
+// in Go) are never kept.
 type hostObjects struct {
-	world []any
+	world schemas.Digest
 	hosts map[string]hostMemo // by host name
 }
 
 // hostKey is what a host's objects are built from besides the world.
 type hostKey struct {
-	host        *schemas.Host
-	machine     string     // the bound machine; "" for none
-	hostAddr    netip.Addr // the provisioning lease
-	machineAddr netip.Addr // the machine's address in its own pool, if any
+	host        schemas.Digest // the Host's (schemas.Source.Digest)
+	machine     string         // the bound machine; "" for none
+	hostAddr    netip.Addr     // the provisioning lease
+	machineAddr netip.Addr     // the machine's address in its own pool, if any
 }
 
 type hostMemo struct {
@@ -130,7 +67,7 @@ type hostMemo struct {
 
 // lookup returns the memo of the host name when it has key.
 func (m *hostObjects) lookup(name string, key hostKey) (hostMemo, bool) {
-	if m == nil {
+	if m == nil || key.host == (schemas.Digest{}) {
 		return hostMemo{}, false
 	}
 	e, ok := m.hosts[name]
@@ -139,15 +76,16 @@ func (m *hostObjects) lookup(name string, key hostKey) (hostMemo, bool) {
 
 // hostObjects returns the host objects of the last render, when it had
 // the same world as inv (else none), and an empty set for this render to
-// fill; both are nil without a cache.
+// fill; both are nil without a cache or when inv's world has no digest.
 func (c *Cache) hostObjects(inv *schemas.Inventory) (memo, next *hostObjects) {
-	if c == nil {
+	world, ok := inv.WorldDigest()
+	if c == nil || !ok {
 		return nil, nil
 	}
-	next = &hostObjects{world: inv.World(), hosts: make(map[string]hostMemo, len(inv.Hosts))}
+	next = &hostObjects{world: world, hosts: make(map[string]hostMemo, len(inv.Hosts))}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.hosts != nil && slices.Equal(c.hosts.world, next.world) {
+	if c.hosts != nil && c.hosts.world == world {
 		memo = c.hosts
 	}
 	return memo, next
@@ -180,19 +118,15 @@ type CacheStats struct {
 	// Entries is the number held.
 	Entries int
 	// ReusedHosts counts the hosts whose objects were taken from the
-	// render before (Options.ReuseHosts).
+	// render before: same host, world and addresses, by content.
 	ReusedHosts int
-	// ByIdentity counts the hits found by the identity of the object's
-	// data (the objects of reused hosts), without hashing it; Identities
-	// is the number of identities held.
-	ByIdentity, Identities int
 }
 
 // Stats returns the counts of the last render.
 func (c *Cache) Stats() CacheStats {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return CacheStats{Hits: c.hits, Misses: c.misses, Entries: len(c.entries), ReusedHosts: c.reused, ByIdentity: c.byID, Identities: len(c.ids)}
+	return CacheStats{Hits: c.hits, Misses: c.misses, Entries: len(c.entries), ReusedHosts: c.reused}
 }
 
 // begin starts a render and returns its generation.
@@ -200,7 +134,7 @@ func (c *Cache) begin() uint64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.hits, c.misses, c.byID = 0, 0, 0
+	c.hits, c.misses = 0, 0
 	return c.gen
 }
 
@@ -237,11 +171,6 @@ func (c *Cache) end(gen uint64) {
 			delete(c.entries, k)
 		}
 	}
-	for id, ie := range c.ids {
-		if _, ok := c.entries[ie.key]; !ok || ie.gen < gen {
-			delete(c.ids, id)
-		}
-	}
 }
 
 // keyHasher builds cache keys. Every field is written with its length, so
@@ -262,11 +191,27 @@ func (k *keyHasher) field(b []byte) {
 
 func (k *keyHasher) str(s string) { k.field([]byte(s)) }
 
-// object writes an object's kind, name and data.
+// object writes an object's kind, name and data, or its content key when
+// it has one (the same for the same kind, name and data).
 func (k *keyHasher) object(o object) {
+	if o.keyed {
+		k.str("k")
+		k.field(o.key[:])
+		return
+	}
+	k.str("d")
 	k.str(o.kind)
 	k.str(o.name)
 	k.field(o.data)
+}
+
+// objectKey is the content key of an object's kind, name and data.
+func objectKey(kh *keyHasher, o object) cacheKey {
+	kh.str("object")
+	kh.str(o.kind)
+	kh.str(o.name)
+	kh.field(o.data)
+	return kh.sum()
 }
 
 // sum returns the key and resets the hasher.

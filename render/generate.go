@@ -155,6 +155,7 @@ func generate(in Input, helmReleases bool, cache *Cache) ([]object, []Omission, 
 	boundTo := g.bindings(st)
 
 	memo, next := cache.hostObjects(in.Inventory)
+	kh := newKeyHasher()
 	reused := 0
 	var objs []object
 	for _, h := range in.Inventory.Hosts {
@@ -181,6 +182,9 @@ func generate(in Input, helmReleases bool, cache *Cache) ([]object, []Omission, 
 		}
 		for i := range hostObjs {
 			hostObjs[i].group = name
+			if next != nil {
+				hostObjs[i].key, hostObjs[i].keyed = objectKey(kh, hostObjs[i]), true
+			}
 		}
 		// A host is reused only when it was rendered whole.
 		if next != nil && len(g.omitted) == omitted && g.failures.len() == failed {
@@ -202,7 +206,7 @@ func generate(in Input, helmReleases bool, cache *Cache) ([]object, []Omission, 
 // hostKey returns what, besides the inventory's objects other than the
 // hosts, the objects of host h bound to m are built from.
 func (g *generator) hostKey(h *schemas.Host, m *requested) hostKey {
-	k := hostKey{host: h}
+	k := hostKey{host: h.Source.Digest()}
 	if l, ok := g.hostLease(h); ok {
 		k.hostAddr = l.addr
 	}

@@ -205,25 +205,16 @@ func partition(objs []object, size int) [][]object {
 
 // writePart writes objects as kustomize's output would show them. With a
 // cache (and kh, the worker's hasher), each object's YAML is looked up by
-// the object's kind, name and data first: by the data's identity, then by
-// its content.
+// the content key of the object's kind, name and data (computed when the
+// object was built, for a host's objects).
 func writePart(objs []object, cache *Cache, gen uint64, kh *keyHasher) ([]rendered, error) {
 	out := make([]rendered, 0, len(objs))
 	for _, o := range objs {
 		var key cacheKey
 		if cache != nil {
-			id, hasID := idOf(o)
-			if hasID {
-				if hit, ok := cache.getByID(gen, id); ok {
-					out = append(out, hit...)
-					continue
-				}
-			}
-			kh.str("object")
-			kh.object(o)
-			key = kh.sum()
-			if hasID {
-				cache.putID(gen, id, o.data, key)
+			key = o.key
+			if !o.keyed {
+				key = objectKey(kh, o)
 			}
 			if hit, ok := cache.get(gen, key); ok {
 				out = append(out, hit...)

@@ -82,18 +82,13 @@ type Options struct {
 	// take the plain values files (HelmValues, WriteValuesDir) instead.
 	WithoutHelmReleases bool
 	// Cache, when set, keeps what this render builds for the next render
-	// with the same Cache, which then rebuilds only the objects (or, with
-	// an output kustomization, the parts) that changed. The output is the
-	// same with and without it.
+	// with the same Cache, which then builds again only the objects of the
+	// hosts whose content changed (the host's document, the other
+	// objects' documents, its addresses: see schemas.Source.Digest) and
+	// converts or builds again only the objects (or, with an output
+	// kustomization, the parts) that changed. The output is the same with
+	// and without it.
 	Cache *Cache
-	// ReuseHosts, with a Cache, takes a host's objects from the last
-	// render when the host, the inventory's objects other than hosts (both
-	// compared by identity, not content) and the host's addresses are
-	// those of the last render, without building them. Set it only when
-	// rendered inventory objects are never modified: a new load gives new
-	// objects, and a schemas.ParseCache hands out the same read-only
-	// object for a file that did not change, as the reconciler does.
-	ReuseHosts bool
 }
 
 // OmissionReason says why a host or machine was left out.
@@ -162,13 +157,7 @@ func Report(in Input, opts Options) ([]byte, []Omission, error) {
 	if in.Root == "" {
 		in.Root = in.Inventory.Root
 	}
-	var reuse *Cache
-	if opts.ReuseHosts {
-		reuse = opts.Cache
-	} else if opts.Cache != nil {
-		opts.Cache.keepHostObjects(nil, 0)
-	}
-	objs, omitted, err := generate(in, !opts.WithoutHelmReleases, reuse)
+	objs, omitted, err := generate(in, !opts.WithoutHelmReleases, opts.Cache)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -237,6 +226,11 @@ type object struct {
 	// group keeps objects that refer to each other in one kustomize
 	// build: a host's BareMetalHost and Secrets; "" for the Site's objects.
 	group string
+	// key is the content key of kind, name and data (objectKey), set
+	// when keyed, so that a host's objects kept from one render to the
+	// next are not hashed again.
+	key   cacheKey
+	keyed bool
 }
 
 // fileName is the object's file name in the generated kustomization and

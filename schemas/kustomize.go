@@ -121,14 +121,14 @@ func (l *loader) loadKustomization(src source, file, stateDir string) error {
 			originPath = path.Clean(o.Path)
 		}
 		removeAnnotation(built, originAnnotation)
-		s := Source{File: src.rel(file), node: built}
+		s := Source{File: src.rel(file), node: built, digest: builtDigest(out)}
 		if originPath != "" && fsValidRel(originPath) {
 			docs, ok := sources[originPath]
 			if !ok {
 				docs = parseDocs(mem, path.Join(buildRoot, originPath))
 				sources[originPath] = docs
 			}
-			s = Source{File: src.rel(originPath), node: built}
+			s = Source{File: src.rel(originPath), node: built, digest: builtDigest(out)}
 			if orig := matchDoc(docs, res.GetKind(), res.GetName()); orig != nil {
 				s.Line = orig.Line
 				s.lines = orig

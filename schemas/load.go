@@ -384,6 +384,7 @@ func SyntaxProblem(file string, err error, hint string) Problem {
 
 // loadFile parses every document of one file.
 func (l *loader) loadFile(name string, data []byte) {
+	fileSum := sha256.Sum256(data)
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for index := 0; ; index++ {
 		var doc yaml.Node
@@ -395,7 +396,9 @@ func (l *loader) loadFile(name string, data []byte) {
 			l.problems = append(l.problems, SyntaxProblem(name, err, "fix the YAML syntax"))
 			return // the rest of the file cannot be read reliably
 		}
-		l.loadDocument(NewSource(name, topNode(&doc)), index)
+		src := NewSource(name, topNode(&doc))
+		src.digest = documentDigest(name, fileSum, index)
+		l.loadDocument(src, index)
 	}
 }
 

@@ -140,10 +140,12 @@ func (ps Problems) Sort() {
 // Source is where a document came from: its file, its first line and its
 // parsed node, so that a problem in any field can name that field's line.
 type Source struct {
-	File  string
-	Line  int
-	node  *yaml.Node // the document's top-level mapping, as decoded
-	lines *yaml.Node // the same document as written in File, for line numbers; nil if unknown
+	File string
+	Line int
+	// digest names the content the object was decoded from (see Digest).
+	digest Digest
+	node   *yaml.Node // the document's top-level mapping, as decoded
+	lines  *yaml.Node // the same document as written in File, for line numbers; nil if unknown
 	// bad holds the paths whose values did not decode, so that validation
 	// adds no follow-on problems about them.
 	bad map[string]bool

@@ -77,9 +77,8 @@ func (inv *Inventory) Validate() Problems {
 // the same problems as Validate.
 func (inv *Inventory) ValidateWith(cache *ValidateCache) Problems {
 	v := &validator{inv: inv, ix: inv.Index(), re: compilePatterns(), pools: map[string]PoolAddresses{}}
-	var world []any
-	if cache != nil {
-		world = inv.World()
+	world, keyed := inv.WorldDigest()
+	if cache != nil && keyed {
 		v.clean = cache.cleanHosts(world)
 	}
 	v.names()
@@ -96,10 +95,10 @@ func (inv *Inventory) ValidateWith(cache *ValidateCache) Problems {
 	v.addressUses()
 	v.problems.Sort()
 	if cache != nil {
-		clean := make(map[*Host]bool, len(inv.Hosts))
+		clean := make(map[Digest]bool, len(inv.Hosts))
 		for _, h := range inv.Hosts {
-			if v.perDoc[h.Source.File+"\x00"+KindHost+"/"+h.Metadata.Name] == 0 {
-				clean[h] = true
+			if d := h.Source.digest; keyed && d != (Digest{}) && v.perDoc[h.Source.File+"\x00"+KindHost+"/"+h.Metadata.Name] == 0 {
+				clean[d] = true
 			}
 		}
 		cache.keep(world, clean, v.checked)
@@ -119,7 +118,7 @@ type validator struct {
 	perDoc map[string]int
 	// clean are the hosts an earlier validation of the same world found
 	// without problems (ValidateCache): their own checks are skipped.
-	clean map[*Host]bool
+	clean map[Digest]bool
 	// checked counts the hosts whose own checks ran.
 	checked int
 }
@@ -192,7 +191,7 @@ func (v *validator) docs() []doc {
 		out = append(out, doc{kind: KindNodeType, meta: &o.Metadata, src: o.Source})
 	}
 	for _, o := range inv.Hosts {
-		out = append(out, doc{kind: KindHost, meta: &o.Metadata, src: o.Source, clean: v.clean[o]})
+		out = append(out, doc{kind: KindHost, meta: &o.Metadata, src: o.Source, clean: v.isClean(o)})
 	}
 	for _, o := range inv.MachineSets {
 		out = append(out, doc{kind: KindMachineSet, meta: &o.Metadata, src: o.Source})
@@ -596,4 +595,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// isClean reports whether an earlier validation of the same world found
+// host h, by its digest, without problems.
+func (v *validator) isClean(h *Host) bool {
+	d := h.Source.digest
+	return d != (Digest{}) && v.clean[d]
 }

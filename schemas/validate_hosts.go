@@ -25,7 +25,7 @@ func (v *validator) hosts() {
 	}
 	for _, h := range v.inv.Hosts {
 		obj, src, spec := "Host/"+h.Metadata.Name, h.Source, &h.Spec
-		if v.clean[h] {
+		if v.isClean(h) {
 			// Checked before and found clean, so its MACs are well
 			// formed: only the check across hosts, in the same order.
 			useMAC(src, obj, "spec.bootMACAddress", spec.BootMACAddress)

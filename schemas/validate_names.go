@@ -95,7 +95,7 @@ func (v *validator) apiNames() {
 		}
 	}
 	for _, h := range v.inv.Hosts {
-		if v.clean[h] {
+		if v.isClean(h) {
 			continue // checked before: these checks read the host alone
 		}
 		obj, src := "Host/"+h.Metadata.Name, h.Source

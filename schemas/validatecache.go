@@ -1,52 +1,100 @@
 package schemas
 
 import (
-	"slices"
+	"crypto/sha256"
+	"encoding/binary"
+	"hash"
 	"sync"
 )
 
-// World lists the identities of the inventory's objects other than the
-// hosts, in order, each kind after its name. Two loads with the same
-// ParseCache give equal worlds when none of those objects' files changed
-// (the cache hands out the same read-only objects): what is built from a
-// host and its world can be kept by the identities of both.
-func (inv *Inventory) World() []any {
-	var world []any
-	world = appendKind(world, KindSite, inv.Sites)
-	world = appendKind(world, KindIPPool, inv.IPPools)
-	world = appendKind(world, KindNodeType, inv.NodeTypes)
-	world = appendKind(world, KindMachineSet, inv.MachineSets)
-	world = appendKind(world, KindMachine, inv.Machines)
-	world = appendKind(world, KindOSImage, inv.OSImages)
-	world = appendKind(world, KindSSHKey, inv.SSHKeys)
-	return appendKind(world, KindSecret, inv.Secrets)
+// Digest names the content an inventory object was decoded from: its
+// file's name and content and its place in the file (or, for an object a
+// kustomization built, the built document). Objects with the same digest
+// decode to the same value, whoever loaded them; the zero Digest names
+// nothing (an object made in Go). The caches that key by it (this
+// package's ValidateCache, render's Cache) take an object as the content
+// it was decoded from: to change an inventory, change its files and load
+// them again, as a reconciler pass does.
+type Digest [sha256.Size]byte
+
+// Digest returns the digest of the content the object was decoded from.
+func (s Source) Digest() Digest { return s.digest }
+
+// documentDigest is the digest of document index of file name, whose
+// content has the SHA-256 fileSum.
+func documentDigest(name string, fileSum [sha256.Size]byte, index int) Digest {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	h.Write([]byte("file\x00"))
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(name)))])
+	h.Write([]byte(name))
+	h.Write(fileSum[:])
+	h.Write(n[:binary.PutUvarint(n[:], uint64(index))])
+	var d Digest
+	h.Sum(d[:0])
+	return d
 }
 
-func appendKind[T any](world []any, kind string, objs []*T) []any {
-	world = append(world, kind)
+// builtDigest is the digest of a document a kustomization built.
+func builtDigest(doc []byte) Digest {
+	h := sha256.New()
+	h.Write([]byte("built\x00"))
+	h.Write(doc)
+	var d Digest
+	h.Sum(d[:0])
+	return d
+}
+
+// WorldDigest names the inventory's objects other than the hosts, in
+// order: two inventories with the same WorldDigest have the same sites,
+// pools, node types, machine sets, machines, images, SSH keys and
+// Secrets, so what is built from a host and its world can be kept by the
+// digests of both. ok is false when an object has no digest.
+func (inv *Inventory) WorldDigest() (d Digest, ok bool) {
+	h := sha256.New()
+	ok = true
+	ok = digestKind(h, KindSite, inv.Sites, func(o *Site) Source { return o.Source }) && ok
+	ok = digestKind(h, KindIPPool, inv.IPPools, func(o *IPPool) Source { return o.Source }) && ok
+	ok = digestKind(h, KindNodeType, inv.NodeTypes, func(o *NodeType) Source { return o.Source }) && ok
+	ok = digestKind(h, KindMachineSet, inv.MachineSets, func(o *MachineSet) Source { return o.Source }) && ok
+	ok = digestKind(h, KindMachine, inv.Machines, func(o *Machine) Source { return o.Source }) && ok
+	ok = digestKind(h, KindOSImage, inv.OSImages, func(o *OSImage) Source { return o.Source }) && ok
+	ok = digestKind(h, KindSSHKey, inv.SSHKeys, func(o *SSHKey) Source { return o.Source }) && ok
+	ok = digestKind(h, KindSecret, inv.Secrets, func(o *Secret) Source { return o.Source }) && ok
+	h.Sum(d[:0])
+	return d, ok
+}
+
+// digestKind writes the kind and its objects' digests; false when one has
+// none.
+func digestKind[T any](h hash.Hash, kind string, objs []*T, src func(*T) Source) bool {
+	var n [binary.MaxVarintLen64]byte
+	h.Write([]byte(kind))
+	h.Write(n[:binary.PutUvarint(n[:], uint64(len(objs)))])
+	ok := true
 	for _, o := range objs {
-		world = append(world, o)
+		d := src(o).digest
+		ok = ok && d != Digest{}
+		h.Write(d[:])
 	}
-	return world
+	return ok
 }
 
 // ValidateCache remembers, between the validations of successive loads
-// of one inventory (with one ParseCache, which hands out the same
-// read-only object for a file that did not change), the hosts that had no
-// problem at all, so that validating again runs a host's own checks (its
+// of one inventory, the hosts that had no problem at all, so that validating again runs a host's own checks (its
 // name, fields, interfaces and the pools they name) only for the hosts
 // that are new, changed or had problems; the checks across hosts
 // (duplicate names and MAC addresses, addresses) run for every host. It
-// keeps hosts by identity, and only while the inventory's other objects
-// (World) are the same ones, since a host's checks read them.
+// keeps hosts by their Digest, and only while the inventory's other
+// objects are the same (WorldDigest), since a host's checks read them.
 //
 // The zero ValidateCache is empty and ready to use. It is safe for
 // concurrent use; concurrent validations of different inventories evict
 // each other's hosts.
 type ValidateCache struct {
 	mu    sync.Mutex
-	world []any
-	clean map[*Host]bool
+	world Digest
+	clean map[Digest]bool
 	// checked counts the hosts whose own checks the last validation ran.
 	checked int
 }
@@ -61,20 +109,20 @@ func (c *ValidateCache) Checked() int {
 
 // cleanHosts returns the hosts found clean by the last validation of an
 // inventory with the same world, or nil.
-func (c *ValidateCache) cleanHosts(world []any) map[*Host]bool {
+func (c *ValidateCache) cleanHosts(world Digest) map[Digest]bool {
 	if c == nil {
 		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !slices.Equal(c.world, world) {
+	if c.world != world {
 		return nil
 	}
 	return c.clean
 }
 
 // keep records the hosts of this validation that had no problem.
-func (c *ValidateCache) keep(world []any, clean map[*Host]bool, checked int) {
+func (c *ValidateCache) keep(world Digest, clean map[Digest]bool, checked int) {
 	if c == nil {
 		return
 	}
