@@ -7,8 +7,8 @@ import (
 
 	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/internal/fleetgen"
 	"github.com/metalgit/metalgit/schemas"
-	"github.com/metalgit/metalgit/schemas/fleetgen"
 )
 
 var benchSizes = []int{1000, 10000, 50000}

@@ -8,9 +8,9 @@ import (
 	"testing"
 
 	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/internal/fleetgen"
 	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/schemas"
-	"github.com/metalgit/metalgit/schemas/fleetgen"
 )
 
 // BenchmarkRender renders a generated fleet of n hosts, every one bound to

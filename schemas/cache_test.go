@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/metalgit/metalgit/internal/fleetgen"
 	"github.com/metalgit/metalgit/schemas"
-	"github.com/metalgit/metalgit/schemas/fleetgen"
 )
 
 // compareCached loads root without and with cache and fails unless both

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/metalgit/metalgit/internal/fleetgen"
 	"github.com/metalgit/metalgit/schemas"
-	"github.com/metalgit/metalgit/schemas/fleetgen"
 )
 
 // ValidateWith reports what Validate reports, through edits that make

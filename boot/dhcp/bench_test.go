@@ -15,7 +15,7 @@ import (
 	"github.com/metalgit/metalgit/boot"
 )
 
-// benchHosts is the size of the benchmarks' host table (bench/dhcp.sh
+// benchHosts is the size of the benchmarks' host table (hack/bench/dhcp.sh
 // uses the same).
 const benchHosts = 10000
 

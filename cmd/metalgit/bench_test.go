@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/metalgit/metalgit/schemas/fleetgen"
+	"github.com/metalgit/metalgit/internal/fleetgen"
 )
 
 // BenchmarkPlanCLI runs the whole of 'metalgit plan' — load, validate, read

@@ -154,7 +154,7 @@ func newBootCmd() *cobra.Command {
 		Long: `Boot runs the boot proxy's DHCP server (and IPv6 router advertisements on
 --interface). It answers only the MAC addresses of its host table, read from
 
-  --hosts FILE         a YAML hosts file (see the README), reloaded when it
+  --hosts FILE         a YAML hosts file (see docs/boot.md), reloaded when it
                        changes; a broken edit is reported and the previous
                        table kept
   --kubeconfig FILE    BareMetalHosts in the cluster (metalgit.dev/ip-address

@@ -13,14 +13,14 @@ import (
 )
 
 // readmeExample is one `$ metalgit …` command of a console block in the
-// README and the output the README shows for it.
+// README or a page under docs/, and the output the page shows for it.
 type readmeExample struct {
 	line int
 	args []string
 	want string
 }
 
-// readmeExamples extracts every `$ metalgit …` command from the README's
+// readmeExamples extracts every `$ metalgit …` command from a page's
 // ```console blocks, with the lines that follow it as its output.
 func readmeExamples(t *testing.T, path string) []readmeExample {
 	t.Helper()
@@ -53,29 +53,56 @@ func readmeExamples(t *testing.T, path string) []readmeExample {
 	return out
 }
 
-// TestREADMEExamples runs every command the README shows and checks that
-// it prints what the README says.
+// docPages are the documentation files, relative to the repository root:
+// the README and every page under docs/.
+func docPages(t *testing.T, root string) []string {
+	t.Helper()
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pages) == 0 {
+		t.Fatal("no pages under docs/")
+	}
+	out := []string{"README.md"}
+	for _, p := range pages {
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, filepath.ToSlash(rel))
+	}
+	return out
+}
+
+// TestREADMEExamples runs every command the README and the pages under
+// docs/ show and checks that it prints what the page says.
 func TestREADMEExamples(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	examples := readmeExamples(t, filepath.Join(root, "README.md"))
-	if len(examples) == 0 {
-		t.Fatal("the README shows no console examples")
-	}
+	pages := docPages(t, root)
 	t.Chdir(root)
-	for _, ex := range examples {
-		t.Run(strings.Join(ex.args, " "), func(t *testing.T) {
-			var buf bytes.Buffer
-			code := run(context.Background(), ex.args, &buf, &buf)
-			wantFail := strings.Contains(ex.want, "\nError: ") || strings.HasPrefix(ex.want, "Error: ")
-			if (code != 0) != wantFail {
-				t.Errorf("README.md:%d: exit code %d; output:\n%s", ex.line, code, buf.String())
-			}
-			if diff := cmp.Diff(ex.want, buf.String()); diff != "" {
-				t.Errorf("README.md:%d: output differs (-README +actual):\n%s", ex.line, diff)
-			}
-		})
+	total := 0
+	for _, page := range pages {
+		examples := readmeExamples(t, page)
+		total += len(examples)
+		for _, ex := range examples {
+			t.Run(page+"/"+strings.Join(ex.args, " "), func(t *testing.T) {
+				var buf bytes.Buffer
+				code := run(context.Background(), ex.args, &buf, &buf)
+				wantFail := strings.Contains(ex.want, "\nError: ") || strings.HasPrefix(ex.want, "Error: ")
+				if (code != 0) != wantFail {
+					t.Errorf("%s:%d: exit code %d; output:\n%s", page, ex.line, code, buf.String())
+				}
+				if diff := cmp.Diff(ex.want, buf.String()); diff != "" {
+					t.Errorf("%s:%d: output differs (-%s +actual):\n%s", page, ex.line, page, diff)
+				}
+			})
+		}
+	}
+	if total == 0 {
+		t.Fatal("the documentation shows no console examples")
 	}
 }

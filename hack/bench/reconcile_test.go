@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/internal/fleetgen"
 	"github.com/metalgit/metalgit/reconciler"
-	"github.com/metalgit/metalgit/schemas/fleetgen"
 )
 
 const (

@@ -2,7 +2,7 @@
 # Side-by-side DHCPv4 benchmark: full DORA exchanges per second for 10,000
 # known MACs, metalgit boot vs Kea (kea-dhcp4, memfile) vs dnsmasq, in one run.
 #
-# Usage: bench/dhcp.sh            (as root: it makes two network namespaces)
+# Usage: hack/bench/dhcp.sh            (as root: it makes two network namespaces)
 #
 # Environment:
 #   RATES            ramp of DORA/s to try, in order (default below)
@@ -45,7 +45,7 @@
 # per-exchange timestamps (-x t) over all replies (OFFERs and ACKs); for
 # metalgit also the bucket p99 of its own metalgit_dhcp_reply_duration_seconds.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 RATES=${RATES:-"250 500 1000 2000 4000 6000 8000 10000 12000 15000 20000"}
 STEP_SECONDS=${STEP_SECONDS:-5}

@@ -2,6 +2,7 @@
 // benchmarks and load tests: one Site, a provisioning pool, three tenant
 // pools (CIDR and range forms), three node types with selectors and
 // resources, hosts spread over them and MachineSets that ask for machines.
+// Only tests and benchmarks import it.
 package fleetgen
 
 import (

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the reconciler benchmarks (bench/reconcile_test.go) on a generated
+# Runs the reconciler benchmarks (hack/bench/reconcile_test.go) on a generated
 # 1,000-host repository and prints the figures side by side with the goals.
 # Every reconciler makes one untimed pass first (clone, full render), so
 # the throughput figures are steady state, not cold starts.
@@ -9,16 +9,16 @@
 # shared machine the speed of one run can differ from the next by a fifth.
 # Every run is printed; the goal is judged on the median ratio.
 #
-# Usage: bench/reconcile.sh [N [RUNS]]   (N iterations per benchmark,
+# Usage: hack/bench/reconcile.sh [N [RUNS]]   (N iterations per benchmark,
 # default 20; RUNS default 5)
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 n=${1:-20}
 runs=${2:-5}
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
-go test -c -o "$bin/bench.test" ./bench/
-run() { (cd bench && "$bin/bench.test" -test.run '^$' -test.bench "$1" -test.benchtime="${n}x" -test.timeout 30m); }
+go test -c -o "$bin/bench.test" ./hack/bench/
+run() { (cd hack/bench && "$bin/bench.test" -test.run '^$' -test.bench "$1" -test.benchtime="${n}x" -test.timeout 30m); }
 metric() { awk -v b="$1" -v u="$2" '$1 ~ "^"b"(-[0-9]+)?$" { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }' <<<"$3"; }
 
 out=$(run 'PushToCommit')
