@@ -46,6 +46,9 @@ type Status struct {
 	// left their changes to another writer (see Result.Deferred).
 	Passes   int `json:"passes"`
 	Deferred int `json:"deferred"`
+	// FastForwards counts the passes that started at the head a push
+	// event named without fetching (Result.FastForward).
+	FastForwards int `json:"fastForwards"`
 }
 
 // GoodPass describes a successful pass.
@@ -239,6 +242,9 @@ func (c *Controller) pass(ctx context.Context) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.status.Passes++
+	if err == nil && res.FastForward {
+		c.status.FastForwards++
+	}
 	if err != nil {
 		c.status.ConsecutiveFailures++
 		failed := &FailedPass{Error: err.Error(), Invalid: resultLabel(err) == ResultInvalid, Time: end}

@@ -25,6 +25,9 @@ func (r *Reconciler) fetch(ctx context.Context, p *passRun) (stepResult, error) 
 	if err != nil {
 		return proceed, err
 	}
+	if !hint.IsZero() {
+		p.res.FastForward = head == hint
+	}
 	p.head, p.fs, p.rendered = head, nil, false
 	if err := ctx.Err(); err != nil {
 		return proceed, fmt.Errorf("reconciling commit %s: %w", head, err)

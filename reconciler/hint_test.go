@@ -40,7 +40,7 @@ func TestPassAtKnownHeadSkipsFetch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a pass at the state commit this writer pushed fetched: %v", err)
 	}
-	if res.SourceCommit != first.StateCommit || res.Pushed || res.Plan.Changed() {
+	if res.SourceCommit != first.StateCommit || res.Pushed || res.Plan.Changed() || !res.FastForward {
 		t.Fatalf("pass at the pushed commit: %+v", res)
 	}
 	for _, head := range []string{seed, strings.Repeat("ab", 20)} {
@@ -89,7 +89,7 @@ func TestFollowerTakesLeadersCommitWithoutFetch(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the follower fetched the leader's commit instead of taking its own: %v", err)
 	}
-	if res.SourceCommit != led.StateCommit || res.Pushed || res.Hosts == nil {
+	if res.SourceCommit != led.StateCommit || res.Pushed || res.Hosts == nil || !res.FastForward {
 		t.Fatalf("follower at the leader's commit: %+v", res)
 	}
 }
@@ -115,7 +115,7 @@ func TestControllerPassesAtPushEventHead(t *testing.T) {
 	}
 	push(pushed)
 	st = h.wait(t, "the pass of the push event", passes(2))
-	if st.ConsecutiveFailures != 0 || st.LastGood.SourceCommit != pushed {
+	if st.ConsecutiveFailures != 0 || st.LastGood.SourceCommit != pushed || st.FastForwards != 1 {
 		t.Fatalf("the pass at the event's head failed or fetched: %+v", st)
 	}
 	// An event for another branch names no head of this one: fetched.

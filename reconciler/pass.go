@@ -79,6 +79,9 @@ type Result struct {
 	RetryAfter time.Duration
 	// Attempts counts fetch-compute-push rounds (1 without conflicts).
 	Attempts int
+	// FastForward reports that the pass started at the head its caller
+	// named (PassAt) without fetching: the working clone had it.
+	FastForward bool
 	// Summary counts the plan's changes; Changes lists them, one line each.
 	Summary string
 	Changes []string
