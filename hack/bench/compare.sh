@@ -5,20 +5,23 @@
 # that both see the same machine. Prints, per benchmark and unit, the
 # median of the rounds and the min–max spread of each side, and new/old.
 #
-# Usage: hack/compare-bench.sh OLD_REF [NEW_REF [ROUNDS]]
+# Usage: hack/bench/compare.sh OLD_REF [NEW_REF [ROUNDS]]
 #   NEW_REF defaults to the work tree (uncommitted changes included),
 #   ROUNDS to 5.  BENCH_RECONCILE, BENCH_PLAN and BENCH_RENDER select the
 #   benchmarks (-test.bench regular expressions); BENCHTIME the iterations
-#   of the reconciler benchmarks (default 20x).
+#   of the reconciler benchmarks (default 20x), BENCHTIME_PLAN those of
+#   the plan command's (default 20x), BENCHTIME_RENDER render's (1s).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-old_ref=${1:?usage: hack/compare-bench.sh OLD_REF [NEW_REF [ROUNDS]]}
+cd "$(dirname "$0")/../.."
+old_ref=${1:?usage: hack/bench/compare.sh OLD_REF [NEW_REF [ROUNDS]]}
 new_ref=${2:-}
 rounds=${3:-5}
 reconcile_re=${BENCH_RECONCILE:-'PushToCommit|AllocThroughput'}
 plan_re=${BENCH_PLAN:-'PlanCLI'}
 render_re=${BENCH_RENDER:-'^BenchmarkRender'}
 benchtime=${BENCHTIME:-20x}
+benchtime_plan=${BENCHTIME_PLAN:-20x}
+benchtime_render=${BENCHTIME_RENDER:-1s}
 
 tmp=$(mktemp -d)
 trap 'git worktree remove --force "$tmp/old" >/dev/null 2>&1 || true; git worktree remove --force "$tmp/new" >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
@@ -74,8 +77,8 @@ for r in $(seq "$rounds"); do
 	for side in $order; do
 		echo "round $r/$rounds: $side" >&2
 		run "$side" reconcile "$reconcile_re" "$benchtime" >>"$tmp/results"
-		run "$side" plan "$plan_re" 1x >>"$tmp/results"
-		run "$side" render "$render_re" 1s >>"$tmp/results"
+		run "$side" plan "$plan_re" "$benchtime_plan" >>"$tmp/results"
+		run "$side" render "$render_re" "$benchtime_render" >>"$tmp/results"
 	done
 done
 
