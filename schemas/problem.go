@@ -310,3 +310,37 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 	}
 	return n
 }
+
+// has reports whether the document has the field at path.
+func (s Source) has(path string) bool {
+	if s.lines == nil {
+		return true
+	}
+	n := resolveAlias(s.lines)
+	for _, seg := range splitPath(path) {
+		switch {
+		case n == nil:
+			return false
+		case seg.index >= 0:
+			if n.Kind != yaml.SequenceNode || seg.index >= len(n.Content) {
+				return false
+			}
+			n = resolveAlias(n.Content[seg.index])
+		case n.Kind == yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg.key {
+					next = resolveAlias(n.Content[i+1])
+					break
+				}
+			}
+			if next == nil {
+				return false
+			}
+			n = next
+		default:
+			return false
+		}
+	}
+	return true
+}
