@@ -142,10 +142,6 @@ func (p *Plan) Counts() (newB, keptB, newA, keptA int) {
 	return
 }
 
-// Owner strings.
-func hostOwner(name string) string    { return schemas.KindHost + "/" + name }
-func machineOwner(name string) string { return schemas.KindMachine + "/" + name }
-
 // demand is one (pool, owner) pair the inventory asks an address for.
 type demand struct{ pool, owner string }
 
@@ -185,11 +181,11 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 		plan.Releases = append(plan.Releases, Release{Type: ReleaseBinding, Machine: r.Machine, Host: r.Host, Reason: string(r.Reason)})
 	}
 	for _, u := range res.Unbound {
-		msg := fmt.Sprintf("%s cannot bind: %s", machineOwner(u.Machine), u.Reason)
+		msg := fmt.Sprintf("%s cannot bind: %s", schemas.ObjectRef(schemas.KindMachine, u.Machine), u.Reason)
 		if u.Detail != "" {
 			msg += " (" + u.Detail + ")"
 		}
-		plan.Problems = append(plan.Problems, Problem{Type: ProblemUnbound, Owner: machineOwner(u.Machine), Reason: string(u.Reason), Message: msg})
+		plan.Problems = append(plan.Problems, Problem{Type: ProblemUnbound, Owner: schemas.ObjectRef(schemas.KindMachine, u.Machine), Reason: string(u.Reason), Message: msg})
 	}
 
 	// What the inventory asks addresses for.
@@ -197,7 +193,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 	wanted := map[demand]bool{}
 	for _, h := range inv.Hosts {
 		if h.Spec.IPAddress == "" {
-			wanted[demand{provPool, hostOwner(h.Metadata.Name)}] = true
+			wanted[demand{provPool, schemas.ObjectRef(schemas.KindHost, h.Metadata.Name)}] = true
 		}
 	}
 	machineTypes := map[string]*schemas.NodeType{}
@@ -210,7 +206,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 			continue
 		}
 		if pool := ix.Pool(nt); pool != "" && pool != provPool {
-			wanted[demand{pool, machineOwner(machine)}] = true
+			wanted[demand{pool, schemas.ObjectRef(schemas.KindMachine, machine)}] = true
 		}
 	}
 
@@ -307,7 +303,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 
 // releaseReason explains why an owner no longer needs its address.
 func releaseReason(owner string, ix *schemas.Index, requested map[string]*schemas.NodeType, bound map[string]string, provisioning bool) string {
-	kind, name, _ := strings.Cut(owner, "/")
+	kind, name, _ := schemas.SplitObjectRef(owner)
 	switch kind {
 	case schemas.KindHost:
 		h := ix.Hosts[name]

@@ -100,9 +100,9 @@ func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit 
 		if m := machineOf[name]; m != "" {
 			e.Machine, e.Hostname, e.Phase = m, m, PhaseBound
 		}
-		a, ok := addrOf[schemas.KindHost+"/"+name]
+		a, ok := addrOf[schemas.ObjectRef(schemas.KindHost, name)]
 		if !ok && e.Machine != "" {
-			a, ok = addrOf[schemas.KindMachine+"/"+e.Machine]
+			a, ok = addrOf[schemas.ObjectRef(schemas.KindMachine, e.Machine)]
 		}
 		if ok {
 			e.Pool = a.Pool

@@ -22,7 +22,7 @@ import (
 // a check.
 func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 	name := h.Metadata.Name
-	owner := schemas.KindHost + "/" + name
+	owner := schemas.ObjectRef(schemas.KindHost, name)
 	hostLease, ok := g.hostLease(h)
 	if !ok {
 		if !g.check {
@@ -41,7 +41,7 @@ func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 	var data *machineData
 	if m != nil {
 		if mc, ok := g.machineContext(info, hostLease, *m); ok {
-			data = g.machineData(mc, *m, machineOwner(m.name)+" on "+owner)
+			data = g.machineData(mc, *m, schemas.ObjectRef(schemas.KindMachine, m.name)+" on "+owner)
 		}
 	}
 	if g.check || g.failures.len() > failed {

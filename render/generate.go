@@ -111,7 +111,7 @@ func (g *generator) bindings(st *state.State) map[string]requested {
 			continue
 		}
 		if g.ix.Hosts[b.Host] == nil {
-			g.omit(Omission{Owner: machineOwner(m.name), Host: schemas.KindHost + "/" + b.Host, Reason: OmittedHostGone})
+			g.omit(Omission{Owner: schemas.ObjectRef(schemas.KindMachine, m.name), Host: schemas.ObjectRef(schemas.KindHost, b.Host), Reason: OmittedHostGone})
 			bound[m.name] = true
 			continue
 		}
@@ -120,13 +120,11 @@ func (g *generator) bindings(st *state.State) map[string]requested {
 	}
 	for name, m := range g.machines {
 		if !bound[name] && m.nodeType != nil {
-			g.omit(Omission{Owner: machineOwner(name), Reason: OmittedUnbound})
+			g.omit(Omission{Owner: schemas.ObjectRef(schemas.KindMachine, name), Reason: OmittedUnbound})
 		}
 	}
 	return boundTo
 }
-
-func machineOwner(name string) string { return schemas.KindMachine + "/" + name }
 
 // omit records a host or machine left out; nothing is recorded in a check.
 func (g *generator) omit(o Omission) {
@@ -209,7 +207,7 @@ func (g *generator) hostKey(h *schemas.Host, m *requested) hostKey {
 	if m != nil {
 		k.machine = m.name
 		if pool := g.ix.Pool(m.nodeType); pool != "" && pool != g.provPool {
-			k.machineAddr = g.allocs[[2]string{pool, machineOwner(m.name)}]
+			k.machineAddr = g.allocs[[2]string{pool, schemas.ObjectRef(schemas.KindMachine, m.name)}]
 		}
 	}
 	return k
@@ -227,7 +225,7 @@ func (g *generator) hostLease(h *schemas.Host) (lease, bool) {
 		l.addr = a
 		return l, true
 	}
-	a, ok := g.allocs[[2]string{g.provPool, schemas.KindHost + "/" + h.Metadata.Name}]
+	a, ok := g.allocs[[2]string{g.provPool, schemas.ObjectRef(schemas.KindHost, h.Metadata.Name)}]
 	l.addr = a
 	return l, ok
 }
@@ -244,13 +242,13 @@ type machineData struct {
 // check takes the pool's first address instead.
 func (g *generator) machineContext(info HostInfo, hostLease lease, m requested) (MachineContext, bool) {
 	nt := m.nodeType
-	owner := machineOwner(m.name)
+	owner := schemas.ObjectRef(schemas.KindMachine, m.name)
 	addr := hostLease
 	if pool := g.ix.Pool(nt); pool != "" && pool != g.provPool {
 		a, ok := g.allocs[[2]string{pool, owner}]
 		if !ok {
 			if !g.check {
-				g.omit(Omission{Owner: owner, Host: schemas.KindHost + "/" + info.Name, Pool: pool, Reason: OmittedNoAddress})
+				g.omit(Omission{Owner: owner, Host: schemas.ObjectRef(schemas.KindHost, info.Name), Pool: pool, Reason: OmittedNoAddress})
 				return MachineContext{}, false
 			}
 			a = g.pools[pool].first
@@ -306,10 +304,10 @@ func (g *generator) nameClash(m requested) {
 	if !ok || g.ix.Hosts[host] == nil {
 		return
 	}
-	de := &dataError{object: machineOwner(m.name), field: "metadata.name", rule: schemas.RuleObjectName,
+	de := &dataError{object: schemas.ObjectRef(schemas.KindMachine, m.name), field: "metadata.name", rule: schemas.RuleObjectName,
 		msg: fmt.Sprintf("the machine's network-data Secret %s-network-data would have the name of the preprovisioning network-data Secret of Host/%s; rename the machine", m.name, host)}
 	if m.set != "" {
-		de.object = schemas.KindMachineSet + "/" + m.set
+		de.object = schemas.ObjectRef(schemas.KindMachineSet, m.set)
 	}
-	g.failures.add(de, machineOwner(m.name), de.object)
+	g.failures.add(de, schemas.ObjectRef(schemas.KindMachine, m.name), de.object)
 }

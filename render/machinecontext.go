@@ -74,7 +74,7 @@ func (mc MachineContext) nodeTypeObject() string {
 	if mc.NodeType != nil && mc.NodeType.Metadata.Name != "" {
 		name = mc.NodeType.Metadata.Name
 	}
-	return "NodeType/" + name
+	return schemas.ObjectRef(schemas.KindNodeType, name)
 }
 
 // source is where a user-data or network-data text came from: a field of
@@ -107,7 +107,7 @@ func (mc MachineContext) pick(literal, literalField, tmpl, tmplField, secret, se
 			return source{}, false, &dataError{object: obj, field: secretField, rule: schemas.RuleReference,
 				msg: fmt.Sprintf("Secret %q does not exist in the inventory", secret)}
 		}
-		src := source{object: schemas.KindSecret + "/" + secret, via: obj + " " + secretField, template: true}
+		src := source{object: schemas.ObjectRef(schemas.KindSecret, secret), via: obj + " " + secretField, template: true}
 		if text, ok := s.StringData["template"]; ok {
 			src.text, src.field = text, "stringData.template"
 			return src, true, nil

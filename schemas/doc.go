@@ -7,5 +7,6 @@
 // Validation starts in validate.go (Validate and the problem bookkeeping);
 // each validate_<subject>.go holds the checks of one subject: names,
 // fields, site, pools, overlaps, addresses, nodetypes, templates, hosts,
-// bmc, machines, images, sshkeys.
+// bmc, machines, images, sshkeys. The names every package spells alike
+// are made here too: ObjectRef ("Kind/name") and MachineName.
 package schemas

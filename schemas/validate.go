@@ -37,7 +37,7 @@ func (inv *Inventory) ValidateWith(cache *ValidateCache) Problems {
 	if cache != nil {
 		clean := make(map[*Host]bool, len(inv.Hosts))
 		for _, h := range inv.Hosts {
-			if v.perDoc[h.Source.File+"\x00"+KindHost+"/"+h.Metadata.Name] == 0 {
+			if v.perDoc[h.Source.File+"\x00"+ObjectRef(KindHost, h.Metadata.Name)] == 0 {
 				clean[h] = true
 			}
 		}

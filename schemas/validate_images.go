@@ -29,6 +29,6 @@ func (v *validator) imageSpec(src Source, obj, field string, img *ImageSpec) {
 // images checks every OSImage.
 func (v *validator) images() {
 	for _, img := range v.inv.OSImages {
-		v.imageSpec(img.Source, "OSImage/"+img.Metadata.Name, "spec", &img.Spec)
+		v.imageSpec(img.Source, ObjectRef(KindOSImage, img.Metadata.Name), "spec", &img.Spec)
 	}
 }

@@ -70,7 +70,7 @@ func (v *validator) validName(name string) bool {
 // names, and the labels of hosts.
 func (v *validator) apiNames() {
 	for _, s := range v.inv.Sites {
-		obj, src := "Site/"+s.Metadata.Name, s.Source
+		obj, src := ObjectRef(KindSite, s.Metadata.Name), s.Source
 		if v.validName(s.Metadata.Name) {
 			nad := s.Metadata.Name + SuffixProvisioningNetwork
 			if errs := validation.IsDNS1123Subdomain(nad); len(errs) > 0 {
@@ -98,7 +98,7 @@ func (v *validator) apiNames() {
 		if v.clean[h] {
 			continue // checked before: these checks read the host alone
 		}
-		obj, src := "Host/"+h.Metadata.Name, h.Source
+		obj, src := ObjectRef(KindHost, h.Metadata.Name), h.Source
 		if name := h.Metadata.Name; v.validName(name) {
 			if n, why := firstRefused(
 				labelValue(LabelHost, name),
@@ -122,7 +122,7 @@ func (v *validator) apiNames() {
 		}
 		last := MachineName(ms.Metadata.Name, q-1)
 		if n, why := firstRefused(machineNames(last)...); why != "" {
-			v.at(ms.Source, "MachineSet/"+ms.Metadata.Name, "metadata.name", RuleAPIName, "the set's last machine, %s (%d characters), becomes %s, which the API server refuses: %s; shorten the MachineSet name to at most %d characters",
+			v.at(ms.Source, ObjectRef(KindMachineSet, ms.Metadata.Name), "metadata.name", RuleAPIName, "the set's last machine, %s (%d characters), becomes %s, which the API server refuses: %s; shorten the MachineSet name to at most %d characters",
 				last, len(last), n.what, why, n.max-(len(n.name)-len(ms.Metadata.Name)))
 		}
 	}
@@ -132,7 +132,7 @@ func (v *validator) apiNames() {
 			continue
 		}
 		if n, why := firstRefused(machineNames(name)...); why != "" {
-			v.at(m.Source, "Machine/"+name, "metadata.name", RuleAPIName, "the name (%d characters) becomes %s, which the API server refuses: %s; shorten it to at most %d characters",
+			v.at(m.Source, ObjectRef(KindMachine, name), "metadata.name", RuleAPIName, "the name (%d characters) becomes %s, which the API server refuses: %s; shorten it to at most %d characters",
 				len(name), n.what, why, n.max-(len(n.name)-len(name)))
 		}
 	}
@@ -189,7 +189,7 @@ type doc struct {
 	clean bool // a host found clean before (validator.clean)
 }
 
-func (d doc) object() string { return d.kind + "/" + d.meta.Name }
+func (d doc) object() string { return ObjectRef(d.kind, d.meta.Name) }
 
 func (v *validator) docs() []doc {
 	inv := v.inv
@@ -243,7 +243,7 @@ func (v *validator) names() {
 		if name == "" {
 			continue
 		}
-		key := d.kind + "/" + name
+		key := ObjectRef(d.kind, name)
 		if prev, dup := first[key]; dup {
 			v.at(d.src, d.object(), "metadata.name", RuleDuplicateName, "%s is defined twice; the first is at %s:%d; rename or remove one", key, prev.File, prev.LineOf("metadata.name"))
 			continue

@@ -10,7 +10,7 @@ import (
 // it names, its templates and its host selector.
 func (v *validator) nodeTypes() {
 	for _, nt := range v.inv.NodeTypes {
-		obj, src, spec := "NodeType/"+nt.Metadata.Name, nt.Source, &nt.Spec
+		obj, src, spec := ObjectRef(KindNodeType, nt.Metadata.Name), nt.Source, &nt.Spec
 		v.quantities(src, obj, "spec.resources", spec.Resources)
 		v.ref(src, obj, "spec.pool", KindIPPool, spec.Pool, v.ix.IPPools[spec.Pool] != nil)
 		v.ref(src, obj, "spec.osImage", KindOSImage, spec.OSImage, v.ix.OSImages[spec.OSImage] != nil)

@@ -5,7 +5,7 @@ package schemas
 // addressUses).
 func (v *validator) ipPools() {
 	for _, p := range v.inv.IPPools {
-		obj := "IPPool/" + p.Metadata.Name
+		obj := ObjectRef(KindIPPool, p.Metadata.Name)
 		if p.Spec.Prefix < 0 || p.Spec.Prefix > MaxPrefix {
 			v.at(p.Source, obj, "spec.prefix", RuleOutOfRange, "prefix %d is out of range; use %d-32 for IPv4, %d-128 for IPv6", p.Spec.Prefix, MinPrefixIPv4, MinPrefixIPv6)
 			continue

@@ -10,7 +10,7 @@ import (
 // and says what to do with a private key or a key in another format.
 func (v *validator) sshKeys() {
 	for _, k := range v.inv.SSHKeys {
-		obj := "SSHKey/" + k.Metadata.Name
+		obj := ObjectRef(KindSSHKey, k.Metadata.Name)
 		if !v.required(k.Source, obj, "spec.publicKey", k.Spec.PublicKey, "paste one authorized_keys line, such as ssh-ed25519 AAAA... user@host") {
 			continue
 		}

@@ -57,7 +57,7 @@ func (v *validator) templateSecret(src Source, obj, field, name string) {
 	if _, seen := v.secretRefs[name]; !seen {
 		v.secretRefs[name] = obj + " " + field
 	}
-	sobj := "Secret/" + name
+	sobj := ObjectRef(KindSecret, name)
 	if text, ok := s.StringData["template"]; ok {
 		v.template(s.Source, sobj, "stringData.template", text)
 		return
@@ -87,7 +87,7 @@ func (v *validator) secrets() {
 		if by, ok := v.secretRefs[s.Metadata.Name]; ok {
 			ref = " (it is referenced by " + by + ")"
 		}
-		v.at(s.Source, "Secret/"+s.Metadata.Name, "metadata.labels", RuleSecret,
+		v.at(s.Source, ObjectRef(KindSecret, s.Metadata.Name), "metadata.labels", RuleSecret,
 			"an inventory Secret is for templates only and must carry the label %s%s; BMC credentials never belong in Git", LabelUserDataTemplateType, ref)
 	}
 }
