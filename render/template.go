@@ -3,8 +3,6 @@ package render
 import (
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"text/template"
@@ -12,11 +10,6 @@ import (
 
 	"github.com/metalgit/metalgit/schemas"
 )
-
-// templateErrRE matches text/template's errors:
-// "template: NAME:LINE: msg" (parse) and
-// "template: NAME:LINE:COL: executing "NAME" at <.x>: msg" (execution).
-var templateErrRE = regexp.MustCompile(`(?s)^template: ([^:]*):(\d+)(?::\d+)?: (?:executing "[^"]*" at (<[^>]*>): )?(.*)$`)
 
 // templateError is a template that does not parse or fails to execute,
 // reshaped as "FIELD: template line N: message".
@@ -37,13 +30,14 @@ func (e *templateError) Error() string {
 
 func (e *templateError) Unwrap() error { return e.err }
 
+// reshapeTemplateError reshapes an error of the template named after
+// field (schemas.SplitTemplateError), with a hint for a missing key.
 func reshapeTemplateError(field string, err error) *templateError {
 	te := &templateError{field: field, rule: schemas.RuleTemplate, msg: err.Error(), err: err}
-	if m := templateErrRE.FindStringSubmatch(err.Error()); m != nil && m[1] == field {
-		te.line, _ = strconv.Atoi(m[2])
-		te.msg = m[4]
-		if expr := m[3]; expr != "" {
-			te.msg = expr + ": " + m[4] + missingKeyHint(expr, m[4])
+	if line, action, msg, ok := schemas.SplitTemplateError(field, err); ok {
+		te.line, te.msg = line, msg
+		if action != "" {
+			te.msg = action + ": " + msg + missingKeyHint(action, msg)
 		}
 	}
 	return te

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"strconv"
 	"strings"
@@ -13,12 +14,20 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// templateFuncs implements, with Helm's semantics, the functions that
-// schemas.TemplateFuncs names, and replaces Go's built-in functions that
-// build strings (print, printf, println, html, js, urlquery) with the
-// same functions under the size cap of funcLimit.
+// templateFuncs returns the functions of user-data and network-data
+// templates: helmFuncs and cappedBuiltins, with results capped at limit
+// bytes.
 func templateFuncs(limit int) template.FuncMap {
 	l := funcLimit{max: limit}
+	funcs := helmFuncs(l)
+	maps.Copy(funcs, cappedBuiltins(l))
+	return funcs
+}
+
+// helmFuncs implements, with Helm's semantics, the functions that
+// schemas.TemplateFuncNames names: validation parses templates with
+// those names, so this map has exactly them (TestTemplateFuncNames).
+func helmFuncs(l funcLimit) template.FuncMap {
 	return template.FuncMap{
 		"toYaml":  func(v any) (string, error) { s, err := tfToYAML(v); return l.check("toYaml", s, err) },
 		"toJson":  func(v any) (string, error) { s, err := tfToJSON(v); return l.check("toJson", s, err) },
@@ -31,7 +40,14 @@ func templateFuncs(limit int) template.FuncMap {
 		"lower":   func(s string) (string, error) { return l.check("lower", strings.ToLower(s), nil) },
 		"trim":    strings.TrimSpace,
 		"replace": l.replace,
+	}
+}
 
+// cappedBuiltins replaces Go's built-in functions that build strings
+// (print, printf, println, html, js, urlquery) with the same functions
+// under the size cap of funcLimit.
+func cappedBuiltins(l funcLimit) template.FuncMap {
+	return template.FuncMap{
 		"print":    func(args ...any) (string, error) { return l.check("print", fmt.Sprint(args...), nil) },
 		"println":  func(args ...any) (string, error) { return l.check("println", fmt.Sprintln(args...), nil) },
 		"printf":   func(format string, args ...any) (string, error) { return l.printf("printf", format, args...) },

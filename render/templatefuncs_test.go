@@ -1,7 +1,10 @@
 package render
 
 import (
+	"maps"
+	"slices"
 	"testing"
+	"text/template"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -42,10 +45,29 @@ func TestTemplateFuncs(t *testing.T) {
 			}
 		})
 	}
-	// Every function schemas validates against exists here.
+}
+
+// TestTemplateFuncNames holds render's functions and the names validation
+// parses templates with together: render implements exactly the functions
+// schemas.TemplateFuncNames names, and replaces only Go's built-ins.
+func TestTemplateFuncNames(t *testing.T) {
+	l := funcLimit{max: MaxDataSize}
+	want := slices.Sorted(slices.Values(schemas.TemplateFuncNames()))
+	if diff := cmp.Diff(want, slices.Sorted(maps.Keys(helmFuncs(l)))); diff != "" {
+		t.Errorf("render's functions differ from schemas.TemplateFuncNames (-schemas +render):\n%s", diff)
+	}
 	for name := range schemas.TemplateFuncs() {
 		if _, ok := templateFuncs(MaxDataSize)[name]; !ok {
 			t.Errorf("template function %s is not implemented", name)
+		}
+	}
+	for name := range cappedBuiltins(l) {
+		// A built-in parses without any function map.
+		if _, err := template.New("t").Parse("{{ " + name + " }}"); err != nil {
+			t.Errorf("%s is not one of Go's built-in template functions: %v", name, err)
+		}
+		if slices.Contains(want, name) {
+			t.Errorf("%s is both a Helm function and a capped built-in", name)
 		}
 	}
 }

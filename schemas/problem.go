@@ -210,11 +210,22 @@ func NewSource(file string, node *yaml.Node) Source {
 // follow the key's line; otherwise, or when n is past the text's last
 // line, it returns what LineOf returns for a line it cannot place.
 func (s Source) TemplateLine(path string, n int) int {
+	var text string
+	if node := s.nodeAt(path); node != nil {
+		text = node.Value
+	}
+	return s.templateLine(path, n, text)
+}
+
+// templateLine is TemplateLine for a template whose text is given: the
+// field's own text, or what it decodes to (a Secret's base64 data), whose
+// line count bounds n.
+func (s Source) templateLine(path string, n int, text string) int {
 	node := s.nodeAt(path)
 	if node == nil || node.Kind != yaml.ScalarNode || node.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 || n < 1 {
 		return s.LineOf(path)
 	}
-	last := strings.Count(strings.TrimRight(node.Value, "\n"), "\n") + 1
+	last := strings.Count(strings.TrimRight(text, "\n"), "\n") + 1
 	return node.Line + min(n, last)
 }
 

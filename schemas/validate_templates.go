@@ -3,11 +3,7 @@ package schemas
 import (
 	"encoding/base64"
 	"fmt"
-	"strconv"
-	"strings"
 	"text/template"
-
-	yaml "go.yaml.in/yaml/v3"
 )
 
 // template checks that a Go template parses. A parse error names the
@@ -23,17 +19,9 @@ func (v *validator) template(src Source, obj, field, text string) {
 	}
 	msg := err.Error()
 	line := src.LineOf(field)
-	// text/template: "template: NAME:LINE: message"
-	if rest, ok := strings.CutPrefix(msg, "template: "+field+":"); ok {
-		if n, after, ok := strings.Cut(rest, ":"); ok {
-			if tl, err := strconv.Atoi(n); err == nil {
-				msg = fmt.Sprintf("template line %d:%s", tl, after)
-				if node := src.nodeAt(field); node != nil && node.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-					last := strings.Count(strings.TrimRight(text, "\n"), "\n") + 1
-					line = node.Line + min(tl, last)
-				}
-			}
-		}
+	if tl, _, m, ok := SplitTemplateError(field, err); ok {
+		msg = fmt.Sprintf("template line %d: %s", tl, m)
+		line = src.templateLine(field, tl, text)
 	}
 	v.problems = append(v.problems, Problem{File: src.File, Line: line, Object: obj, Field: field, Rule: RuleTemplate,
 		Message: "template does not parse: " + msg})
