@@ -91,7 +91,7 @@ func (g *generator) representative(inv *schemas.Inventory, nt *schemas.NodeType)
 	}
 	info := HostInfo{Name: "example", BootMACAddress: exampleMAC}
 	hostLease := g.pools[g.provPool]
-	hostLease.addr = hostLease.first
+	hostLease.addr = hostLease.net.First
 	onHost := "a stand-in host (no host matches the node type)"
 	if h != nil {
 		info = HostInfo{Name: h.Metadata.Name, Labels: h.Metadata.Labels, BootMACAddress: h.Spec.BootMACAddress, Interfaces: h.Spec.Interfaces}

@@ -13,12 +13,24 @@ import (
 
 // lease is an address with its pool's network facts.
 type lease struct {
-	addr    netip.Addr
-	prefix  int
-	gateway string
-	dns     []string
-	ntp     []string
-	first   netip.Addr // the pool's lowest allocatable address
+	addr netip.Addr
+	net  schemas.PoolNetwork
+}
+
+// prefix is the address's prefix length, 0 without a pool.
+func (l lease) prefix() int {
+	if !l.net.Network.IsValid() {
+		return 0
+	}
+	return l.net.Network.Bits()
+}
+
+// gateway is the pool's gateway, "" when it has none.
+func (l lease) gateway() string {
+	if !l.net.Gateway.IsValid() {
+		return ""
+	}
+	return l.net.Gateway.String()
 }
 
 // requested is one requested machine, expanded from a MachineSet or a Machine.
@@ -72,18 +84,11 @@ func newGenerator(in Input) (*generator, *state.State, error) {
 		g.allocs[[2]string{a.Pool, a.Owner}] = a.Address
 	}
 	for name, p := range ix.IPPools {
-		addrs, errs := p.Spec.Addresses()
+		n, errs := p.Spec.Network()
 		if len(errs) > 0 {
 			return nil, nil, fmt.Errorf("rendering: IPPool/%s is invalid: %s", name, errs[0].Message)
 		}
-		l := lease{prefix: addrs.Network.Bits(), dns: p.Spec.DNSServers, ntp: p.Spec.NTPServers}
-		if addrs.Gateway.IsValid() {
-			l.gateway = addrs.Gateway.String()
-		}
-		if r := addrs.Allocatable.Ranges(); len(r) > 0 {
-			l.first = r[0].From()
-		}
-		g.pools[name] = l
+		g.pools[name] = lease{net: n}
 	}
 	for _, s := range in.Inventory.MachineSets {
 		nt := ix.NodeTypes[s.Spec.NodeType]
@@ -251,7 +256,7 @@ func (g *generator) machineContext(info HostInfo, hostLease lease, m requested) 
 				g.omit(Omission{Owner: owner, Host: schemas.ObjectRef(schemas.KindHost, info.Name), Pool: pool, Reason: OmittedNoAddress})
 				return MachineContext{}, false
 			}
-			a = g.pools[pool].first
+			a = g.pools[pool].net.First
 		}
 		addr = g.pools[pool]
 		addr.addr = a
@@ -264,9 +269,9 @@ func (g *generator) machineContext(info HostInfo, hostLease lease, m requested) 
 		Properties:  MergeProperties(layers...),
 		SSHKeys:     g.sshKeys(nt),
 		AllocatedIP: addr.addr.String(),
-		Gateway:     addr.gateway,
-		Prefix:      addr.prefix,
-		DNSServers:  addr.dns,
+		Gateway:     addr.gateway(),
+		Prefix:      addr.prefix(),
+		DNSServers:  addr.net.DNSServers,
 		NodeType:    nt,
 		Secrets:     g.ix.Secrets,
 		templates:   g.templates,
