@@ -40,12 +40,10 @@ type Binding struct {
 
 // Allocation is one address the state holds after the pass.
 type Allocation struct {
-	Pool    string `json:"pool"`
-	Address string `json:"address"`
-	Owner   string `json:"owner"`
-	Status  Status `json:"status"`
-
-	addr netip.Addr // Address, parsed, for sorting
+	Pool    string     `json:"pool"`
+	Address netip.Addr `json:"address"`
+	Owner   string     `json:"owner"`
+	Status  Status     `json:"status"`
 }
 
 // Release types.
@@ -246,7 +244,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 			continue
 		}
 		held[d] = true
-		plan.Allocations = append(plan.Allocations, Allocation{Pool: a.Pool, Address: a.Address.String(), Owner: a.Owner, Status: StatusKept, addr: a.Address})
+		plan.Allocations = append(plan.Allocations, Allocation{Pool: a.Pool, Address: a.Address, Owner: a.Owner, Status: StatusKept})
 	}
 	if len(stateProblems) > 0 {
 		stateProblems.Sort()
@@ -269,7 +267,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 		pool := pools[name]
 		got, errs := pool.AllocateEach(newOwners[name])
 		for _, a := range got {
-			plan.Allocations = append(plan.Allocations, Allocation{Pool: name, Address: a.Address.String(), Owner: a.Owner, Status: StatusNew, addr: a.Address})
+			plan.Allocations = append(plan.Allocations, Allocation{Pool: name, Address: a.Address, Owner: a.Owner, Status: StatusNew})
 		}
 		for _, err := range errs {
 			var ex *ipam.ExhaustedError
@@ -286,7 +284,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 	}
 
 	slices.SortFunc(plan.Allocations, func(a, b Allocation) int {
-		return cmp.Or(strings.Compare(a.Pool, b.Pool), a.addr.Compare(b.addr))
+		return cmp.Or(strings.Compare(a.Pool, b.Pool), a.Address.Compare(b.Address))
 	})
 	// Bindings first, then allocations.
 	slices.SortFunc(plan.Releases, func(a, b Release) int {

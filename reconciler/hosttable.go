@@ -100,8 +100,8 @@ func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit 
 		}
 		if ok {
 			e.Pool = a.Pool
-			addr, err := netip.ParseAddr(a.Address)
-			if p, ok := pools[a.Pool]; ok && err == nil {
+			addr := a.Address
+			if p, ok := pools[a.Pool]; ok && addr.IsValid() {
 				if p.Network.IsValid() {
 					e.Address = netip.PrefixFrom(addr, p.Network.Bits())
 					e.Gateway = p.Gateway
