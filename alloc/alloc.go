@@ -140,6 +140,13 @@ func (p *Plan) Counts() (newB, keptB, newA, keptA int) {
 	return
 }
 
+// Summary is one line counting the plan's changes.
+func (p *Plan) Summary() string {
+	newB, keptB, newA, keptA := p.Counts()
+	return fmt.Sprintf("%d new and %d kept bindings, %d new and %d kept allocations, %d released, %d problems",
+		newB, keptB, newA, keptA, len(p.Releases), len(p.Problems))
+}
+
 // demand is one (pool, owner) pair the inventory asks an address for.
 type demand struct{ pool, owner string }
 
