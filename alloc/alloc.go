@@ -40,12 +40,10 @@ type Binding struct {
 
 // Allocation is one address the state holds after the pass.
 type Allocation struct {
-	Pool    string `json:"pool"`
-	Address string `json:"address"`
-	Owner   string `json:"owner"`
-	Status  Status `json:"status"`
-
-	addr netip.Addr // Address, parsed, for sorting
+	Pool    string     `json:"pool"`
+	Address netip.Addr `json:"address"`
+	Owner   string     `json:"owner"`
+	Status  Status     `json:"status"`
 }
 
 // Release types.
@@ -142,9 +140,12 @@ func (p *Plan) Counts() (newB, keptB, newA, keptA int) {
 	return
 }
 
-// Owner strings.
-func hostOwner(name string) string    { return schemas.KindHost + "/" + name }
-func machineOwner(name string) string { return schemas.KindMachine + "/" + name }
+// Summary is one line counting the plan's changes.
+func (p *Plan) Summary() string {
+	newB, keptB, newA, keptA := p.Counts()
+	return fmt.Sprintf("%d new and %d kept bindings, %d new and %d kept allocations, %d released, %d problems",
+		newB, keptB, newA, keptA, len(p.Releases), len(p.Problems))
+}
 
 // demand is one (pool, owner) pair the inventory asks an address for.
 type demand struct{ pool, owner string }
@@ -185,11 +186,11 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 		plan.Releases = append(plan.Releases, Release{Type: ReleaseBinding, Machine: r.Machine, Host: r.Host, Reason: string(r.Reason)})
 	}
 	for _, u := range res.Unbound {
-		msg := fmt.Sprintf("%s cannot bind: %s", machineOwner(u.Machine), u.Reason)
+		msg := fmt.Sprintf("%s cannot bind: %s", schemas.ObjectRef(schemas.KindMachine, u.Machine), u.Reason)
 		if u.Detail != "" {
 			msg += " (" + u.Detail + ")"
 		}
-		plan.Problems = append(plan.Problems, Problem{Type: ProblemUnbound, Owner: machineOwner(u.Machine), Reason: string(u.Reason), Message: msg})
+		plan.Problems = append(plan.Problems, Problem{Type: ProblemUnbound, Owner: schemas.ObjectRef(schemas.KindMachine, u.Machine), Reason: string(u.Reason), Message: msg})
 	}
 
 	// What the inventory asks addresses for.
@@ -197,7 +198,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 	wanted := map[demand]bool{}
 	for _, h := range inv.Hosts {
 		if h.Spec.IPAddress == "" {
-			wanted[demand{provPool, hostOwner(h.Metadata.Name)}] = true
+			wanted[demand{provPool, schemas.ObjectRef(schemas.KindHost, h.Metadata.Name)}] = true
 		}
 	}
 	machineTypes := map[string]*schemas.NodeType{}
@@ -210,7 +211,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 			continue
 		}
 		if pool := ix.Pool(nt); pool != "" && pool != provPool {
-			wanted[demand{pool, machineOwner(machine)}] = true
+			wanted[demand{pool, schemas.ObjectRef(schemas.KindMachine, machine)}] = true
 		}
 	}
 
@@ -250,7 +251,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 			continue
 		}
 		held[d] = true
-		plan.Allocations = append(plan.Allocations, Allocation{Pool: a.Pool, Address: a.Address.String(), Owner: a.Owner, Status: StatusKept, addr: a.Address})
+		plan.Allocations = append(plan.Allocations, Allocation{Pool: a.Pool, Address: a.Address, Owner: a.Owner, Status: StatusKept})
 	}
 	if len(stateProblems) > 0 {
 		stateProblems.Sort()
@@ -273,7 +274,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 		pool := pools[name]
 		got, errs := pool.AllocateEach(newOwners[name])
 		for _, a := range got {
-			plan.Allocations = append(plan.Allocations, Allocation{Pool: name, Address: a.Address.String(), Owner: a.Owner, Status: StatusNew, addr: a.Address})
+			plan.Allocations = append(plan.Allocations, Allocation{Pool: name, Address: a.Address, Owner: a.Owner, Status: StatusNew})
 		}
 		for _, err := range errs {
 			var ex *ipam.ExhaustedError
@@ -290,7 +291,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 	}
 
 	slices.SortFunc(plan.Allocations, func(a, b Allocation) int {
-		return cmp.Or(strings.Compare(a.Pool, b.Pool), a.addr.Compare(b.addr))
+		return cmp.Or(strings.Compare(a.Pool, b.Pool), a.Address.Compare(b.Address))
 	})
 	// Bindings first, then allocations.
 	slices.SortFunc(plan.Releases, func(a, b Release) int {
@@ -307,7 +308,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 
 // releaseReason explains why an owner no longer needs its address.
 func releaseReason(owner string, ix *schemas.Index, requested map[string]*schemas.NodeType, bound map[string]string, provisioning bool) string {
-	kind, name, _ := strings.Cut(owner, "/")
+	kind, name, _ := schemas.SplitObjectRef(owner)
 	switch kind {
 	case schemas.KindHost:
 		h := ix.Hosts[name]

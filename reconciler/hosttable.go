@@ -83,15 +83,9 @@ func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit 
 	}
 	// The network facts of each pool, worked out once. Entries share their
 	// pool's DNS and NTP slices: a table is never changed.
-	type poolFacts struct {
-		network  netip.Prefix
-		gateway  netip.Addr
-		dns, ntp []netip.Addr
-	}
-	pools := make(map[string]poolFacts, len(ix.IPPools))
+	pools := make(map[string]schemas.PoolNetwork, len(ix.IPPools))
 	for name, p := range ix.IPPools {
-		pa, _ := p.Spec.Addresses()
-		pools[name] = poolFacts{network: pa.Network, gateway: pa.Gateway, dns: parseAddrs(p.Spec.DNSServers), ntp: parseAddrs(p.Spec.NTPServers)}
+		pools[name], _ = p.Spec.Network()
 	}
 	t := &HostTable{SourceCommit: source, StateCommit: stateCommit, byMAC: map[string]int{}}
 	for _, h := range inv.Hosts {
@@ -100,19 +94,19 @@ func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit 
 		if m := machineOf[name]; m != "" {
 			e.Machine, e.Hostname, e.Phase = m, m, PhaseBound
 		}
-		a, ok := addrOf[schemas.KindHost+"/"+name]
+		a, ok := addrOf[schemas.ObjectRef(schemas.KindHost, name)]
 		if !ok && e.Machine != "" {
-			a, ok = addrOf[schemas.KindMachine+"/"+e.Machine]
+			a, ok = addrOf[schemas.ObjectRef(schemas.KindMachine, e.Machine)]
 		}
 		if ok {
 			e.Pool = a.Pool
-			addr, err := netip.ParseAddr(a.Address)
-			if p, ok := pools[a.Pool]; ok && err == nil {
-				if p.network.IsValid() {
-					e.Address = netip.PrefixFrom(addr, p.network.Bits())
-					e.Gateway = p.gateway
+			addr := a.Address
+			if p, ok := pools[a.Pool]; ok && addr.IsValid() {
+				if p.Network.IsValid() {
+					e.Address = netip.PrefixFrom(addr, p.Network.Bits())
+					e.Gateway = p.Gateway
 				}
-				e.DNS, e.NTP = p.dns, p.ntp
+				e.DNS, e.NTP = p.DNS, p.NTP
 			}
 		}
 		t.Hosts = append(t.Hosts, e)
@@ -124,14 +118,4 @@ func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit 
 		}
 	}
 	return t
-}
-
-func parseAddrs(ss []string) []netip.Addr {
-	var out []netip.Addr
-	for _, s := range ss {
-		if a, err := netip.ParseAddr(s); err == nil {
-			out = append(out, a)
-		}
-	}
-	return out
 }

@@ -22,26 +22,26 @@ import (
 // a check.
 func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 	name := h.Metadata.Name
-	owner := schemas.KindHost + "/" + name
+	owner := schemas.ObjectRef(schemas.KindHost, name)
 	hostLease, ok := g.hostLease(h)
 	if !ok {
 		if !g.check {
 			g.omit(Omission{Owner: owner, Pool: g.provPool, Reason: OmittedNoAddress})
 			return nil, nil
 		}
-		hostLease.addr = hostLease.first
+		hostLease.addr = hostLease.net.First
 	}
 	info := HostInfo{Name: name, Labels: h.Metadata.Labels, BootMACAddress: h.Spec.BootMACAddress, Interfaces: h.Spec.Interfaces}
 	failed := g.failures.len()
 
-	preprov, err := preprovisioningNetworkData(info, hostLease.addr.String(), hostLease.prefix, hostLease.gateway, hostLease.dns, g.check)
+	preprov, err := preprovisioningNetworkData(info, hostLease.addr.String(), hostLease.prefix(), hostLease.gateway(), hostLease.net.DNSServers, g.check)
 	if err != nil {
 		g.failures.add(err, "preprovisioning network-data of "+owner, owner)
 	}
 	var data *machineData
 	if m != nil {
 		if mc, ok := g.machineContext(info, hostLease, *m); ok {
-			data = g.machineData(mc, *m, machineOwner(m.name)+" on "+owner)
+			data = g.machineData(mc, *m, schemas.ObjectRef(schemas.KindMachine, m.name)+" on "+owner)
 		}
 	}
 	if g.check || g.failures.len() > failed {
@@ -54,16 +54,16 @@ func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 	}
 	labels[LabelHost] = name
 	annotations := map[string]string{
-		AnnotationIPAddress: netip.PrefixFrom(hostLease.addr, hostLease.prefix).String(),
+		AnnotationIPAddress: netip.PrefixFrom(hostLease.addr, hostLease.prefix()).String(),
 	}
-	if hostLease.gateway != "" {
-		annotations[AnnotationGateway] = hostLease.gateway
+	if gw := hostLease.gateway(); gw != "" {
+		annotations[AnnotationGateway] = gw
 	}
-	if len(hostLease.dns) > 0 {
-		annotations[AnnotationDNSServers] = strings.Join(hostLease.dns, ",")
+	if dns := hostLease.net.DNSServers; len(dns) > 0 {
+		annotations[AnnotationDNSServers] = strings.Join(dns, ",")
 	}
-	if len(hostLease.ntp) > 0 {
-		annotations[AnnotationNTPServers] = strings.Join(hostLease.ntp, ",")
+	if ntp := hostLease.net.NTPServers; len(ntp) > 0 {
+		annotations[AnnotationNTPServers] = strings.Join(ntp, ",")
 	}
 
 	bootMode := metal3v1alpha1.DefaultBootMode

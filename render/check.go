@@ -51,7 +51,8 @@ func Check(inv *schemas.Inventory, st *state.State) schemas.Problems {
 			checked[bm.nodeType] = true
 		}
 		if _, err := g.host(h, m); err != nil {
-			g.failures.add(err, "Host/"+h.Metadata.Name, "Host/"+h.Metadata.Name)
+			host := schemas.ObjectRef(schemas.KindHost, h.Metadata.Name)
+			g.failures.add(err, host, host)
 		}
 	}
 	for _, nt := range inv.NodeTypes {
@@ -68,7 +69,7 @@ func Check(inv *schemas.Inventory, st *state.State) schemas.Problems {
 		g.nameClash(g.machines[name])
 	}
 	if _, err := siteObjects(g.ix, true); err != nil {
-		site := schemas.KindSite + "/" + g.ix.Site.Metadata.Name
+		site := schemas.ObjectRef(schemas.KindSite, g.ix.Site.Metadata.Name)
 		g.failures.add(&dataError{object: site, rule: schemas.RuleValue, msg: strings.TrimPrefix(err.Error(), "rendering "+site+": ")}, site, site)
 	}
 	return g.failures.problems()
@@ -90,15 +91,15 @@ func (g *generator) representative(inv *schemas.Inventory, nt *schemas.NodeType)
 	}
 	info := HostInfo{Name: "example", BootMACAddress: exampleMAC}
 	hostLease := g.pools[g.provPool]
-	hostLease.addr = hostLease.first
+	hostLease.addr = hostLease.net.First
 	onHost := "a stand-in host (no host matches the node type)"
 	if h != nil {
 		info = HostInfo{Name: h.Metadata.Name, Labels: h.Metadata.Labels, BootMACAddress: h.Spec.BootMACAddress, Interfaces: h.Spec.Interfaces}
 		if l, ok := g.hostLease(h); ok {
 			hostLease = l
 		}
-		onHost = schemas.KindHost + "/" + h.Metadata.Name
+		onHost = schemas.ObjectRef(schemas.KindHost, h.Metadata.Name)
 	}
 	mc, _ := g.machineContext(info, hostLease, m)
-	g.machineData(mc, m, fmt.Sprintf("%s on %s, a representative context: no machine of %s is bound", machineOwner(m.name), onHost, mc.nodeTypeObject()))
+	g.machineData(mc, m, fmt.Sprintf("%s on %s, a representative context: no machine of %s is bound", schemas.ObjectRef(schemas.KindMachine, m.name), onHost, mc.nodeTypeObject()))
 }

@@ -45,7 +45,7 @@ func (e *dataError) Unwrap() error { return e.err }
 
 // hostError is a dataError about a field of Host/host.
 func hostError(host, field, format string, args ...any) *dataError {
-	return &dataError{object: schemas.KindHost + "/" + host, field: field, rule: schemas.RuleNetworkData, msg: fmt.Sprintf(format, args...)}
+	return &dataError{object: schemas.ObjectRef(schemas.KindHost, host), field: field, rule: schemas.RuleNetworkData, msg: fmt.Sprintf(format, args...)}
 }
 
 // failures collects the data that cannot be rendered as problems: one per
@@ -145,7 +145,7 @@ func (f *failures) problems() schemas.Problems {
 
 // source returns the Source of the document Kind/name.
 func (f *failures) source(object string) (schemas.Source, bool) {
-	kind, name, _ := strings.Cut(object, "/")
+	kind, name, _ := schemas.SplitObjectRef(object)
 	switch kind {
 	case schemas.KindNodeType:
 		if o := f.ix.NodeTypes[name]; o != nil {

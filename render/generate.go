@@ -13,12 +13,24 @@ import (
 
 // lease is an address with its pool's network facts.
 type lease struct {
-	addr    netip.Addr
-	prefix  int
-	gateway string
-	dns     []string
-	ntp     []string
-	first   netip.Addr // the pool's lowest allocatable address
+	addr netip.Addr
+	net  schemas.PoolNetwork
+}
+
+// prefix is the address's prefix length, 0 without a pool.
+func (l lease) prefix() int {
+	if !l.net.Network.IsValid() {
+		return 0
+	}
+	return l.net.Network.Bits()
+}
+
+// gateway is the pool's gateway, "" when it has none.
+func (l lease) gateway() string {
+	if !l.net.Gateway.IsValid() {
+		return ""
+	}
+	return l.net.Gateway.String()
 }
 
 // requested is one requested machine, expanded from a MachineSet or a Machine.
@@ -72,18 +84,11 @@ func newGenerator(in Input) (*generator, *state.State, error) {
 		g.allocs[[2]string{a.Pool, a.Owner}] = a.Address
 	}
 	for name, p := range ix.IPPools {
-		addrs, errs := p.Spec.Addresses()
+		n, errs := p.Spec.Network()
 		if len(errs) > 0 {
 			return nil, nil, fmt.Errorf("rendering: IPPool/%s is invalid: %s", name, errs[0].Message)
 		}
-		l := lease{prefix: addrs.Network.Bits(), dns: p.Spec.DNSServers, ntp: p.Spec.NTPServers}
-		if addrs.Gateway.IsValid() {
-			l.gateway = addrs.Gateway.String()
-		}
-		if r := addrs.Allocatable.Ranges(); len(r) > 0 {
-			l.first = r[0].From()
-		}
-		g.pools[name] = l
+		g.pools[name] = lease{net: n}
 	}
 	for _, s := range in.Inventory.MachineSets {
 		nt := ix.NodeTypes[s.Spec.NodeType]
@@ -111,7 +116,7 @@ func (g *generator) bindings(st *state.State) map[string]requested {
 			continue
 		}
 		if g.ix.Hosts[b.Host] == nil {
-			g.omit(Omission{Owner: machineOwner(m.name), Host: schemas.KindHost + "/" + b.Host, Reason: OmittedHostGone})
+			g.omit(Omission{Owner: schemas.ObjectRef(schemas.KindMachine, m.name), Host: schemas.ObjectRef(schemas.KindHost, b.Host), Reason: OmittedHostGone})
 			bound[m.name] = true
 			continue
 		}
@@ -120,13 +125,11 @@ func (g *generator) bindings(st *state.State) map[string]requested {
 	}
 	for name, m := range g.machines {
 		if !bound[name] && m.nodeType != nil {
-			g.omit(Omission{Owner: machineOwner(name), Reason: OmittedUnbound})
+			g.omit(Omission{Owner: schemas.ObjectRef(schemas.KindMachine, name), Reason: OmittedUnbound})
 		}
 	}
 	return boundTo
 }
-
-func machineOwner(name string) string { return schemas.KindMachine + "/" + name }
 
 // omit records a host or machine left out; nothing is recorded in a check.
 func (g *generator) omit(o Omission) {
@@ -213,7 +216,7 @@ func (g *generator) hostKey(h *schemas.Host, m *requested) hostKey {
 	if m != nil {
 		k.machine = m.name
 		if pool := g.ix.Pool(m.nodeType); pool != "" && pool != g.provPool {
-			k.machineAddr = g.allocs[[2]string{pool, machineOwner(m.name)}]
+			k.machineAddr = g.allocs[[2]string{pool, schemas.ObjectRef(schemas.KindMachine, m.name)}]
 		}
 	}
 	return k
@@ -231,7 +234,7 @@ func (g *generator) hostLease(h *schemas.Host) (lease, bool) {
 		l.addr = a
 		return l, true
 	}
-	a, ok := g.allocs[[2]string{g.provPool, schemas.KindHost + "/" + h.Metadata.Name}]
+	a, ok := g.allocs[[2]string{g.provPool, schemas.ObjectRef(schemas.KindHost, h.Metadata.Name)}]
 	l.addr = a
 	return l, ok
 }
@@ -248,16 +251,16 @@ type machineData struct {
 // check takes the pool's first address instead.
 func (g *generator) machineContext(info HostInfo, hostLease lease, m requested) (MachineContext, bool) {
 	nt := m.nodeType
-	owner := machineOwner(m.name)
+	owner := schemas.ObjectRef(schemas.KindMachine, m.name)
 	addr := hostLease
 	if pool := g.ix.Pool(nt); pool != "" && pool != g.provPool {
 		a, ok := g.allocs[[2]string{pool, owner}]
 		if !ok {
 			if !g.check {
-				g.omit(Omission{Owner: owner, Host: schemas.KindHost + "/" + info.Name, Pool: pool, Reason: OmittedNoAddress})
+				g.omit(Omission{Owner: owner, Host: schemas.ObjectRef(schemas.KindHost, info.Name), Pool: pool, Reason: OmittedNoAddress})
 				return MachineContext{}, false
 			}
-			a = g.pools[pool].first
+			a = g.pools[pool].net.First
 		}
 		addr = g.pools[pool]
 		addr.addr = a
@@ -270,9 +273,9 @@ func (g *generator) machineContext(info HostInfo, hostLease lease, m requested) 
 		Properties:  MergeProperties(layers...),
 		SSHKeys:     g.sshKeys(nt),
 		AllocatedIP: addr.addr.String(),
-		Gateway:     addr.gateway,
-		Prefix:      addr.prefix,
-		DNSServers:  addr.dns,
+		Gateway:     addr.gateway(),
+		Prefix:      addr.prefix(),
+		DNSServers:  addr.net.DNSServers,
 		NodeType:    nt,
 		Secrets:     g.ix.Secrets,
 		templates:   g.templates,
@@ -310,10 +313,10 @@ func (g *generator) nameClash(m requested) {
 	if !ok || g.ix.Hosts[host] == nil {
 		return
 	}
-	de := &dataError{object: machineOwner(m.name), field: "metadata.name", rule: schemas.RuleObjectName,
+	de := &dataError{object: schemas.ObjectRef(schemas.KindMachine, m.name), field: "metadata.name", rule: schemas.RuleObjectName,
 		msg: fmt.Sprintf("the machine's network-data Secret %s-network-data would have the name of the preprovisioning network-data Secret of Host/%s; rename the machine", m.name, host)}
 	if m.set != "" {
-		de.object = schemas.KindMachineSet + "/" + m.set
+		de.object = schemas.ObjectRef(schemas.KindMachineSet, m.set)
 	}
-	g.failures.add(de, machineOwner(m.name), de.object)
+	g.failures.add(de, schemas.ObjectRef(schemas.KindMachine, m.name), de.object)
 }

@@ -7,8 +7,59 @@ import (
 	"net/netip"
 	"strings"
 
+	yaml "go.yaml.in/yaml/v3"
+
 	"github.com/metalgit/metalgit/schemas"
 )
+
+// BootLinkID is the link id of the boot NIC in generated network data when
+// the host lists no interfaces. The id is only a reference inside
+// network_data.json; cloud-init and glean find the device by its MAC.
+const BootLinkID = "eth0"
+
+// NetworkData returns the network-data of one machine: literal networkData > networkDataTemplate >
+// networkDataTemplateSecret > generated OpenStack network_data.json.
+//
+// A literal or templated result must be a JSON or YAML mapping and is
+// returned as written. The generated form puts the machine's address on
+// the first interface with a pool, else on the interface with the boot
+// MAC (or the bond it belongs to), else, when the host lists no
+// interfaces, on one phy link with id BootLinkID for the boot MAC.
+func NetworkData(mc MachineContext) (string, error) {
+	out, err := networkData(mc)
+	if err != nil {
+		return "", fmt.Errorf("rendering network-data for Machine/%s: %w", mc.Machine.Name, err)
+	}
+	return out, nil
+}
+
+func networkData(mc MachineContext) (string, error) {
+	var spec schemas.NodeTypeSpec
+	if mc.NodeType != nil {
+		spec = mc.NodeType.Spec
+	}
+	src, ok, err := mc.pick(spec.NetworkData, "spec.networkData",
+		spec.NetworkDataTemplate, "spec.networkDataTemplate",
+		spec.NetworkDataTemplateSecret, "spec.networkDataTemplateSecret")
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return generateNetworkData(mc.Host, mc.AllocatedIP, mc.Prefix, mc.Gateway, mc.DNSServers, true, mc.checkOnly)
+	}
+	text, err := src.render(mc, "network-data")
+	if err != nil {
+		return "", err
+	}
+	var v any
+	if err := yaml.Unmarshal([]byte(text), &v); err != nil {
+		return "", src.fail(schemas.RuleNetworkData, "result is not valid JSON or YAML: %v", err)
+	}
+	if _, isMap := v.(map[string]any); !isMap {
+		return "", src.fail(schemas.RuleNetworkData, "result is not a JSON object or YAML mapping; network data is one, such as {\"links\": [...], \"networks\": [...]}")
+	}
+	return text, nil
+}
 
 // PreprovisioningNetworkData returns generated network data, in the same
 // OpenStack network_data.json form as NetworkData, for a host's

@@ -12,6 +12,12 @@
 // Render never allocates: it reads the bindings and leases that
 // `metalgit allocate` wrote. It imports the model (schemas) and the state
 // (alloc/state), never reconciler or boot.
+//
+// A machine's data is built from its MachineContext (machinecontext.go):
+// user-data in userdata.go, network data in networkdata.go, merged
+// properties in properties.go; templates are parsed and run in
+// template.go with the functions of templatefuncs.go, within the size
+// limits of limit.go.
 package render
 
 import (

@@ -173,8 +173,8 @@ type siteGen struct {
 func newSiteGen(ix *schemas.Index) *siteGen {
 	s := &siteGen{site: ix.Site}
 	if p := ix.IPPools[ix.Site.Spec.ProvisioningPool]; p != nil {
-		if addrs, errs := p.Spec.Addresses(); len(errs) == 0 && addrs.Gateway.IsValid() {
-			s.gateway = addrs.Gateway.String()
+		if n, errs := p.Spec.Network(); len(errs) == 0 && n.Gateway.IsValid() {
+			s.gateway = n.Gateway.String()
 		}
 	}
 	return s

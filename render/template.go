@@ -1,26 +1,15 @@
 package render
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"text/template"
-
-	yaml "go.yaml.in/yaml/v3"
+	"text/template/parse"
 
 	"github.com/metalgit/metalgit/schemas"
 )
-
-// templateErrRE matches text/template's errors:
-// "template: NAME:LINE: msg" (parse) and
-// "template: NAME:LINE:COL: executing "NAME" at <.x>: msg" (execution).
-var templateErrRE = regexp.MustCompile(`(?s)^template: ([^:]*):(\d+)(?::\d+)?: (?:executing "[^"]*" at (<[^>]*>): )?(.*)$`)
 
 // templateError is a template that does not parse or fails to execute,
 // reshaped as "FIELD: template line N: message".
@@ -41,13 +30,14 @@ func (e *templateError) Error() string {
 
 func (e *templateError) Unwrap() error { return e.err }
 
+// reshapeTemplateError reshapes an error of the template named after
+// field (schemas.SplitTemplateError), with a hint for a missing key.
 func reshapeTemplateError(field string, err error) *templateError {
 	te := &templateError{field: field, rule: schemas.RuleTemplate, msg: err.Error(), err: err}
-	if m := templateErrRE.FindStringSubmatch(err.Error()); m != nil && m[1] == field {
-		te.line, _ = strconv.Atoi(m[2])
-		te.msg = m[4]
-		if expr := m[3]; expr != "" {
-			te.msg = expr + ": " + m[4] + missingKeyHint(expr, m[4])
+	if line, action, msg, ok := schemas.SplitTemplateError(field, err); ok {
+		te.line, te.msg = line, msg
+		if action != "" {
+			te.msg = action + ": " + msg + missingKeyHint(action, msg)
 		}
 	}
 	return te
@@ -150,130 +140,29 @@ func executeTemplate(field, text string, data any) (string, error) {
 	return c.execute(field, text, data)
 }
 
-// jsonPlain turns v into JSON-shaped values (maps, lists, json.Number, strings,
-// bools) so that structs are spelt by their json tags and maps sort.
-func jsonPlain(v any) (any, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var out any
-	if err := dec.Decode(&out); err != nil {
-		return nil, err
-	}
-	return jsonNumbers(out), nil
-}
-
-// jsonNumbers turns json.Numbers into int64 or float64, which YAML spells as
-// numbers.
-func jsonNumbers(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, x := range t {
-			t[k] = jsonNumbers(x)
+// templateCall finds a {{ template }} or {{ block }} action in a parsed
+// template: a template that calls itself, twice per call, runs without
+// end and writes nothing, so neither is allowed. It returns the action's
+// line, 0 when there is none.
+func templateCall(n parse.Node) int {
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return 0
 		}
-	case []any:
-		for i, x := range t {
-			t[i] = jsonNumbers(x)
+		for _, c := range n.Nodes {
+			if line := templateCall(c); line > 0 {
+				return line
+			}
 		}
-	case json.Number:
-		if i, err := t.Int64(); err == nil {
-			return i
-		}
-		if f, err := t.Float64(); err == nil {
-			return f
-		}
-		return t.String()
+	case *parse.IfNode:
+		return max(templateCall(n.List), templateCall(n.ElseList))
+	case *parse.RangeNode:
+		return max(templateCall(n.List), templateCall(n.ElseList))
+	case *parse.WithNode:
+		return max(templateCall(n.List), templateCall(n.ElseList))
+	case *parse.TemplateNode:
+		return n.Line
 	}
-	return v
-}
-
-// tfToYAML renders v as block YAML with 2-space indentation and no trailing
-// newline, like Helm's toYaml.
-func tfToYAML(v any) (string, error) {
-	p, err := jsonPlain(v)
-	if err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(p); err != nil {
-		return "", err
-	}
-	if err := enc.Close(); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
-}
-
-// tfToJSON renders v as compact JSON, like Helm's toJson.
-func tfToJSON(v any) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
-}
-
-func tfIndent(n int, s string) string {
-	pad := strings.Repeat(" ", n)
-	return pad + strings.ReplaceAll(s, "\n", "\n"+pad)
-}
-
-// tfStrval spells a value as Helm does.
-func tfStrval(v any) string {
-	switch t := v.(type) {
-	case string:
-		return t
-	case []byte:
-		return string(t)
-	case error:
-		return t.Error()
-	case fmt.Stringer:
-		return t.String()
-	}
-	return fmt.Sprintf("%v", v)
-}
-
-// tfQuote double-quotes each non-nil argument and joins them with spaces.
-func tfQuote(args ...any) string {
-	var out []string
-	for _, a := range args {
-		if a != nil {
-			out = append(out, strconv.Quote(tfStrval(a)))
-		}
-	}
-	return strings.Join(out, " ")
-}
-
-// tfDefault returns the given value unless it is missing or empty (nil, zero,
-// "", an empty list or map, false), else d. Note that under missingkey=error
-// {{ .Properties.x | default 1 }} still fails for a missing x; write
-// {{ index .Properties "x" | default 1 }}.
-func tfDefault(d any, given ...any) any {
-	if len(given) == 0 || tfEmpty(given[0]) {
-		return d
-	}
-	return given[0]
-}
-
-func tfEmpty(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
-		return rv.Len() == 0
-	case reflect.Pointer, reflect.Interface:
-		return rv.IsNil()
-	case reflect.Struct:
-		return false
-	}
-	return rv.IsZero()
+	return 0
 }

@@ -425,7 +425,7 @@ func (l *loader) loadDocument(src Source, index int) {
 	}
 	l.docs++
 	apiVersion, kind, name := scalarAt(n, "apiVersion"), scalarAt(n, "kind"), nameOf(n)
-	object := kind + "/" + name
+	object := ObjectRef(kind, name)
 	if name == "" {
 		object = fmt.Sprintf("%s (document %d)", cmp.Or(kind, "document"), index+1)
 	}

@@ -81,6 +81,52 @@ func (s *IPPoolSpec) Addresses() (PoolAddresses, []FieldError) {
 	return s.addresses(true)
 }
 
+// PoolNetwork is what a host holding an address of an IPPool is told
+// about its network: render writes it into network data and
+// BareMetalHost annotations, the boot proxy's host table hands it out
+// over DHCP.
+type PoolNetwork struct {
+	// Network is the pool's subnet; its length is every address's prefix
+	// length.
+	Network netip.Prefix
+	// Gateway is the pool's gateway, the zero Addr when it has none.
+	Gateway netip.Addr
+	// DNSServers and NTPServers are the spec's, as written; DNS and NTP
+	// are those of them that parse, in the same order.
+	DNSServers, NTPServers []string
+	DNS, NTP               []netip.Addr
+	// First is the pool's lowest allocatable address, the zero Addr when
+	// it has none.
+	First netip.Addr
+}
+
+// Network works out the pool's network facts from its addresses
+// (Addresses). It reports Addresses' problems; the result is usable only
+// when there are none.
+func (s *IPPoolSpec) Network() (PoolNetwork, []FieldError) {
+	addrs, errs := s.Addresses()
+	n := PoolNetwork{Network: addrs.Network, Gateway: addrs.Gateway,
+		DNSServers: s.DNSServers, NTPServers: s.NTPServers,
+		DNS: parseAddrs(s.DNSServers), NTP: parseAddrs(s.NTPServers)}
+	if addrs.Allocatable != nil {
+		if r := addrs.Allocatable.Ranges(); len(r) > 0 {
+			n.First = r[0].From()
+		}
+	}
+	return n, errs
+}
+
+// parseAddrs returns the entries that are IP addresses, nil for none.
+func parseAddrs(entries []string) []netip.Addr {
+	var out []netip.Addr
+	for _, e := range entries {
+		if a, err := netip.ParseAddr(e); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
 // addresses is Addresses; with hints false it offers no example in its
 // messages, which saves checking the examples (see cidrHint).
 func (s *IPPoolSpec) addresses(hints bool) (PoolAddresses, []FieldError) {

@@ -198,7 +198,7 @@ func TestIPAMAllocatesWhatValidationAllows(t *testing.T) {
 			}
 			var got []string
 			for _, a := range plan.Allocations {
-				got = append(got, a.Address)
+				got = append(got, a.Address.String())
 			}
 			slices.SortFunc(got, func(a, b string) int { return netip.MustParseAddr(a).Compare(netip.MustParseAddr(b)) })
 			if diff := cmp.Diff(tc.want, got); diff != "" {

@@ -212,11 +212,22 @@ func NewSource(file string, node *yaml.Node) Source {
 // follow the key's line; otherwise, or when n is past the text's last
 // line, it returns what LineOf returns for a line it cannot place.
 func (s Source) TemplateLine(path string, n int) int {
+	var text string
+	if node := s.nodeAt(path); node != nil {
+		text = node.Value
+	}
+	return s.templateLine(path, n, text)
+}
+
+// templateLine is TemplateLine for a template whose text is given: the
+// field's own text, or what it decodes to (a Secret's base64 data), whose
+// line count bounds n.
+func (s Source) templateLine(path string, n int, text string) int {
 	node := s.nodeAt(path)
 	if node == nil || node.Kind != yaml.ScalarNode || node.Style&(yaml.LiteralStyle|yaml.FoldedStyle) == 0 || n < 1 {
 		return s.LineOf(path)
 	}
-	last := strings.Count(strings.TrimRight(node.Value, "\n"), "\n") + 1
+	last := strings.Count(strings.TrimRight(text, "\n"), "\n") + 1
 	return node.Line + min(n, last)
 }
 
@@ -311,4 +322,38 @@ func resolveAlias(n *yaml.Node) *yaml.Node {
 		n = n.Alias
 	}
 	return n
+}
+
+// has reports whether the document has the field at path.
+func (s Source) has(path string) bool {
+	if s.lines == nil {
+		return true
+	}
+	n := resolveAlias(s.lines)
+	for _, seg := range splitPath(path) {
+		switch {
+		case n == nil:
+			return false
+		case seg.index >= 0:
+			if n.Kind != yaml.SequenceNode || seg.index >= len(n.Content) {
+				return false
+			}
+			n = resolveAlias(n.Content[seg.index])
+		case n.Kind == yaml.MappingNode:
+			var next *yaml.Node
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == seg.key {
+					next = resolveAlias(n.Content[i+1])
+					break
+				}
+			}
+			if next == nil {
+				return false
+			}
+			n = next
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -1,5 +1,7 @@
 package schemas
 
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 // APIVersion is the apiVersion of every inventory kind.
 const APIVersion = "metalgit.dev/v1alpha1"
 
@@ -409,3 +411,17 @@ type Quantity string
 // StringList is a list of strings that may also be written as one
 // comma-separated string ("a-b,c-d").
 type StringList []string
+
+// AsMeta converts the selector to Kubernetes' type.
+func (s *LabelSelector) AsMeta() *metav1.LabelSelector {
+	if s == nil {
+		return nil
+	}
+	out := &metav1.LabelSelector{MatchLabels: s.MatchLabels}
+	for _, e := range s.MatchExpressions {
+		out.MatchExpressions = append(out.MatchExpressions, metav1.LabelSelectorRequirement{
+			Key: e.Key, Operator: metav1.LabelSelectorOperator(e.Operator), Values: e.Values,
+		})
+	}
+	return out
+}

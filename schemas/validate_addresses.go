@@ -27,7 +27,7 @@ func (v *validator) addressUses() {
 				}
 			}
 			for _, use := range uses {
-				v.at(site.Source, "Site/"+site.Metadata.Name, "spec.bootProxy.vip", RuleVIP, "VIP %s is %s, which the boot proxy cannot take; use a free host address of the provisioning network and reserve it in its pool", vip.Addr(), use)
+				v.at(site.Source, ObjectRef(KindSite, site.Metadata.Name), "spec.bootProxy.vip", RuleVIP, "VIP %s is %s, which the boot proxy cannot take; use a free host address of the provisioning network and reserve it in its pool", vip.Addr(), use)
 			}
 		}
 	}
@@ -40,7 +40,7 @@ func (v *validator) addressUses() {
 			continue // reported by addressOverlaps
 		}
 		for _, use := range v.poolUses(names, ip) {
-			v.at(h.Source, "Host/"+h.Metadata.Name, "spec.ipAddress", RulePinnedIP, "pinned IP %s is %s, which a host cannot take; pin a free host address of the provisioning network and reserve it in its pool", ip, use)
+			v.at(h.Source, ObjectRef(KindHost, h.Metadata.Name), "spec.ipAddress", RulePinnedIP, "pinned IP %s is %s, which a host cannot take; pin a free host address of the provisioning network and reserve it in its pool", ip, use)
 		}
 	}
 }
@@ -85,7 +85,7 @@ func (v *validator) provisioningPool(site *Site) {
 		return // missing or invalid: reported elsewhere
 	}
 	if !p.Network.Addr().Is4() {
-		v.at(site.Source, "Site/"+site.Metadata.Name, "spec.provisioningPool", RuleProvisioning,
+		v.at(site.Source, ObjectRef(KindSite, site.Metadata.Name), "spec.provisioningPool", RuleProvisioning,
 			"IPPool/%s is an IPv6 pool (%s), and the boot proxy's DHCP serves IPv4 only, so no host could PXE boot from it; name an IPv4 pool here (machines may still take IPv6 addresses from their node type's pool)", name, p.Network)
 		return
 	}
@@ -99,7 +99,7 @@ func (v *validator) provisioningPool(site *Site) {
 	} {
 		for i, entry := range list.entries {
 			if a, err := netip.ParseAddr(strings.TrimSpace(entry)); err == nil && !a.Is4() {
-				v.at(pool.Source, "IPPool/"+name, joinIndex(list.field, i), RuleProvisioning,
+				v.at(pool.Source, ObjectRef(KindIPPool, name), joinIndex(list.field, i), RuleProvisioning,
 					"%s %s is IPv6, and this is the provisioning pool of Site/%s, whose boot proxy hands out IPv4 servers only over DHCP; list IPv4 servers here", list.what, a, site.Metadata.Name)
 			}
 		}

@@ -24,7 +24,7 @@ func (v *validator) hosts() {
 		macs[key] = macUse{obj, src, field}
 	}
 	for _, h := range v.inv.Hosts {
-		obj, src, spec := "Host/"+h.Metadata.Name, h.Source, &h.Spec
+		obj, src, spec := ObjectRef(KindHost, h.Metadata.Name), h.Source, &h.Spec
 		if v.isClean(h) {
 			// Checked before and found clean, so its MACs are well
 			// formed: only the check across hosts, in the same order.

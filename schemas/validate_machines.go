@@ -10,7 +10,7 @@ import (
 // the quantities.
 func (v *validator) machines() {
 	for _, ms := range v.inv.MachineSets {
-		obj, src := "MachineSet/"+ms.Metadata.Name, ms.Source
+		obj, src := ObjectRef(KindMachineSet, ms.Metadata.Name), ms.Source
 		if v.required(src, obj, "spec.nodeType", ms.Spec.NodeType, "name the NodeType of the machines") {
 			v.ref(src, obj, "spec.nodeType", KindNodeType, ms.Spec.NodeType, v.ix.NodeTypes[ms.Spec.NodeType] != nil)
 		}
@@ -25,7 +25,7 @@ func (v *validator) machines() {
 	}
 	pinned := map[string]string{} // host → machine
 	for _, m := range v.inv.Machines {
-		obj, src := "Machine/"+m.Metadata.Name, m.Source
+		obj, src := ObjectRef(KindMachine, m.Metadata.Name), m.Source
 		if v.required(src, obj, "spec.nodeType", m.Spec.NodeType, "name the NodeType of the machine") {
 			v.ref(src, obj, "spec.nodeType", KindNodeType, m.Spec.NodeType, v.ix.NodeTypes[m.Spec.NodeType] != nil)
 		}
@@ -70,11 +70,11 @@ func (v *validator) machineCount() {
 	var steps []step
 	for _, ms := range v.inv.MachineSets {
 		if q := min(ms.Spec.Quantity, MaxMachineSetQuantity); q > 0 {
-			steps = append(steps, step{ms.Source, "MachineSet/" + ms.Metadata.Name, "spec.quantity", q})
+			steps = append(steps, step{ms.Source, ObjectRef(KindMachineSet, ms.Metadata.Name), "spec.quantity", q})
 		}
 	}
 	for _, m := range v.inv.Machines {
-		steps = append(steps, step{m.Source, "Machine/" + m.Metadata.Name, "", 1})
+		steps = append(steps, step{m.Source, ObjectRef(KindMachine, m.Metadata.Name), "", 1})
 	}
 	total := 0
 	for _, s := range steps {

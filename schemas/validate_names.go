@@ -70,7 +70,7 @@ func (v *validator) validName(name string) bool {
 // names, and the labels of hosts.
 func (v *validator) apiNames() {
 	for _, s := range v.inv.Sites {
-		obj, src := "Site/"+s.Metadata.Name, s.Source
+		obj, src := ObjectRef(KindSite, s.Metadata.Name), s.Source
 		if v.validName(s.Metadata.Name) {
 			nad := s.Metadata.Name + SuffixProvisioningNetwork
 			if errs := validation.IsDNS1123Subdomain(nad); len(errs) > 0 {
@@ -98,7 +98,7 @@ func (v *validator) apiNames() {
 		if v.isClean(h) {
 			continue // checked before: these checks read the host alone
 		}
-		obj, src := "Host/"+h.Metadata.Name, h.Source
+		obj, src := ObjectRef(KindHost, h.Metadata.Name), h.Source
 		if name := h.Metadata.Name; v.validName(name) {
 			if n, why := firstRefused(
 				labelValue(LabelHost, name),
@@ -122,7 +122,7 @@ func (v *validator) apiNames() {
 		}
 		last := MachineName(ms.Metadata.Name, q-1)
 		if n, why := firstRefused(machineNames(last)...); why != "" {
-			v.at(ms.Source, "MachineSet/"+ms.Metadata.Name, "metadata.name", RuleAPIName, "the set's last machine, %s (%d characters), becomes %s, which the API server refuses: %s; shorten the MachineSet name to at most %d characters",
+			v.at(ms.Source, ObjectRef(KindMachineSet, ms.Metadata.Name), "metadata.name", RuleAPIName, "the set's last machine, %s (%d characters), becomes %s, which the API server refuses: %s; shorten the MachineSet name to at most %d characters",
 				last, len(last), n.what, why, n.max-(len(n.name)-len(ms.Metadata.Name)))
 		}
 	}
@@ -132,7 +132,7 @@ func (v *validator) apiNames() {
 			continue
 		}
 		if n, why := firstRefused(machineNames(name)...); why != "" {
-			v.at(m.Source, "Machine/"+name, "metadata.name", RuleAPIName, "the name (%d characters) becomes %s, which the API server refuses: %s; shorten it to at most %d characters",
+			v.at(m.Source, ObjectRef(KindMachine, name), "metadata.name", RuleAPIName, "the name (%d characters) becomes %s, which the API server refuses: %s; shorten it to at most %d characters",
 				len(name), n.what, why, n.max-(len(n.name)-len(name)))
 		}
 	}
@@ -179,4 +179,75 @@ func clip(s string) string {
 		cut--
 	}
 	return strconv.Quote(s[:cut]) + "… (" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// doc is what every document has in common, for the checks that span kinds.
+type doc struct {
+	kind  string
+	meta  *ObjectMeta
+	src   Source
+	clean bool // a host found clean before (validator.clean)
+}
+
+func (d doc) object() string { return ObjectRef(d.kind, d.meta.Name) }
+
+func (v *validator) docs() []doc {
+	inv := v.inv
+	var out []doc
+	for _, o := range inv.Sites {
+		out = append(out, doc{kind: KindSite, meta: &o.Metadata, src: o.Source})
+	}
+	for _, o := range inv.IPPools {
+		out = append(out, doc{kind: KindIPPool, meta: &o.Metadata, src: o.Source})
+	}
+	for _, o := range inv.NodeTypes {
+		out = append(out, doc{kind: KindNodeType, meta: &o.Metadata, src: o.Source})
+	}
+	for _, o := range inv.Hosts {
+		out = append(out, doc{kind: KindHost, meta: &o.Metadata, src: o.Source, clean: v.isClean(o)})
+	}
+	for _, o := range inv.MachineSets {
+		out = append(out, doc{kind: KindMachineSet, meta: &o.Metadata, src: o.Source})
+	}
+	for _, o := range inv.Machines {
+		out = append(out, doc{kind: KindMachine, meta: &o.Metadata, src: o.Source})
+	}
+	for _, o := range inv.OSImages {
+		out = append(out, doc{kind: KindOSImage, meta: &o.Metadata, src: o.Source})
+	}
+	for _, o := range inv.SSHKeys {
+		out = append(out, doc{kind: KindSSHKey, meta: &o.Metadata, src: o.Source})
+	}
+	for _, o := range inv.Secrets {
+		out = append(out, doc{kind: KindSecret, meta: &o.Metadata, src: o.Source})
+	}
+	return out
+}
+
+// names checks metadata.name, the presence of spec, and duplicate names per kind.
+func (v *validator) names() {
+	first := map[string]Source{}
+	for _, d := range v.docs() {
+		name := d.meta.Name
+		switch {
+		case d.clean:
+			// Checked before: only the check across documents below.
+		case name == "":
+			v.at(d.src, d.kind, "metadata.name", RuleRequired, "metadata.name is missing; give the %s a name", d.kind)
+		case len(name) > NameMaxLength || !v.re.name.MatchString(name):
+			v.at(d.src, d.object(), "metadata.name", RuleName, "%q is not a valid name: use lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, at most %d characters", name, NameMaxLength)
+		}
+		if !d.clean && d.kind != KindSecret && d.src.lines != nil && !d.src.has("spec") {
+			v.at(d.src, d.object(), "spec", RuleRequired, "spec is missing; every %s needs a spec", d.kind)
+		}
+		if name == "" {
+			continue
+		}
+		key := ObjectRef(d.kind, name)
+		if prev, dup := first[key]; dup {
+			v.at(d.src, d.object(), "metadata.name", RuleDuplicateName, "%s is defined twice; the first is at %s:%d; rename or remove one", key, prev.File, prev.LineOf("metadata.name"))
+			continue
+		}
+		first[key] = d.src
+	}
 }

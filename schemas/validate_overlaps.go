@@ -36,7 +36,7 @@ func (v *validator) addressOverlaps() {
 	}
 	// The boot proxy VIP.
 	if site != nil && site.Spec.BootProxy != nil && site.Spec.BootProxy.VIP != "" {
-		obj, field := "Site/"+site.Metadata.Name, "spec.bootProxy.vip"
+		obj, field := ObjectRef(KindSite, site.Metadata.Name), "spec.bootProxy.vip"
 		vip, err := netip.ParsePrefix(site.Spec.BootProxy.VIP)
 		switch {
 		case err != nil:
@@ -58,7 +58,7 @@ func (v *validator) addressOverlaps() {
 		if h.Spec.IPAddress == "" {
 			continue
 		}
-		obj, field := "Host/"+h.Metadata.Name, "spec.ipAddress"
+		obj, field := ObjectRef(KindHost, h.Metadata.Name), "spec.ipAddress"
 		ip, err := parsePlainAddr(h.Spec.IPAddress)
 		if err != nil {
 			v.at(h.Source, obj, field, RulePinnedIP, "%q is not an IP address%s", h.Spec.IPAddress, zoneHint(h.Spec.IPAddress))
@@ -92,7 +92,7 @@ func (v *validator) addressOverlaps() {
 				}
 				for _, name := range names {
 					if v.pools[name].Allocatable.OverlapsRange(r) {
-						v.at(site.Source, "Site/"+site.Metadata.Name, joinIndex(joinIndex("spec.metallb.pools", i)+".addresses", j), RuleMetalLBOverlap,
+						v.at(site.Source, ObjectRef(KindSite, site.Metadata.Name), joinIndex(joinIndex("spec.metallb.pools", i)+".addresses", j), RuleMetalLBOverlap,
 							"MetalLB addresses %s overlap the allocatable addresses of IPPool/%s; reserve them in that pool or move them", a, name)
 					}
 				}
@@ -107,7 +107,7 @@ func (v *validator) poolProblem(name string, rule Rule, format string, args ...a
 	if p.Spec.CIDR != "" {
 		field = "spec.cidr"
 	}
-	v.at(p.Source, "IPPool/"+name, field, rule, format, args...)
+	v.at(p.Source, ObjectRef(KindIPPool, name), field, rule, format, args...)
 }
 
 // overlapSample describes the first overlapping range of two sets.

@@ -14,11 +14,11 @@ func (v *validator) sites() {
 	case 1:
 	default:
 		for _, s := range v.inv.Sites[1:] {
-			v.at(s.Source, "Site/"+s.Metadata.Name, "", RuleSite, "an inventory holds exactly one Site; the first is Site/%s%s; split sites into separate inventories (or kustomize overlays)", v.inv.Sites[0].Metadata.Name, where(v.inv.Sites[0].Source))
+			v.at(s.Source, ObjectRef(KindSite, s.Metadata.Name), "", RuleSite, "an inventory holds exactly one Site; the first is Site/%s%s; split sites into separate inventories (or kustomize overlays)", v.inv.Sites[0].Metadata.Name, where(v.inv.Sites[0].Source))
 		}
 	}
 	for _, s := range v.inv.Sites {
-		obj, src, spec := "Site/"+s.Metadata.Name, s.Source, &s.Spec
+		obj, src, spec := ObjectRef(KindSite, s.Metadata.Name), s.Source, &s.Spec
 		v.required(src, obj, "spec.namespace", spec.Namespace, "set the namespace for BareMetalHosts and their Secrets")
 		if spec.Namespace != "" {
 			if errs := validation.IsDNS1123Label(spec.Namespace); len(errs) > 0 {

@@ -7,8 +7,8 @@
 // ipam only ever hands out addresses inside that set. Existing allocations
 // read from the state files are recorded with [Pool.Claim]; new ones are made
 // with [Pool.Allocate] or [Pool.AllocateEach]. An owner is a string of the form
-// "<Kind>/<name>" (for example "Host/server-01") and holds at most one address
-// per pool.
+// "<Kind>/<name>" (schemas.ObjectRef, for example "Host/server-01") and holds
+// at most one address per pool.
 //
 // Nothing assumes IPv4: sizes are counted exactly and reported saturated at
 // math.MaxUint64, and allocation never enumerates the allocatable set, so an

@@ -42,8 +42,8 @@ type Binding struct {
 	Host    string `json:"host"`
 }
 
-// Allocation is one address of a pool held by an owner ("Host/server-01",
-// "Machine/db-0").
+// Allocation is one address of a pool held by an owner, named by
+// schemas.ObjectRef ("Host/server-01", "Machine/db-0").
 type Allocation struct {
 	Pool    string     `json:"pool"`
 	Address netip.Addr `json:"address"`
@@ -283,7 +283,7 @@ func (s *State) parseYAML(path, name string, data []byte) schemas.Problems {
 }
 
 func validOwner(owner string) bool {
-	kind, name, ok := strings.Cut(owner, "/")
+	kind, name, ok := schemas.SplitObjectRef(owner)
 	return ok && name != "" && (kind == schemas.KindHost || kind == schemas.KindMachine)
 }
 

@@ -8,23 +8,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/alloc/state"
 	"github.com/metalgit/metalgit/schemas"
 )
-
-// writeReport writes a plan; with -o json, as an object with "valid":
-// true, so that a program tells it from the problems of an invalid
-// inventory ("valid": false) by one field.
-func writeReport(w io.Writer, plan *alloc.Plan, format string, opts alloc.ReportOptions) error {
-	if format == alloc.FormatJSON {
-		return writeJSON(w, struct {
-			Valid bool `json:"valid"`
-			*alloc.Plan
-		}{true, plan})
-	}
-	return alloc.WriteReport(w, plan, format, opts)
-}
 
 // reportProblems ends plan or allocate on an invalid inventory or state:
 // the problems go to stderr as text, or to stdout as the JSON or Markdown
@@ -33,12 +19,12 @@ func reportProblems(stdout, stderr io.Writer, format, title, verb string, proble
 	problems.Sort()
 	problems = problems.Truncate(schemas.MaxProblems)
 	switch format {
-	case alloc.FormatJSON:
+	case formatJSON:
 		if err := writeJSON(stdout, invalidJSON{Valid: false, Problems: problems}); err != nil {
 			return err
 		}
 		return reportedError{}
-	case alloc.FormatMarkdown:
+	case formatMarkdown:
 		var b strings.Builder
 		fmt.Fprintf(&b, "### metalgit %s: `%s`\n\n**%s**; nothing can be planned until they are fixed:\n\n", verb, title, problemCount(problems))
 		for _, p := range problems {
@@ -72,8 +58,8 @@ problems, {"valid": false, "problems": [...]} (and exit code 1).`,
   metalgit plan -o json . | jq '.allocations[] | select(.status == "new")'`,
 		Args: maxOnePath,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(alloc.Formats, output) {
-				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
+			if !slices.Contains(planFormats(), output) {
+				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(planFormats(), ", "))}
 			}
 			root := pathArg(args)
 			c, err := checkInventory(cmd.Context(), root, flags, true)
@@ -84,7 +70,7 @@ problems, {"valid": false, "problems": [...]} (and exit code 1).`,
 				return reportProblems(cmd.OutOrStdout(), cmd.ErrOrStderr(), output, root, "plan", c.problems)
 			}
 			plan := c.plan
-			if err := writeReport(cmd.OutOrStdout(), plan, output, alloc.ReportOptions{Title: root, Kept: kept}); err != nil {
+			if err := writeReport(cmd.OutOrStdout(), plan, output, reportOptions{Title: root, Kept: kept}); err != nil {
 				return err
 			}
 			if failOnProblems && len(plan.Problems) > 0 {
@@ -94,7 +80,7 @@ problems, {"valid": false, "problems": [...]} (and exit code 1).`,
 		},
 	}
 	flags.register(cmd.Flags())
-	cmd.Flags().StringVarP(&output, "output", "o", alloc.FormatText, "output format: text, markdown or json")
+	cmd.Flags().StringVarP(&output, "output", "o", formatText, "output format: text, markdown or json")
 	cmd.Flags().BoolVar(&kept, "show-kept", false, "list kept bindings and allocations one by one (text and markdown)")
 	cmd.Flags().BoolVar(&failOnProblems, "fail-on-problems", false, "exit 1 when a machine cannot bind or a pool is exhausted")
 	return cmd
@@ -118,8 +104,8 @@ the others. Running it again changes nothing. No Git is involved.`,
   metalgit allocate --state-dir state inventory/`,
 		Args: maxOnePath,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(alloc.Formats, output) {
-				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(alloc.Formats, ", "))}
+			if !slices.Contains(planFormats(), output) {
+				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(planFormats(), ", "))}
 			}
 			root := pathArg(args)
 			c, err := checkInventory(cmd.Context(), root, flags, true)
@@ -134,10 +120,10 @@ the others. Running it again changes nothing. No Git is involved.`,
 			if err != nil {
 				return err
 			}
-			if err := writeReport(cmd.OutOrStdout(), plan, output, alloc.ReportOptions{Title: root, Past: true}); err != nil {
+			if err := writeReport(cmd.OutOrStdout(), plan, output, reportOptions{Title: root, Past: true}); err != nil {
 				return err
 			}
-			if output == alloc.FormatText {
+			if output == formatText {
 				for _, f := range changed {
 					fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", f)
 				}
@@ -149,7 +135,7 @@ the others. Running it again changes nothing. No Git is involved.`,
 		},
 	}
 	flags.register(cmd.Flags())
-	cmd.Flags().StringVarP(&output, "output", "o", alloc.FormatText, "output format: text, markdown or json")
+	cmd.Flags().StringVarP(&output, "output", "o", formatText, "output format: text, markdown or json")
 	cmd.Flags().BoolVar(&failOnProblems, "fail-on-problems", false, "exit 1 when a machine cannot bind or a pool is exhausted")
 	return cmd
 }

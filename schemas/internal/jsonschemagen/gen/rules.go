@@ -8,7 +8,7 @@ import (
 
 // The constraints of the inventory format that the Go types alone do not
 // say, in one table keyed by Go type and json field name. Each entry must
-// match a check of the Go validation (schemas/validate.go) that reports a
+// match a check of the Go validation (schemas/validate*.go) that reports a
 // rule in schemas.SchemaRules; TestJSONSchemaAgreesWithGo holds the two
 // together. An entry naming a field that does not exist is an error, so the
 // table cannot drift from types.go silently.

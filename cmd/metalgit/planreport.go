@@ -1,25 +1,30 @@
-package alloc
+package main
+
+// This file writes the plan report of plan and allocate. The plan itself
+// is alloc's pure computation; how it reads to a person is the command's.
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/schemas"
 )
 
-// Output formats of a plan.
+// Output formats of plan and allocate (-o).
 const (
-	FormatText     = "text"
-	FormatMarkdown = "markdown"
-	FormatJSON     = "json"
+	formatText     = "text"
+	formatMarkdown = "markdown"
+	formatJSON     = "json"
 )
 
-// Formats lists the output formats WriteReport accepts.
-var Formats = []string{FormatText, FormatMarkdown, FormatJSON}
+// planFormats lists the output formats writeReport accepts.
+func planFormats() []string { return []string{formatText, formatMarkdown, formatJSON} }
 
-// ReportOptions tune a plan report.
-type ReportOptions struct {
+// reportOptions tune a plan report.
+type reportOptions struct {
 	// Title names what was planned (the inventory path).
 	Title string
 	// Kept lists kept bindings and allocations one by one in text and
@@ -29,39 +34,36 @@ type ReportOptions struct {
 	Past bool
 }
 
-// WriteReport writes the plan in the given format.
-func WriteReport(w io.Writer, p *Plan, format string, opts ReportOptions) error {
+// writeReport writes a plan in the given format; with -o json, as an
+// object with "valid": true, so that a program tells it from the problems
+// of an invalid inventory ("valid": false) by one field.
+func writeReport(w io.Writer, plan *alloc.Plan, format string, opts reportOptions) error {
 	switch format {
-	case FormatText, "":
-		return writeText(w, p, opts)
-	case FormatMarkdown:
-		return writeMarkdown(w, p, opts)
-	case FormatJSON:
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(p); err != nil {
-			return fmt.Errorf("writing plan: %w", err)
-		}
-		return nil
+	case formatText, "":
+		return writePlanText(w, plan, opts)
+	case formatMarkdown:
+		return writePlanMarkdown(w, plan, opts)
+	case formatJSON:
+		return writeJSON(w, struct {
+			Valid bool `json:"valid"`
+			*alloc.Plan
+		}{true, plan})
 	}
-	return fmt.Errorf("unknown output format %q; use %s", format, strings.Join(Formats, ", "))
+	return fmt.Errorf("unknown output format %q; use %s", format, strings.Join(planFormats(), ", "))
 }
 
-// Summary is one line counting the plan's changes.
-func (p *Plan) Summary() string {
-	newB, keptB, newA, keptA := p.Counts()
-	return fmt.Sprintf("%d new and %d kept bindings, %d new and %d kept allocations, %d released, %d problems",
-		newB, keptB, newA, keptA, len(p.Releases), len(p.Problems))
-}
-
-func releaseText(r Release) (subject, object string) {
-	if r.Type == ReleaseBinding {
+// releaseText names what a release takes (object) from whom (subject).
+func releaseText(r alloc.Release) (subject, object string) {
+	if r.Type == alloc.ReleaseBinding {
 		return "machine " + r.Machine, "host " + r.Host
 	}
 	return r.Owner, r.Address + " (pool " + r.Pool + ")"
 }
 
-func writeText(w io.Writer, p *Plan, opts ReportOptions) error {
+// writePlanText writes the plan as aligned lines: + for what the pass
+// makes, - for what it releases, ! for what it cannot serve, then the
+// pools and the summary.
+func writePlanText(w io.Writer, p *alloc.Plan, opts reportOptions) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	verb := map[bool][3]string{false: {"bind", "allocate", "release"}, true: {"bound", "allocated", "released"}}[opts.Past]
 	if opts.Title != "" {
@@ -72,15 +74,15 @@ func writeText(w io.Writer, p *Plan, opts ReportOptions) error {
 	}
 	for _, b := range p.Bindings {
 		switch {
-		case b.Status == StatusNew:
-			fmt.Fprintf(tw, "+ %s\tMachine/%s\tto Host/%s\n", verb[0], b.Machine, b.Host)
+		case b.Status == alloc.StatusNew:
+			fmt.Fprintf(tw, "+ %s\t%s\tto %s\n", verb[0], schemas.ObjectRef(schemas.KindMachine, b.Machine), schemas.ObjectRef(schemas.KindHost, b.Host))
 		case opts.Kept:
-			fmt.Fprintf(tw, "  kept\tMachine/%s\ton Host/%s\n", b.Machine, b.Host)
+			fmt.Fprintf(tw, "  kept\t%s\ton %s\n", schemas.ObjectRef(schemas.KindMachine, b.Machine), schemas.ObjectRef(schemas.KindHost, b.Host))
 		}
 	}
 	for _, a := range p.Allocations {
 		switch {
-		case a.Status == StatusNew:
+		case a.Status == alloc.StatusNew:
 			fmt.Fprintf(tw, "+ %s\t%s\tto %s (pool %s)\n", verb[1], a.Address, a.Owner, a.Pool)
 		case opts.Kept:
 			fmt.Fprintf(tw, "  kept\t%s\tfor %s (pool %s)\n", a.Address, a.Owner, a.Pool)
@@ -111,7 +113,9 @@ func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
 }
 
-func writeMarkdown(w io.Writer, p *Plan, opts ReportOptions) error {
+// writePlanMarkdown writes the plan as Markdown tables, for a
+// pull-request comment.
+func writePlanMarkdown(w io.Writer, p *alloc.Plan, opts reportOptions) error {
 	var b strings.Builder
 	title := "metalgit plan"
 	if opts.Title != "" {
@@ -123,8 +127,8 @@ func writeMarkdown(w io.Writer, p *Plan, opts ReportOptions) error {
 	}
 	var rows []string
 	for _, bd := range p.Bindings {
-		if bd.Status == StatusNew || opts.Kept {
-			rows = append(rows, fmt.Sprintf("| %s | `Machine/%s` | `Host/%s` |", bd.Status, mdEscape(bd.Machine), mdEscape(bd.Host)))
+		if bd.Status == alloc.StatusNew || opts.Kept {
+			rows = append(rows, fmt.Sprintf("| %s | `%s` | `%s` |", bd.Status, mdEscape(schemas.ObjectRef(schemas.KindMachine, bd.Machine)), mdEscape(schemas.ObjectRef(schemas.KindHost, bd.Host))))
 		}
 	}
 	if len(rows) > 0 {
@@ -132,7 +136,7 @@ func writeMarkdown(w io.Writer, p *Plan, opts ReportOptions) error {
 	}
 	rows = rows[:0]
 	for _, a := range p.Allocations {
-		if a.Status == StatusNew || opts.Kept {
+		if a.Status == alloc.StatusNew || opts.Kept {
 			rows = append(rows, fmt.Sprintf("| %s | %s | `%s` | `%s` |", a.Status, mdEscape(a.Pool), a.Address, mdEscape(a.Owner)))
 		}
 	}
