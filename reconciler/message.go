@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/schemas"
 )
 
 // SourceCommitTrailer names the commit a state commit was computed from.
@@ -16,7 +17,7 @@ func changeLines(p *alloc.Plan) []string {
 	var lines []string
 	for _, b := range p.Bindings {
 		if b.Status == alloc.StatusNew {
-			lines = append(lines, fmt.Sprintf("bind Machine/%s to Host/%s", b.Machine, b.Host))
+			lines = append(lines, fmt.Sprintf("bind %s to %s", schemas.ObjectRef(schemas.KindMachine, b.Machine), schemas.ObjectRef(schemas.KindHost, b.Host)))
 		}
 	}
 	for _, a := range p.Allocations {
@@ -26,7 +27,7 @@ func changeLines(p *alloc.Plan) []string {
 	}
 	for _, rel := range p.Releases {
 		if rel.Type == alloc.ReleaseBinding {
-			lines = append(lines, fmt.Sprintf("unbind Machine/%s from Host/%s: %s", rel.Machine, rel.Host, rel.Reason))
+			lines = append(lines, fmt.Sprintf("unbind %s from %s: %s", schemas.ObjectRef(schemas.KindMachine, rel.Machine), schemas.ObjectRef(schemas.KindHost, rel.Host), rel.Reason))
 		} else {
 			lines = append(lines, fmt.Sprintf("release %s from %s (pool %s): %s", rel.Address, rel.Owner, rel.Pool, rel.Reason))
 		}
