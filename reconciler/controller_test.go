@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	clocktesting "k8s.io/utils/clock/testing"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/metalgit/metalgit/reconciler"
 )

@@ -273,10 +273,10 @@ func TestDirWriter(t *testing.T) {
 	check("that stream again", changed, false)
 }
 
-// reloadEdited copies in's inventory root, replaces old with new in its
-// files, and loads the copy afresh, the way a reconciler loads a commit
+// reloadEdited copies in's inventory root, replaces text in its
+// files (from becomes to), and loads the copy afresh, the way a reconciler loads a commit
 // that changed those files. The state is kept.
-func reloadEdited(t *testing.T, in render.Input, old, new string) render.Input {
+func reloadEdited(t *testing.T, in render.Input, from, to string) render.Input {
 	t.Helper()
 	root := filepath.Join(t.TempDir(), "inventory")
 	if err := os.CopyFS(root, os.DirFS(in.Root)); err != nil {
@@ -288,14 +288,14 @@ func reloadEdited(t *testing.T, in render.Input, old, new string) render.Input {
 			return err
 		}
 		data, err := os.ReadFile(p)
-		if err != nil || !bytes.Contains(data, []byte(old)) {
+		if err != nil || !bytes.Contains(data, []byte(from)) {
 			return err
 		}
 		edited = true
-		return os.WriteFile(p, bytes.ReplaceAll(data, []byte(old), []byte(new)), 0o644)
+		return os.WriteFile(p, bytes.ReplaceAll(data, []byte(from), []byte(to)), 0o644)
 	})
 	if err != nil || !edited {
-		t.Fatalf("editing %q in %s: %v (edited: %v)", old, root, err, edited)
+		t.Fatalf("editing %q in %s: %v (edited: %v)", from, root, err, edited)
 	}
 	out := loadAt(t, root)
 	out.State = in.State

@@ -29,7 +29,7 @@ func documentDigest(name string, fileSum [sha256.Size]byte, index int) Digest {
 	h.Write(n[:binary.PutUvarint(n[:], uint64(len(name)))])
 	h.Write([]byte(name))
 	h.Write(fileSum[:])
-	h.Write(n[:binary.PutUvarint(n[:], uint64(index))])
+	h.Write(n[:binary.PutVarint(n[:], int64(index))])
 	var d Digest
 	h.Sum(d[:0])
 	return d

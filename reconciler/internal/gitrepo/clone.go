@@ -255,14 +255,13 @@ func (r *Repo) moveTo(commit plumbing.Hash) error {
 // the two trees are written, which a hard reset of go-git does not
 // manage (it rewrites every file).
 func (r *Repo) Checkout(commit plumbing.Hash) error {
-	w := r
-	if w.at == commit {
+	if r.at == commit {
 		return nil
 	}
 	from := &object.Tree{}
-	if !w.at.IsZero() {
+	if !r.at.IsZero() {
 		var err error
-		if from, err = r.Tree(w.at); err != nil {
+		if from, err = r.Tree(r.at); err != nil {
 			return fmt.Errorf("checking out %s: %w", commit, err)
 		}
 	}
@@ -271,13 +270,13 @@ func (r *Repo) Checkout(commit plumbing.Hash) error {
 		return fmt.Errorf("checking out %s: %w", commit, err)
 	}
 	var d treeDiff
-	if err := d.trees(w.repo.Storer, from, to, ""); err != nil {
+	if err := d.trees(r.repo.Storer, from, to, ""); err != nil {
 		return fmt.Errorf("checking out %s: %w", commit, err)
 	}
-	if err := d.apply(w); err != nil {
+	if err := d.apply(r); err != nil {
 		return fmt.Errorf("checking out %s: %w", commit, err)
 	}
-	w.at = commit
+	r.at = commit
 	return nil
 }
 
@@ -365,21 +364,21 @@ func (d *treeDiff) add(s storer.EncodedObjectStorer, e object.TreeEntry, p strin
 }
 
 // apply removes, then writes, in the work tree.
-func (d *treeDiff) apply(w *Repo) error {
+func (d *treeDiff) apply(r *Repo) error {
 	for _, p := range d.remove {
-		if err := os.RemoveAll(filepath.Join(w.dir, filepath.FromSlash(p))); err != nil {
+		if err := os.RemoveAll(filepath.Join(r.dir, filepath.FromSlash(p))); err != nil {
 			return err
 		}
 	}
 	for _, f := range d.write {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(w.dir, filepath.FromSlash(f.path))), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(r.dir, filepath.FromSlash(f.path))), 0o755); err != nil {
 			return err
 		}
-		blob, err := w.repo.BlobObject(f.hash)
+		blob, err := r.repo.BlobObject(f.hash)
 		if err != nil {
 			return fmt.Errorf("%s: %w", f.path, err)
 		}
-		if err := w.writeEntry(f.path, f.mode, blob); err != nil {
+		if err := r.writeEntry(f.path, f.mode, blob); err != nil {
 			return err
 		}
 	}
@@ -389,7 +388,7 @@ func (d *treeDiff) apply(w *Repo) error {
 // writeEntry writes blob, the content of a tree entry of the given mode,
 // to name, a path in the work tree that does not exist and whose
 // directory does.
-func (w *Repo) writeEntry(name string, mode filemode.FileMode, blob *object.Blob) error {
+func (r *Repo) writeEntry(name string, mode filemode.FileMode, blob *object.Blob) error {
 	if !mode.IsFile() {
 		return fmt.Errorf("unsupported entry %s (mode %s)", name, mode)
 	}
@@ -397,7 +396,7 @@ func (w *Repo) writeEntry(name string, mode filemode.FileMode, blob *object.Blob
 	if err != nil {
 		return err
 	}
-	p := filepath.Join(w.dir, filepath.FromSlash(name))
+	p := filepath.Join(r.dir, filepath.FromSlash(name))
 	if mode == filemode.Symlink {
 		return os.Symlink(string(data), p)
 	}

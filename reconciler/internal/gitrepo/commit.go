@@ -14,7 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
-// ErrNothingToCommit: the files to commit hold what HEAD holds.
+// ErrNothingToCommit is returned by Commit when the files hold what
+// HEAD holds.
 var ErrNothingToCommit = errors.New("the state files are unchanged; nothing to commit")
 
 // Commit is a commit Repo.Commit made.

@@ -31,7 +31,7 @@ func TestWorkingCloneKeepsNewObjectsInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	repo, head, err := Clone(ctx, filepath.Join(tmp, "clone"), rem, "main")
+	repo, _, err := Clone(ctx, filepath.Join(tmp, "clone"), rem, "main")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,8 @@ func TestWorkingCloneKeepsNewObjectsInMemory(t *testing.T) {
 		runGit(t, seed, "add", "-A")
 		runGit(t, seed, "commit", "-q", "-m", "a host")
 		runGit(t, seed, "push", "-q", "origin", "main")
-		if head, err = repo.Fetch(ctx); err != nil {
+		head, err := repo.Fetch(ctx)
+		if err != nil {
 			t.Fatal(err)
 		}
 		who := object.Signature{Name: "metalgit", Email: "metalgit@localhost", When: time.Unix(1767225600, 0).UTC()}

@@ -14,8 +14,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 )
 
-// ErrRemoteMoved: the branch on the remote is no longer at the commit the
-// state commit was computed from.
+// ErrRemoteMoved is returned by PushCAS when the branch on the remote is
+// no longer at the commit the pushed commit was made on.
 var ErrRemoteMoved = errors.New("the remote branch moved")
 
 // PushCAS updates the branch on the remote from source, the commit c was

@@ -154,6 +154,7 @@ func (f *TreeFS) tree(op, dir string) (*indexedTree, error) {
 	return it, nil
 }
 
+// Stat implements fs.StatFS, following symlinks.
 func (f *TreeFS) Stat(name string) (fs.FileInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -164,6 +165,7 @@ func (f *TreeFS) Stat(name string) (fs.FileInfo, error) {
 	return f.info(e, path.Base(name)), nil
 }
 
+// Lstat returns the entry at name itself, a symlink not followed.
 func (f *TreeFS) Lstat(name string) (fs.FileInfo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -174,6 +176,7 @@ func (f *TreeFS) Lstat(name string) (fs.FileInfo, error) {
 	return f.info(e, path.Base(name)), nil
 }
 
+// ReadLink implements fs.ReadLinkFS.
 func (f *TreeFS) ReadLink(name string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -200,6 +203,7 @@ func (f *TreeFS) blob(h plumbing.Hash) ([]byte, error) {
 	return blobContent(blob)
 }
 
+// ReadDir implements fs.ReadDirFS.
 func (f *TreeFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -225,6 +229,7 @@ func (f *TreeFS) readDir(name string) ([]fs.DirEntry, error) {
 	return entries, nil
 }
 
+// ReadFile implements fs.ReadFileFS.
 func (f *TreeFS) ReadFile(name string) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -246,6 +251,7 @@ func (f *TreeFS) readFile(name string) ([]byte, error) {
 	return data, nil
 }
 
+// Open implements fs.FS.
 func (f *TreeFS) Open(name string) (fs.File, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
