@@ -175,14 +175,14 @@ func (r *Reconciler) PassAt(ctx context.Context, head string) (*Result, error) {
 		// The working clone may hold a half-written state: clone afresh.
 		r.dropClone()
 	}
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+	pe := &PassError{Stage: StageConfig, Err: err}
+	if inner := (*PassError)(nil); errors.As(err, &inner) {
+		pe = &PassError{Stage: inner.Stage, Commit: inner.Commit, Err: inner.Err}
+	}
+	if ctx.Err() != nil && !errors.Is(pe.Err, ctx.Err()) {
 		// Some libraries flatten the error chain; the pass still ended
 		// because its context did.
-		err = fmt.Errorf("%w: %w", ctx.Err(), err)
-	}
-	pe := &PassError{Stage: StageConfig, Err: err}
-	if errors.As(err, &pe) {
-		pe = &PassError{Stage: pe.Stage, Commit: pe.Commit, Err: pe.Err}
+		pe.Err = fmt.Errorf("%w: %w", ctx.Err(), pe.Err)
 	}
 	pe.Err = gitrepo.Redact(pe.Err, p.secrets)
 	return nil, pe

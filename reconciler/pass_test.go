@@ -225,3 +225,34 @@ func TestStateCommitDatedAsSource(t *testing.T) {
 		t.Errorf("state commit dated %s, want the source's committer date 2001-02-03T04:05:06Z", got)
 	}
 }
+
+// A failed pass is a PassError naming the step it failed in and the head
+// it was at, read with errors.As; errors.Is still sees what it wraps.
+func TestPassErrorNamesStageAndCommit(t *testing.T) {
+	remote := newRemote(t)
+	pushChange(t, remote, "a broken host", func(dir string) {
+		if err := os.WriteFile(filepath.Join(dir, "hosts", "broken.yaml"), []byte("apiVersion: metalgit.dev/v1alpha1\nkind: Host\nmetadata: {name: Broken}\nspec: {}\n"), 0o644); err != nil {
+			panic(err)
+		}
+	})
+	head := git(t, remote, "rev-parse", "main")
+	r := newReconciler(t, reconciler.Config{URL: remote})
+	_, err := r.Pass(context.Background())
+	var pe *reconciler.PassError
+	if !errors.As(err, &pe) || pe.Stage != reconciler.StageLoad || pe.Commit != head || !errors.Is(err, reconciler.ErrInvalidInventory) {
+		t.Fatalf("invalid inventory: %#v (%v), want a load PassError at %s wrapping ErrInvalidInventory", pe, err, head)
+	}
+
+	gone := newReconciler(t, reconciler.Config{URL: filepath.Join(t.TempDir(), "missing.git")})
+	_, err = gone.Pass(context.Background())
+	if !errors.As(err, &pe) || pe.Stage != reconciler.StageFetch || pe.Commit != "" {
+		t.Fatalf("missing remote: %#v (%v), want a fetch PassError without a commit", pe, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = newReconciler(t, reconciler.Config{URL: remote}).Pass(ctx)
+	if !errors.As(err, &pe) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled pass: %#v (%v), want a PassError that is context.Canceled", pe, err)
+	}
+}
