@@ -80,6 +80,7 @@ func TestKustomizeBuildIsConfined(t *testing.T) {
 		remote = ` is remote: metalgit never fetches anything while it builds the inventory; vendor the base into the repository and refer to it by a relative path`
 		climbs = ` leads outside the inventory root: the inventory build reads only files below it; move what it names into the inventory root`
 		abs    = ` is an absolute path: the inventory build reads only files below the inventory root; refer to the file by a path relative to the kustomization`
+		plugin = `%s are not run in the inventory build: a plugin's configuration (even a built-in one, such as a PatchTransformer's path) names files that kustomize reads, or fetches, unchecked; use the kustomization's own fields (patches, replacements, labels, configMapGenerator, …), or commit what the plugin puts out and list it in resources`
 		helm   = `Helm charts are not inflated in the inventory build (that would fetch the chart and run Helm); run helm template, commit its output into the repository and list it in resources`
 	)
 	tests := map[string]struct {
@@ -269,6 +270,21 @@ func TestKustomizeBuildIsConfined(t *testing.T) {
 			kustomization: "resources: [key.yaml]\nhelmCharts:\n- {name: x, repo: URL}\n",
 			want:          []string{kust + `3: helmCharts: Helm charts are not inflated in the inventory build (that would fetch the chart and run Helm); run helm template, commit its output into the repository and list it in resources`},
 		},
+		// A built-in plugin's configuration names files too, and the
+		// build reads them: from a file, inline or from a directory.
+		"plugin configurations": {
+			kustomization: "resources: [key.yaml]\ntransformers: [t.yaml]\nGenerators:\n- gen\nvalidators:\n- |\n  apiVersion: builtin\n  kind: PatchTransformer\n  metadata: {name: p}\n  path: URL/p.yaml\n",
+			files: map[string]string{
+				"t.yaml":                 "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: p}\npath: URL/p.yaml\n",
+				"gen/kustomization.yaml": "resources: [g.yaml]\n",
+				"gen/g.yaml":             "apiVersion: builtin\nkind: SecretGenerator\nmetadata: {name: s}\nfiles: [URL/s.txt]\n",
+			},
+			want: []string{
+				kust + `2: transformers: ` + fmt.Sprintf(plugin, "transformers"),
+				kust + `4: Generators: ` + fmt.Sprintf(plugin, "generators"),
+				kust + `6: validators: ` + fmt.Sprintf(plugin, "validators"),
+			},
+		},
 		"FIFO as a resource": {
 			kustomization: "resources: [key.yaml, fifo.yaml]\n",
 			setup: func(t *testing.T, root, _ string) {
@@ -313,9 +329,9 @@ func TestKustomizeBuildIsConfined(t *testing.T) {
 	}
 }
 
-// TestKustomizeRunsNoPlugin: an exec function named as a generator does
-// not run (kustomize's plugins stay disabled), and the build fails as a
-// problem.
+// TestKustomizeRunsNoPlugin: an exec function named as a generator or a
+// transformer does not run: the fields are refused before the build (and
+// kustomize's plugins stay disabled in it).
 func TestKustomizeRunsNoPlugin(t *testing.T) {
 	root, _, _ := confinedRoot(t)
 	marker := filepath.Join(t.TempDir(), "ran")
@@ -332,11 +348,15 @@ func TestKustomizeRunsNoPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(problems) != 1 || problems[0].Rule != schemas.RuleKustomize {
-		t.Fatalf("problems %v, want one kustomize build failure", lines(problems))
+	var fields []string
+	for _, p := range problems {
+		if p.Rule != schemas.RuleRemote {
+			t.Errorf("problem %s, want rule %s", p, schemas.RuleRemote)
+		}
+		fields = append(fields, p.Field)
 	}
-	if !strings.Contains(problems[0].Message, "plugin") {
-		t.Fatalf("problem %q does not say the plugin was refused", problems[0].Message)
+	if diff := gocmp.Diff([]string{"generators", "transformers"}, fields); diff != "" {
+		t.Errorf("fields of the problems (-want +got):\n%s", diff)
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the exec plugin ran")

@@ -131,7 +131,7 @@ var (
 	fileFields   = []string{"crds", "configurations"}                                   // files, local or remote
 	inlineFields = []string{"patchesStrategicMerge"}                                    // files, or inline documents (entries with a line break)
 	pathFields   = []string{"patches", "patchesJson6902", "replacements"}               // lists of objects with a path
-	pluginFields = []string{"generators", "transformers", "validators"}                 // plugin configurations: files, directories or inline documents
+	pluginFields = []string{"generators", "transformers", "validators"}                 // plugin configurations: refused
 	helmFields   = []string{"helmCharts", "helmGlobals", "helmChartInflationGenerator"} // refused
 	generatorFns = []string{"configMapGenerator", "secretGenerator"}                    // files, envs and env
 	otherFields  = []string{"apiVersion", "kind", "metadata", "openapi", "namePrefix", "nameSuffix", "namespace",
@@ -241,11 +241,10 @@ func (s *kustomizationScan) file(dir, file string) {
 				s.generator(file, dir, fmt.Sprintf("%s[%d]", key, j), item)
 			}
 		case slices.Contains(pluginFields, f.field):
-			for j, item := range items(val) {
-				if v, ok := item.v.(string); ok && !strings.Contains(v, "\n") {
-					s.check(file, dir, fmt.Sprintf("%s[%d]", key, j), item, v, true)
-				}
-			}
+			s.add(file, val.line, key, RuleRemote, f.field+" are not run in the inventory build: a plugin's configuration "+
+				"(even a built-in one, such as a PatchTransformer's path) names files that kustomize reads, or fetches, unchecked; "+
+				"use the kustomization's own fields (patches, replacements, labels, configMapGenerator, …), "+
+				"or commit what the plugin puts out and list it in resources")
 		case slices.Contains(helmFields, f.field):
 			s.add(file, val.line, key, RuleRemote, "Helm charts are not inflated in the inventory build (that would fetch the chart and run Helm); "+
 				"run helm template, commit its output into the repository and list it in resources")
