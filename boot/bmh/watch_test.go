@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/bmh"
@@ -219,10 +220,15 @@ func TestRunConfig(t *testing.T) {
 	}
 }
 
+// debounce is the watch's Debounce in the tests: an hour, so that only
+// the fake clock (stepped by waitFor) ends it.
+const debounce = time.Hour
+
 // watch is a running bmh.Run.
 type watch struct {
 	t       *testing.T
 	store   *boot.Store
+	clock   *clocktesting.FakeClock
 	reg     *prometheus.Registry
 	skipped atomic.Int64
 	last    atomic.Value // *boot.Table
@@ -230,17 +236,17 @@ type watch struct {
 
 // startWatch runs bmh.Run until the test ends; it must then return nil.
 func startWatch(t *testing.T, cfg *rest.Config, namespace string, logs *testlog.Buffer) *watch {
-	w := &watch{t: t, store: &boot.Store{}, reg: prometheus.NewRegistry()}
+	w := &watch{t: t, store: &boot.Store{}, clock: clocktesting.NewFakeClock(time.Now()), reg: prometheus.NewRegistry()}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- bmh.Run(ctx, bmh.Config{
+		done <- bmh.Run(ctx, bmh.WithClock(bmh.Config{
 			RESTConfig: cfg, Namespace: namespace, Store: w.store, Logger: testLogger(t, logs),
 			OnChange:   func(tb *boot.Table) { w.last.Store(tb) },
 			OnSkipped:  func(s []*bmh.FieldError) { w.skipped.Store(int64(len(s))) },
-			Debounce:   20 * time.Millisecond,
+			Debounce:   debounce,
 			Registerer: w.reg,
-		})
+		}, w.clock))
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -256,7 +262,8 @@ func startWatch(t *testing.T, cfg *rest.Config, namespace string, logs *testlog.
 	return w
 }
 
-// waitFor polls the stored table until check accepts it.
+// waitFor polls the stored table until check accepts it, ending every
+// debounce the watch waits out on the way.
 func (w *watch) waitFor(what string, check func(*boot.Table) error) {
 	w.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -267,6 +274,9 @@ func (w *watch) waitFor(what string, check func(*boot.Table) error) {
 		}
 		if time.Now().After(deadline) {
 			w.t.Fatalf("waiting for %s: %v", what, err)
+		}
+		if w.clock.HasWaiters() {
+			w.clock.Step(debounce)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -40,6 +40,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Router advertisements that could not be sent.",
 		}),
 	}
+	// Known label values exist from the start, so dashboards see zeros.
+	for _, r := range []string{reasonStartup, reasonPeriodic, reasonSolicited} {
+		m.sent.WithLabelValues(r)
+	}
 	if reg == nil {
 		return m, nil
 	}
