@@ -60,6 +60,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
+// RegisterMetrics registers the responder's counters on reg, with their
+// label values at zero, as Listen does; counters already there are
+// reused. metalgit's metric lint gathers every package's metrics this
+// way.
+func RegisterMetrics(reg prometheus.Registerer) error {
+	_, err := newMetrics(reg)
+	return err
+}
+
 // register registers c with reg, or returns the collector already
 // registered under the same description.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
