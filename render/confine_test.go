@@ -32,9 +32,23 @@ func TestOutputKustomizationIsConfined(t *testing.T) {
 	}
 	tests := map[string]struct {
 		kustomization string
-		link          bool // render/ is a link to a directory holding the kustomization
+		link          bool   // render/ is a link to a directory holding the kustomization
+		name          string // given as the output kustomization, next to a harmless kustomization.yaml
 		want          string
 	}{
+		"remote resource in capitals": {
+			kustomization: "RESOURCES: [URL/cm.yaml]\n",
+			want:          `render/kustomization.yaml:1: RESOURCES[0]: "URL/cm.yaml" is remote`,
+		},
+		"generator file in any letter case": {
+			kustomization: "SecretGenerator:\n- name: s\n  Files: [SENTINEL]\n",
+			want:          `render/kustomization.yaml:3: SecretGenerator[0].Files[0]: "SENTINEL" is an absolute path`,
+		},
+		"named output kustomization": {
+			kustomization: "Resources: [URL/cm.yaml]\n",
+			name:          "site.yml",
+			want:          `render/site.yml:1: Resources[0]: "URL/cm.yaml" is remote`,
+		},
 		"remote resource": {
 			kustomization: "resources: [URL/cm.yaml]\n",
 			want:          `render/kustomization.yaml:1: resources[0]: "URL/cm.yaml" is remote`,
@@ -72,10 +86,19 @@ func TestOutputKustomizationIsConfined(t *testing.T) {
 			} else if err := os.Mkdir(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+			var opts render.Options
+			file := filepath.Join(dir, "kustomization.yaml")
+			if tc.name != "" {
+				if err := os.WriteFile(file, []byte("namePrefix: x-\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				file = filepath.Join(dir, tc.name)
+				opts.OutputKustomization = file
+			}
+			if err := os.WriteFile(file, []byte(k), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out, err := render.Render(in, render.Options{})
+			out, err := render.Render(in, opts)
 			if err == nil || out != nil {
 				t.Fatalf("rendered %d bytes, err %v; want a refusal", len(out), err)
 			}
@@ -83,8 +106,8 @@ func TestOutputKustomizationIsConfined(t *testing.T) {
 			if !strings.Contains(msg, strings.ReplaceAll(strings.ReplaceAll(tc.want, "URL", srv.URL), "SENTINEL", sentinel)) {
 				t.Errorf("error %q\ndoes not contain %q", msg, tc.want)
 			}
-			if strings.Contains(msg, "SENTINEL\n") || requests.Load() != 0 {
-				t.Errorf("the output kustomization read a file outside or fetched (%d requests)", requests.Load())
+			if n := requests.Swap(0); strings.Contains(msg, "SENTINEL\n") || n != 0 {
+				t.Errorf("the output kustomization read a file outside or fetched (%d requests)", n)
 			}
 		})
 	}

@@ -410,7 +410,19 @@ func loadOverlay(path string) (*overlayFiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("copying the output kustomization's directory %s: %w", dir, err)
 	}
-	problems, err := schemas.CheckKustomizationFiles(files, func(rel string) string { return filepath.Join(dir, filepath.FromSlash(rel)) })
+	// Checked as kustomize will find it below: as kustomization.yaml,
+	// whatever it is called and whatever else the directory holds.
+	checked := maps.Clone(files)
+	for _, name := range []string{"kustomization.yaml", "kustomization.yml", "Kustomization"} {
+		delete(checked, name)
+	}
+	checked["kustomization.yaml"] = data
+	problems, err := schemas.CheckKustomizationFiles(checked, func(rel string) string {
+		if rel == "kustomization.yaml" {
+			return path
+		}
+		return filepath.Join(dir, filepath.FromSlash(rel))
+	})
 	if err != nil {
 		return nil, err
 	}

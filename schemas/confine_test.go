@@ -1,6 +1,7 @@
 package schemas_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/metalgit/metalgit/schemas"
 )
@@ -75,12 +76,115 @@ func TestKustomizeBuildIsConfined(t *testing.T) {
 	t.Cleanup(srv.Close)
 
 	const kust = "inv/kustomization.yaml:"
+	const (
+		remote = ` is remote: metalgit never fetches anything while it builds the inventory; vendor the base into the repository and refer to it by a relative path`
+		climbs = ` leads outside the inventory root: the inventory build reads only files below it; move what it names into the inventory root`
+		abs    = ` is an absolute path: the inventory build reads only files below the inventory root; refer to the file by a path relative to the kustomization`
+		plugin = `%s are not run in the inventory build: a plugin's configuration (even a built-in one, such as a PatchTransformer's path) names files that kustomize reads, or fetches, unchecked; use the kustomization's own fields (patches, replacements, labels, configMapGenerator, …), or commit what the plugin puts out and list it in resources`
+		helm   = `Helm charts are not inflated in the inventory build (that would fetch the chart and run Helm); run helm template, commit its output into the repository and list it in resources`
+	)
 	tests := map[string]struct {
 		kustomization string
+		file          string // the root kustomization's name; default kustomization.yaml
 		files         map[string]string
 		setup         func(t *testing.T, root, outside string)
 		want          []string
 	}{
+		// kustomize decodes a kustomization with encoding/json, which
+		// takes a key for a field's name in any letter case.
+		"field names in any letter case": {
+			kustomization: "RESOURCES: [key.yaml, URL/x.yaml]\nComponents: [URL/c]\nBASES: [../outside]\n" +
+				"pAtChEs:\n- PATH: URL/p.yaml\nPatchesJson6902:\n- Path: OUTSIDE/p.json\npatchesstrategicmerge: [../outside/patch.yaml]\n" +
+				"REPLACEMENTS: [{PaTh: URL/r.yaml}]\nCRDs: [URL/crd.json]\nConfigurations: [OUTSIDE/c.yaml]\nOpenAPI: {path: URL/schema.json, Path: /s.json}\n",
+			want: []string{
+				kust + `1: RESOURCES[1]: "URL/x.yaml"` + remote,
+				kust + `2: Components[0]: "URL/c"` + remote,
+				kust + `3: BASES[0]: "../outside"` + climbs,
+				kust + `5: pAtChEs[0].PATH: "URL/p.yaml"` + remote,
+				kust + `7: PatchesJson6902[0].Path: "OUTSIDE/p.json"` + abs,
+				kust + `8: patchesstrategicmerge[0]: "../outside/patch.yaml"` + climbs,
+				kust + `9: REPLACEMENTS[0].PaTh: "URL/r.yaml"` + remote,
+				kust + `10: CRDs[0]: "URL/crd.json"` + remote,
+				kust + `11: Configurations[0]: "OUTSIDE/c.yaml"` + abs,
+				kust + `12: OpenAPI.Path: "/s.json"` + abs,
+				kust + `12: OpenAPI.path: "URL/schema.json"` + remote,
+			},
+		},
+		"generator fields in any letter case": {
+			kustomization: "resources: [key.yaml]\nSecretGenerator:\n- name: s\n  FILES: [k=../outside/secret.txt]\n  Envs: [OUTSIDE/secret.env]\n  ENV: URL/e.env\n" +
+				"CONFIGMAPGENERATOR: [{name: c, Files: [URL/f]}]\n",
+			want: []string{
+				kust + `4: SecretGenerator[0].FILES[0]: "../outside/secret.txt"` + climbs,
+				kust + `5: SecretGenerator[0].Envs[0]: "OUTSIDE/secret.env"` + abs,
+				kust + `6: SecretGenerator[0].ENV: "URL/e.env"` + remote,
+				kust + `7: CONFIGMAPGENERATOR[0].Files[0]: "URL/f"` + remote,
+			},
+		},
+		"field names by Unicode case folding": {
+			kustomization: "reſources: [key.yaml, URL/x.yaml]\n",
+			want:          []string{kust + `1: reſources[1]: "URL/x.yaml"` + remote},
+		},
+		"Helm in any letter case": {
+			kustomization: "resources: [key.yaml]\nHelmCharts: [{name: x}]\nHELMGLOBALS: {chartHome: /x}\nhelmchartinflationgenerator: [{chartName: x}]\n",
+			want: []string{
+				kust + `2: HelmCharts: ` + helm,
+				kust + `3: HELMGLOBALS: ` + helm,
+				kust + `4: helmchartinflationgenerator: ` + helm,
+			},
+		},
+		"one field spelled twice": {
+			kustomization: "resources: [key.yaml]\nResources: [URL/x.yaml]\npatches:\n- path: key.yaml\n  Path: ../outside/patch.yaml\n",
+			want: []string{
+				kust + `2: Resources: Resources, resources all set the field resources: kustomize takes a field's name in any letter case and reads them all; keep one, spelled resources`,
+				kust + `2: Resources[0]: "URL/x.yaml"` + remote,
+				kust + `5: patches[0].Path: "../outside/patch.yaml"` + climbs,
+				kust + `5: patches[0].Path: Path, path all set the field path: kustomize takes a field's name in any letter case and reads them all; keep one, spelled path`,
+			},
+		},
+		"anchors and aliases": {
+			kustomization: "commonAnnotations: {u: &u URL/x.yaml}\nresources: [key.yaml, *u]\nnamePrefix: &r a-\ncomponents: &c [URL/c]\nBases: *c\n",
+			want: []string{
+				kust + `2: resources[1]: "URL/x.yaml"` + remote,
+				kust + `4: Bases[0]: "URL/c"` + remote,
+				kust + `4: components[0]: "URL/c"` + remote,
+			},
+		},
+		"merge keys": {
+			kustomization: "<<: {RESOURCES: [key.yaml, URL/x.yaml]}\npatches:\n- &p {path: key.yaml}\n- <<: [{target: {kind: SSHKey}}, {PATH: ../outside/patch.yaml}]\n",
+			want: []string{
+				kust + `1: RESOURCES[1]: "URL/x.yaml"` + remote,
+				kust + `4: patches[1].PATH: "../outside/patch.yaml"` + climbs,
+			},
+		},
+		"JSON form": {
+			kustomization: `{"Resources": ["key.yaml", "URL/x.yaml"], "PATCHES": [{"Path": "../outside/patch.yaml"}]}`,
+			want: []string{
+				kust + `1: PATCHES[0].Path: "../outside/patch.yaml"` + climbs,
+				kust + `1: Resources[1]: "URL/x.yaml"` + remote,
+			},
+		},
+		"URL without slashes": {
+			kustomization: "resources: [key.yaml]\ncrds: [\"https:URL/crd.json\"]\n",
+			want:          []string{kust + `2: crds[0]: "https:URL/crd.json"` + remote},
+		},
+		"named Kustomization": {
+			kustomization: "RESOURCES: [key.yaml, URL/x.yaml]\n",
+			file:          "Kustomization",
+			want:          []string{`inv/Kustomization:1: RESOURCES[1]: "URL/x.yaml"` + remote},
+		},
+		"kustomization.yml in a base": {
+			kustomization: "resources: [base]\n",
+			files:         map[string]string{"base/kustomization.yml": "Resources: [../key.yaml, URL/x.yaml]\n"},
+			want:          []string{`inv/base/kustomization.yml:1: Resources[1]: "URL/x.yaml"` + remote},
+		},
+		"two kustomizations in a base": {
+			kustomization: "resources: [base]\n",
+			files: map[string]string{
+				"base/kustomization.yaml": "resources: [../key.yaml]\n",
+				"base/Kustomization":      "RESOURCES: [URL/x.yaml]\n",
+			},
+			want: []string{`inv/base/Kustomization:1: RESOURCES[0]: "URL/x.yaml"` + remote},
+		},
 		"secretGenerator file by ..": {
 			kustomization: "resources: [key.yaml]\nsecretGenerator:\n- name: s\n  files: [../outside/secret.txt]\n",
 			want:          []string{kust + `4: secretGenerator[0].files[0]: "../outside/secret.txt" leads outside the inventory root: the inventory build reads only files below it; move what it names into the inventory root`},
@@ -166,6 +270,21 @@ func TestKustomizeBuildIsConfined(t *testing.T) {
 			kustomization: "resources: [key.yaml]\nhelmCharts:\n- {name: x, repo: URL}\n",
 			want:          []string{kust + `3: helmCharts: Helm charts are not inflated in the inventory build (that would fetch the chart and run Helm); run helm template, commit its output into the repository and list it in resources`},
 		},
+		// A built-in plugin's configuration names files too, and the
+		// build reads them: from a file, inline or from a directory.
+		"plugin configurations": {
+			kustomization: "resources: [key.yaml]\ntransformers: [t.yaml]\nGenerators:\n- gen\nvalidators:\n- |\n  apiVersion: builtin\n  kind: PatchTransformer\n  metadata: {name: p}\n  path: URL/p.yaml\n",
+			files: map[string]string{
+				"t.yaml":                 "apiVersion: builtin\nkind: PatchTransformer\nmetadata: {name: p}\npath: URL/p.yaml\n",
+				"gen/kustomization.yaml": "resources: [g.yaml]\n",
+				"gen/g.yaml":             "apiVersion: builtin\nkind: SecretGenerator\nmetadata: {name: s}\nfiles: [URL/s.txt]\n",
+			},
+			want: []string{
+				kust + `2: transformers: ` + fmt.Sprintf(plugin, "transformers"),
+				kust + `4: Generators: ` + fmt.Sprintf(plugin, "generators"),
+				kust + `6: validators: ` + fmt.Sprintf(plugin, "validators"),
+			},
+		},
 		"FIFO as a resource": {
 			kustomization: "resources: [key.yaml, fifo.yaml]\n",
 			setup: func(t *testing.T, root, _ string) {
@@ -178,7 +297,7 @@ func TestKustomizeBuildIsConfined(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			root, outside, sentinel := confinedRoot(t)
 			spelled := strings.ReplaceAll(strings.ReplaceAll(tc.kustomization, "OUTSIDE", outside), "URL", srv.URL)
-			writeFiles(t, root, map[string]string{"kustomization.yaml": spelled})
+			writeFiles(t, root, map[string]string{cmp.Or(tc.file, "kustomization.yaml"): spelled})
 			files := map[string]string{}
 			for name, content := range tc.files {
 				files[name] = strings.ReplaceAll(content, "URL", srv.URL)
@@ -199,20 +318,20 @@ func TestKustomizeBuildIsConfined(t *testing.T) {
 			for i := range got {
 				got[i] = strings.TrimPrefix(got[i], filepath.Dir(root)+"/")
 			}
-			if diff := cmp.Diff(want, got); diff != "" {
+			if diff := gocmp.Diff(want, got); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 			noSentinel(t, sentinel, inv, problems)
-			if n := requests.Load(); n != 0 {
+			if n := requests.Swap(0); n != 0 {
 				t.Fatalf("the build sent %d requests to a URL in the kustomization", n)
 			}
 		})
 	}
 }
 
-// TestKustomizeRunsNoPlugin: an exec function named as a generator does
-// not run (kustomize's plugins stay disabled), and the build fails as a
-// problem.
+// TestKustomizeRunsNoPlugin: an exec function named as a generator or a
+// transformer does not run: the fields are refused before the build (and
+// kustomize's plugins stay disabled in it).
 func TestKustomizeRunsNoPlugin(t *testing.T) {
 	root, _, _ := confinedRoot(t)
 	marker := filepath.Join(t.TempDir(), "ran")
@@ -229,11 +348,15 @@ func TestKustomizeRunsNoPlugin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(problems) != 1 || problems[0].Rule != schemas.RuleKustomize {
-		t.Fatalf("problems %v, want one kustomize build failure", lines(problems))
+	var fields []string
+	for _, p := range problems {
+		if p.Rule != schemas.RuleRemote {
+			t.Errorf("problem %s, want rule %s", p, schemas.RuleRemote)
+		}
+		fields = append(fields, p.Field)
 	}
-	if !strings.Contains(problems[0].Message, "plugin") {
-		t.Fatalf("problem %q does not say the plugin was refused", problems[0].Message)
+	if diff := gocmp.Diff([]string{"generators", "transformers"}, fields); diff != "" {
+		t.Errorf("fields of the problems (-want +got):\n%s", diff)
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Fatal("the exec plugin ran")
@@ -316,7 +439,7 @@ func TestPlainLoadIsConfined(t *testing.T) {
 			for i := range got {
 				got[i] = strings.TrimPrefix(got[i], filepath.Dir(root)+"/")
 			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := gocmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("problems (-want +got):\n%s", diff)
 			}
 			noSentinel(t, sentinel, inv, problems)
@@ -368,6 +491,13 @@ func FuzzCheckKustomization(f *testing.F) {
 	f.Add([]byte("resources: [a.yaml, ../b, https://x/y, github.com/o/r]\npatches: [{path: /etc/p}]\n"))
 	f.Add([]byte("secretGenerator:\n- name: s\n  files: [k=../x]\n  envs: [/e]\n  env: ../e\nhelmCharts: [{name: x}]\n"))
 	f.Add([]byte("resources: &r [sub]\ncomponents: *r\nopenapi: {path: git@h:o/r}\n"))
+	// Field names in any letter case, as kustomize takes them.
+	f.Add([]byte("RESOURCES: [http://127.0.0.1:1/x.yaml]\npAtChEs: [{PATH: ../p}]\nSecretGenerator: [{name: s, FILES: [k=/x], Env: ../e}]\n"))
+	f.Add([]byte("reſources: [sub]\nOpenAPI: {Path: /s}\nHELMCHARTS: [{name: x}]\nREPLACEMENTS: [{Path: https:x}]\n"))
+	f.Add([]byte("resources: [sub]\nResources: [../x]\npatches: [{path: a, Path: b}]\n"))
+	// Anchors, merge keys and the JSON form.
+	f.Add([]byte("<<: {Resources: [sub, gh:o/r]}\npatches:\n- &p {path: a}\n- <<: [*p, {PATH: /b}]\n"))
+	f.Add([]byte(`{"Resources": ["sub", "git::https://x/y"], "PATCHES": [{"Path": "../p"}], "crds": ["/c"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		problems, err := schemas.CheckKustomizationFiles(map[string][]byte{
 			"kustomization.yaml":     data,

@@ -75,8 +75,11 @@ func (l *loader) loadKustomization(src source, file, stateDir string) error {
 	if err != nil {
 		return err
 	}
+	fsys := originFS{FileSystem: mem, kustomization: path.Join(buildRoot, file)}
 	if len(problems) == 0 {
-		scan := kustomizationScan{fsys: mem, skipped: skipped, name: src.rel, seen: map[string]bool{}}
+		// The root kustomization is checked as the build reads it,
+		// through fsys.
+		scan := kustomizationScan{fsys: mem, build: fsys, skipped: skipped, name: src.rel, seen: map[string]bool{}}
 		scan.dir(".")
 		problems = scan.problems
 	}
@@ -84,7 +87,6 @@ func (l *loader) loadKustomization(src source, file, stateDir string) error {
 		l.problems = append(l.problems, problems...)
 		return nil
 	}
-	fsys := originFS{FileSystem: mem, kustomization: path.Join(buildRoot, file)}
 	opts := krusty.MakeDefaultOptions()
 	// Nothing outside the root exists in the in-memory file system, so
 	// the root is the boundary; inside it, overlays may share files.

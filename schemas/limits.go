@@ -29,11 +29,12 @@ const (
 
 // Rules for the limits and for what the loader refuses to read.
 const (
-	RuleLimit    Rule = "limit"    // a file, the inventory or a count is over its limit
-	RuleFile     Rule = "file"     // not a regular file, or a path leaving the inventory root
-	RuleRemote   Rule = "remote"   // a kustomization that would fetch or execute something
-	RuleTooMany  Rule = "too-many" // the report was cut at MaxProblems
-	maxPathShown      = 200        // longest path or value quoted in a problem
+	RuleLimit        Rule = "limit"         // a file, the inventory or a count is over its limit
+	RuleFile         Rule = "file"          // not a regular file, or a path leaving the inventory root
+	RuleRemote       Rule = "remote"        // a kustomization that would fetch or execute something
+	RuleDuplicateKey Rule = "duplicate-key" // a kustomization field written twice in different letter cases (kustomize reads both)
+	RuleTooMany      Rule = "too-many"      // the report was cut at MaxProblems
+	maxPathShown          = 200             // longest path or value quoted in a problem
 )
 
 // Truncate returns the first n problems of p (sorted first) and, when it

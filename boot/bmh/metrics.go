@@ -33,6 +33,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	return m, nil
 }
 
+// RegisterMetrics registers the watch's metrics on reg, with every field
+// label value at zero, as Run does. metalgit's metric lint gathers every
+// package's metrics this way.
+func RegisterMetrics(reg prometheus.Registerer) error {
+	_, err := newMetrics(reg)
+	return err
+}
+
 // observe sets the gauge from one build's skipped BareMetalHosts.
 func (m *metrics) observe(skipped []*FieldError) {
 	counts := make(map[string]int, len(Fields()))

@@ -18,6 +18,7 @@ import (
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 
 	"github.com/metalgit/metalgit/boot"
 )
@@ -65,6 +66,10 @@ type Config struct {
 	Debounce time.Duration
 	// Registerer receives the metrics (metalgit_bmh_…); none when nil.
 	Registerer prometheus.Registerer
+
+	// clock drives Debounce; nil means the real clock (tests set a fake
+	// one from export_test.go).
+	clock clock.Clock
 }
 
 // Run watches the BareMetalHosts and keeps cfg.Store's table in step with
@@ -112,6 +117,9 @@ func (c *Config) check() error {
 	}
 	if c.Debounce <= 0 {
 		c.Debounce = DefaultDebounce
+	}
+	if c.clock == nil {
+		c.clock = clock.RealClock{}
 	}
 	return nil
 }
@@ -226,7 +234,7 @@ func (w *watcher) loop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(w.cfg.Debounce):
+		case <-w.cfg.clock.After(w.cfg.Debounce):
 		}
 		// The cache is updated before handlers are told, so the list
 		// below holds every change signalled so far.

@@ -3,6 +3,8 @@ package dhcp
 import (
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/metalgit/metalgit/boot"
 )
 
 // metrics are the server's Prometheus collectors (metalgit_dhcp_…).
@@ -15,13 +17,17 @@ type metrics struct {
 	sendErrors prometheus.Counter
 	malformed  prometheus.Counter
 	latency    prometheus.Histogram
+	hosts      prometheus.GaugeFunc
 	// The counters of the label values created up front, resolved once:
 	// WithLabelValues hashes its labels on every call.
 	receivedByType map[dhcpv4.MessageType]prometheus.Counter
 	byOutcome      map[Outcome]prometheus.Counter
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// newMetrics creates the collectors, with their label values at zero, and
+// registers them with reg when it is not nil. The hosts gauge reads the
+// table in store (0 for none) when it is scraped.
+func newMetrics(reg prometheus.Registerer, store *boot.Store) (*metrics, error) {
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "metalgit_dhcp_packets_received_total",
@@ -56,6 +62,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from receiving a request to sending its reply.",
 			Buckets: []float64{50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 100e-3},
 		}),
+		hosts: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "metalgit_dhcp_hosts",
+			Help: "Hosts in the table the server answers from (0 until the first table is in).",
+		}, func() float64 {
+			if store == nil {
+				return 0
+			}
+			if t := store.Load(); t != nil {
+				return float64(t.Len())
+			}
+			return 0
+		}),
 	}
 	// Known label values exist from the start, so dashboards see zeros.
 	m.receivedByType = make(map[dhcpv4.MessageType]prometheus.Counter)
@@ -71,12 +89,21 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.received, m.outcomes, m.unknown, m.naks, m.declines, m.sendErrors, m.malformed, m.latency} {
+	for _, c := range []prometheus.Collector{m.received, m.outcomes, m.unknown, m.naks, m.declines, m.sendErrors, m.malformed, m.latency, m.hosts} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// RegisterMetrics registers the server's metrics on reg, with their label
+// values at zero, as New does (the hosts gauge reading store, which may
+// be nil). metalgit's metric lint gathers every package's metrics this
+// way.
+func RegisterMetrics(reg prometheus.Registerer, store *boot.Store) error {
+	_, err := newMetrics(reg, store)
+	return err
 }
 
 // typeLabel is a message type as a metric label: discover, request, …

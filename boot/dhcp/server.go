@@ -39,7 +39,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dhcp: %w", err)
 	}
-	m, err := newMetrics(cfg.Registerer)
+	m, err := newMetrics(cfg.Registerer, cfg.Hosts)
 	if err != nil {
 		return nil, fmt.Errorf("dhcp: register metrics: %w", err)
 	}

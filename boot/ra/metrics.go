@@ -40,6 +40,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Router advertisements that could not be sent.",
 		}),
 	}
+	// Known label values exist from the start, so dashboards see zeros.
+	for _, r := range []string{reasonStartup, reasonPeriodic, reasonSolicited} {
+		m.sent.WithLabelValues(r)
+	}
 	if reg == nil {
 		return m, nil
 	}
@@ -54,6 +58,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// RegisterMetrics registers the responder's counters on reg, with their
+// label values at zero, as Listen does; counters already there are
+// reused. metalgit's metric lint gathers every package's metrics this
+// way.
+func RegisterMetrics(reg prometheus.Registerer) error {
+	_, err := newMetrics(reg)
+	return err
 }
 
 // register registers c with reg, or returns the collector already

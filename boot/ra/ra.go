@@ -14,11 +14,16 @@ import (
 	"github.com/mdlayher/ndp"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/net/ipv6"
+	"k8s.io/utils/clock"
 )
 
 // DefaultInterval is the period of unsolicited advertisements when
 // Config.Interval is zero.
 const DefaultInterval = 30 * time.Second
+
+// listenRetry is how long Run waits between attempts to open the socket
+// while the interface is not ready.
+const listenRetry = 200 * time.Millisecond
 
 // Config configures the responder.
 type Config struct {
@@ -27,11 +32,27 @@ type Config struct {
 	// Interval is the period of unsolicited advertisements; zero means
 	// DefaultInterval.
 	Interval time.Duration
+	// StartTimeout is how long Run keeps trying to open the socket while
+	// the interface is not ready (not there yet, or its link-local
+	// address still tentative during duplicate address detection), every
+	// 200 ms; zero means one attempt.
+	StartTimeout time.Duration
 	// Logger receives the responder's logs; nil means slog.Default().
 	Logger *slog.Logger
 	// Registerer, if set, receives the responder's counters
 	// (metalgit_ra_*_total).
 	Registerer prometheus.Registerer
+
+	// clock drives Interval and StartTimeout; nil means the real clock
+	// (tests set a fake one from export_test.go).
+	clock clock.WithTicker
+}
+
+func (c *Config) clockOrReal() clock.WithTicker {
+	if c.clock == nil {
+		return clock.RealClock{}
+	}
+	return c.clock
 }
 
 // Responder sends router advertisements on one interface. Create it with
@@ -41,19 +62,36 @@ type Responder struct {
 	ifi       *net.Interface
 	src       netip.Addr
 	interval  time.Duration
+	clock     clock.WithTicker
 	log       *slog.Logger
 	metrics   *metrics
 	closeOnce sync.Once
 }
 
 // Run listens on cfg.Interface and serves until ctx is cancelled, when it
-// returns nil.
+// returns nil. While the socket cannot be opened it tries again every
+// 200 ms for up to cfg.StartTimeout, then returns the last error; ctx
+// ending meanwhile returns nil.
 func Run(ctx context.Context, cfg Config) error {
-	r, err := Listen(cfg)
-	if err != nil {
-		return err
+	clk := cfg.clockOrReal()
+	deadline := clk.Now().Add(cfg.StartTimeout)
+	for {
+		r, err := Listen(cfg)
+		if err == nil {
+			return r.Serve(ctx)
+		}
+		if !clk.Now().Before(deadline) {
+			return err
+		}
+		logger(cfg.Logger).Debug("router advertisements: interface not ready; trying again", "interface", cfg.Interface, "err", err)
+		t := clk.NewTimer(listenRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C():
+		}
 	}
-	return r.Serve(ctx)
 }
 
 // Listen opens the ICMPv6 socket on cfg.Interface, bound to its
@@ -88,6 +126,7 @@ func Listen(cfg Config) (*Responder, error) {
 		ifi:      ifi,
 		src:      src,
 		interval: interval(cfg.Interval),
+		clock:    cfg.clockOrReal(),
 		log:      logger(cfg.Logger).With("interface", ifi.Name),
 		metrics:  m,
 	}, nil
@@ -167,13 +206,13 @@ func (r *Responder) Serve(ctx context.Context) error {
 func (r *Responder) loop(ctx context.Context, solicits <-chan netip.Addr, readErr <-chan error) error {
 	r.log.Info("router advertisements started", "source", r.src, "interval", r.interval)
 	r.advertise(allNodes(), reasonStartup)
-	ticker := time.NewTicker(r.interval)
+	ticker := r.clock.NewTicker(r.interval)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-ticker.C:
+		case <-ticker.C():
 			r.advertise(allNodes(), reasonPeriodic)
 		case from := <-solicits:
 			r.advertise(replyTo(from), reasonSolicited)

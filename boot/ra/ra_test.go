@@ -2,6 +2,7 @@ package ra_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"golang.org/x/net/ipv6"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/metalgit/metalgit/boot/ra"
 	"github.com/metalgit/metalgit/internal/netnstest"
@@ -28,7 +30,7 @@ func quietLogger(t *testing.T) *slog.Logger {
 }
 
 // serve starts a responder in the pair's server namespace and stops it
-// when the test ends.
+// when the test ends. cfg may carry a clock (ra.WithClock).
 func serve(t *testing.T, p *netnstest.Pair, cfg ra.Config) {
 	t.Helper()
 	p.Server.WaitLinkLocal(t, 5*time.Second)
@@ -150,46 +152,63 @@ func hasLabels(have []*dto.LabelPair, want []string) bool {
 }
 
 // TestUnsolicited listens in the client namespace and checks the startup
-// and periodic advertisements, field by field.
+// advertisement and the periodic ones, field by field, each periodic one
+// sent when the fake clock reaches the next interval.
 func TestUnsolicited(t *testing.T) {
 	t.Parallel()
 	p := netnstest.NewPair(t)
 	p.Client.WaitLinkLocal(t, 5*time.Second)
 	conn := listenClient(t, p)
 	serverLL := p.Server.WaitLinkLocal(t, 5*time.Second)
-	const interval = 200 * time.Millisecond
+	clk := clocktesting.NewFakeClock(time.Now())
 	reg := prometheus.NewPedanticRegistry()
-	serve(t, p, ra.Config{Interval: interval, Registerer: reg})
+	serve(t, p, ra.WithClock(ra.Config{Interval: time.Hour, Registerer: reg}, clk))
 
-	multicast := 0
-	deadline := time.Now().Add(10 * interval)
-	for multicast < 3 {
-		if err := conn.SetReadDeadline(deadline); err != nil {
+	// next reads the next multicast advertisement from the server.
+	next := func(what string) {
+		t.Helper()
+		if err := conn.SetReadDeadline(time.Now().Add(10 * time.Second)); err != nil {
 			t.Fatal(err)
 		}
-		msg, cm, from, err := conn.ReadFrom()
-		if err != nil {
-			t.Fatalf("after %d multicast advertisements: %v", multicast, err)
+		for {
+			msg, cm, from, err := conn.ReadFrom()
+			if err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			adv, ok := msg.(*ndp.RouterAdvertisement)
+			if !ok || cm == nil || !cm.Dst.Equal(net.IPv6linklocalallnodes) {
+				continue
+			}
+			checkAdvertisement(t, adv, p.Server.MAC)
+			if from.WithZone("") != serverLL.WithZone("") {
+				t.Errorf("%s: advertisement from %v, want %v", what, from, serverLL)
+			}
+			return
 		}
-		adv, ok := msg.(*ndp.RouterAdvertisement)
-		if !ok {
-			continue
-		}
-		checkAdvertisement(t, adv, p.Server.MAC)
-		if from.WithZone("") != serverLL.WithZone("") {
-			t.Errorf("advertisement from %v, want %v", from, serverLL)
-		}
-		if cm != nil && cm.Dst.Equal(net.IPv6linklocalallnodes) {
-			multicast++
+	}
+	next("the startup advertisement")
+	waitUntil(t, "the responder's ticker", clk.HasWaiters)
+	for i := 1; i <= 2; i++ {
+		clk.Step(time.Hour)
+		next(fmt.Sprintf("periodic advertisement %d", i))
+		if got := waitCounter(t, reg, float64(i), "metalgit_ra_advertisements_sent_total", "reason", "periodic"); got != float64(i) {
+			t.Errorf("periodic advertisements counted = %v, want %d", got, i)
 		}
 	}
 	if got := counter(t, reg, "metalgit_ra_advertisements_sent_total", "reason", "startup"); got != 1 {
 		t.Errorf("startup advertisements counted = %v, want 1", got)
 	}
-	// The counter is bumped after the send returns, so the last advertisement
-	// read may not be counted yet.
-	if got := counter(t, reg, "metalgit_ra_advertisements_sent_total", "reason", "periodic"); got < 1 {
-		t.Errorf("periodic advertisements counted = %v, want >= 1", got)
+}
+
+// waitUntil polls cond until it holds, for up to 10 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -245,14 +264,18 @@ func TestRunStopsOnCancel(t *testing.T) {
 	t.Parallel()
 	p := netnstest.NewPair(t)
 	p.Server.WaitLinkLocal(t, 5*time.Second)
+	reg := prometheus.NewPedanticRegistry()
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() {
 		done <- p.Server.NS.Do(func() error {
-			return ra.Run(ctx, ra.Config{Interface: p.Server.Interface, Logger: quietLogger(t)})
+			return ra.Run(ctx, ra.Config{Interface: p.Server.Interface, Logger: quietLogger(t), Registerer: reg})
 		})
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// Serving: the startup advertisement went out.
+	if got := waitCounter(t, reg, 1, "metalgit_ra_advertisements_sent_total", "reason", "startup"); got != 1 {
+		t.Fatalf("startup advertisements counted = %v, want 1", got)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -260,6 +283,107 @@ func TestRunStopsOnCancel(t *testing.T) {
 			t.Fatalf("Run = %v, want nil after cancel", err)
 		}
 	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
+	}
+}
+
+// TestRunWaitsForTheInterface: Run started while the interface has no
+// usable link-local address (down, as during boot or duplicate address
+// detection) tries again every 200 ms of the clock and serves once the
+// address is there.
+func TestRunWaitsForTheInterface(t *testing.T) {
+	t.Parallel()
+	p := netnstest.NewPair(t)
+	p.Server.WaitLinkLocal(t, 5*time.Second)
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := p.Server.NS.Command(t.Context(), "ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %v: %v\n%s", args, err, out)
+		}
+	}
+	ip("link", "set", "dev", p.Server.Interface, "down")
+	clk := clocktesting.NewFakeClock(time.Now())
+	reg := prometheus.NewPedanticRegistry()
+	cfg := ra.WithClock(ra.Config{Interface: p.Server.Interface, StartTimeout: time.Minute, Interval: time.Hour,
+		Registerer: reg, Logger: quietLogger(t)}, clk)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- p.Server.NS.Do(func() error { return ra.Run(ctx, cfg) }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	sent := func() float64 { return counter(t, reg, "metalgit_ra_advertisements_sent_total", "reason", "startup") }
+
+	waitUntil(t, "Run to wait before trying again", clk.HasWaiters)
+	if got := sent(); got > 0 {
+		t.Fatalf("startup advertisements counted = %v before the interface was up", got)
+	}
+	ip("link", "set", "dev", p.Server.Interface, "up")
+	p.Server.WaitLinkLocal(t, 5*time.Second)
+	for steps := 0; sent() < 1; steps++ {
+		if steps == 10 {
+			t.Fatal("Run did not serve ten tries after the interface came up")
+		}
+		clk.Step(200 * time.Millisecond)
+		// Run waits to try again, or serves (the startup advertisement
+		// goes out before the ticker is set).
+		waitUntil(t, "Run to try again", func() bool { return clk.HasWaiters() || sent() >= 1 })
+	}
+}
+
+// TestRunGivesUpAtStartTimeout: on an interface that never appears, Run
+// tries until StartTimeout has passed on its clock, and no longer.
+func TestRunGivesUpAtStartTimeout(t *testing.T) {
+	t.Parallel()
+	const name = "mg-missing1"
+	clk := clocktesting.NewFakeClock(time.Now())
+	cfg := ra.WithClock(ra.Config{Interface: name, StartTimeout: time.Second, Logger: quietLogger(t)}, clk)
+	done := make(chan error, 1)
+	go func() { done <- ra.Run(t.Context(), cfg) }()
+	var err error
+	returned := func() bool {
+		select {
+		case err = <-done:
+			return true
+		default:
+			return false
+		}
+	}
+	// Tries at 0, 200, 400, 600 and 800 ms wait for the next one.
+	for elapsed := time.Duration(0); elapsed < time.Second; elapsed += 200 * time.Millisecond {
+		waitUntil(t, "Run to wait before trying again", func() bool { return clk.HasWaiters() || returned() })
+		if !clk.HasWaiters() {
+			t.Fatalf("Run returned %v %v after it started, before its StartTimeout of 1s", err, elapsed)
+		}
+		clk.Step(200 * time.Millisecond)
+	}
+	waitUntil(t, "Run to give up", returned)
+	if err == nil || !strings.Contains(err.Error(), `interface "`+name+`"`) {
+		t.Fatalf("Run = %v; want the error naming %q", err, name)
+	}
+}
+
+// TestRunStopsWhileWaiting: cancelled while it waits to try again, Run
+// returns nil.
+func TestRunStopsWhileWaiting(t *testing.T) {
+	t.Parallel()
+	clk := clocktesting.NewFakeClock(time.Now())
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- ra.Run(ctx, ra.WithClock(ra.Config{Interface: "mg-missing2", StartTimeout: time.Hour, Logger: quietLogger(t)}, clk))
+	}()
+	waitUntil(t, "Run to wait before trying again", clk.HasWaiters)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run = %v, want nil after cancel", err)
+		}
+	case <-time.After(10 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
 }

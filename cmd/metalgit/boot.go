@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,8 +27,10 @@ import (
 // Boot proxy defaults.
 const (
 	defaultBootListen = "127.0.0.1:9091"
-	hostsPollInterval = 2 * time.Second
-	raStartTimeout    = 10 * time.Second
+	// raStartTimeout is how long router advertisements wait for the
+	// interface's link-local address to leave duplicate address
+	// detection.
+	raStartTimeout = 10 * time.Second
 )
 
 // bootOptions are the boot proxy's flags, shared by boot and serve.
@@ -108,32 +109,16 @@ func (o *bootOptions) start(ctx context.Context, store *boot.Store, reg promethe
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return srv.Serve(gctx, conn) })
 		if o.ra && o.iface != "" {
-			g.Go(func() error { return runRA(gctx, ra.Config{Interface: o.iface, Logger: log, Registerer: reg}, log) })
+			g.Go(func() error {
+				err := ra.Run(gctx, ra.Config{Interface: o.iface, StartTimeout: raStartTimeout, Logger: log, Registerer: reg})
+				if err != nil {
+					return fmt.Errorf("router advertisements (disable with --ra=false): %w", err)
+				}
+				return nil
+			})
 		}
 		return g.Wait()
 	}, conn.LocalAddr(), nil
-}
-
-// runRA serves router advertisements, waiting a little for the
-// interface's link-local address to leave duplicate address detection.
-func runRA(ctx context.Context, cfg ra.Config, log *slog.Logger) error {
-	deadline := time.Now().Add(raStartTimeout)
-	for {
-		r, err := ra.Listen(cfg)
-		if err == nil {
-			defer func() { _ = r.Close() }()
-			return r.Serve(ctx)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("router advertisements (disable with --ra=false): %w", err)
-		}
-		log.Debug("router advertisements: interface not ready", "err", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
 }
 
 type bootCmdOptions struct {
@@ -144,6 +129,9 @@ type bootCmdOptions struct {
 	namespace  string
 	listen     string
 	verbose    bool
+	// hostsInterval is how often the hosts file is looked at; zero means
+	// boot.DefaultHostsFileInterval (tests shorten it).
+	hostsInterval time.Duration
 }
 
 func newBootCmd() *cobra.Command {
@@ -161,7 +149,8 @@ func newBootCmd() *cobra.Command {
   --in-cluster         annotations), watched
 
 and serves GET /healthz and /metrics (metalgit_dhcp_…, metalgit_ra_… and, for
-BareMetalHosts, metalgit_bmh_…) on --listen. 'metalgit serve --boot' runs the same proxy from the reconciler's
+a hosts file, metalgit_hosts_file_reloads_total; for BareMetalHosts,
+metalgit_bmh_…) on --listen. 'metalgit serve --boot' runs the same proxy from the reconciler's
 allocations.`,
 		Example: `  metalgit boot --hosts hosts.yaml --interface eth1
   metalgit boot --hosts hosts.yaml --dhcp-listen 127.0.0.1:1067 --dhcp-reply-port 1068`,
@@ -213,7 +202,10 @@ func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(h
 		}
 		store.Swap(t)
 		log.Info("hosts loaded", "file", o.hostsFile, "hosts", t.Len())
-		watch = func(ctx context.Context) error { watchHostsFile(ctx, o.hostsFile, store, log); return nil }
+		watch = func(ctx context.Context) error {
+			return boot.WatchHostsFile(ctx, boot.HostsFileConfig{Path: o.hostsFile, Store: store, Interval: o.hostsInterval,
+				Logger: log, Registerer: reg})
+		}
 	} else {
 		rc, err := o.restConfig()
 		if err != nil {
@@ -273,39 +265,4 @@ func (o *bootCmdOptions) restConfig() (*rest.Config, error) {
 		return nil, fmt.Errorf("--kubeconfig %s: %w", o.kubeconfig, err)
 	}
 	return rc, nil
-}
-
-// watchHostsFile reloads the hosts file whenever its size or modification
-// time changes. A file that fails to load is reported and the table in
-// service kept.
-func watchHostsFile(ctx context.Context, path string, store *boot.Store, log *slog.Logger) {
-	stamp := func() string {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return "missing"
-		}
-		return fmt.Sprintf("%d/%d", fi.Size(), fi.ModTime().UnixNano())
-	}
-	last := stamp()
-	tick := time.NewTicker(hostsPollInterval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		now := stamp()
-		if now == last {
-			continue
-		}
-		last = now
-		t, err := boot.LoadHostsFile(path)
-		if err != nil {
-			log.Error("hosts file not reloaded; still serving the previous table", "err", err)
-			continue
-		}
-		store.Swap(t)
-		log.Info("hosts reloaded", "file", path, "hosts", t.Len())
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,6 +81,23 @@ func httpGet(t *testing.T, url string) string {
 	return string(b)
 }
 
+// metricValue scrapes url (a /metrics endpoint) and returns the value of
+// the series, such as `metalgit_dhcp_hosts` or
+// `metalgit_hosts_file_reloads_total{result="refused"}`; -1 when absent.
+func metricValue(t *testing.T, url, series string) float64 {
+	t.Helper()
+	for line := range strings.Lines(httpGet(t, url)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %q is not a number", series, v)
+			}
+			return f
+		}
+	}
+	return -1
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
@@ -108,7 +126,7 @@ func TestBootCommandServesAndReloadsHostsFile(t *testing.T) {
 	}
 	client := newDHCPClient(t)
 	logs := &testlog.Buffer{}
-	o := bootCmdOptions{hostsFile: hosts, listen: "127.0.0.1:0"}
+	o := bootCmdOptions{hostsFile: hosts, listen: "127.0.0.1:0", hostsInterval: 10 * time.Millisecond}
 	o.boot = bootOptions{dhcpListen: "127.0.0.1:0", dhcpReplyPort: client.port, leaseTime: time.Hour,
 		efiBinary: "snponly.efi", userClass: "iPXE", ra: true}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -136,9 +154,11 @@ func TestBootCommandServesAndReloadsHostsFile(t *testing.T) {
 	if _, err := client.lease(t, a.dhcp, "02:00:00:00:00:02"); err == nil {
 		t.Fatal("a MAC not in the hosts file got a lease")
 	}
-	metrics := httpGet(t, "http://"+a.http.String()+"/metrics")
+	metricsURL := "http://" + a.http.String() + "/metrics"
+	metrics := httpGet(t, metricsURL)
 	for _, want := range []string{`metalgit_dhcp_requests_total{outcome="ack"} 1`, `metalgit_dhcp_unknown_macs_total 2`,
-		`metalgit_dhcp_packets_received_total{type="discover"} 3`, "metalgit_dhcp_reply_duration_seconds_bucket"} {
+		`metalgit_dhcp_packets_received_total{type="discover"} 3`, "metalgit_dhcp_reply_duration_seconds_bucket",
+		"metalgit_dhcp_hosts 1", `metalgit_hosts_file_reloads_total{result="reloaded"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s:\n%s", want, metrics)
 		}
@@ -149,7 +169,12 @@ func TestBootCommandServesAndReloadsHostsFile(t *testing.T) {
 	if err := os.WriteFile(hosts, []byte(added), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload", func() bool { return strings.Contains(logs.String(), "hosts reloaded") })
+	waitFor(t, "the reload", func() bool {
+		return metricValue(t, metricsURL, `metalgit_hosts_file_reloads_total{result="reloaded"}`) == 1
+	})
+	if n := metricValue(t, metricsURL, "metalgit_dhcp_hosts"); n != 2 {
+		t.Errorf("metalgit_dhcp_hosts = %v after the reload, want 2", n)
+	}
 	if ack, err := client.lease(t, a.dhcp, "02:00:00:00:00:02"); err != nil || ack.YourIPAddr.String() != "192.168.100.4" {
 		t.Fatalf("added host: %v %v", ack, err)
 	}
@@ -157,7 +182,13 @@ func TestBootCommandServesAndReloadsHostsFile(t *testing.T) {
 	if err := os.WriteFile(hosts, []byte(added+"  - mac: nope\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload error", func() bool { return strings.Contains(logs.String(), "hosts file not reloaded") })
+	waitFor(t, "the refused reload", func() bool {
+		return metricValue(t, metricsURL, `metalgit_hosts_file_reloads_total{result="refused"}`) == 1
+	})
+	if n := metricValue(t, metricsURL, "metalgit_dhcp_hosts"); n != 2 {
+		t.Errorf("metalgit_dhcp_hosts = %v after a broken edit, want 2", n)
+	}
+	// The operator reads why in the log.
 	if !strings.Contains(logs.String(), `hosts[2].mac: \"nope\" is not a MAC address`) {
 		t.Errorf("reload error does not name the field:\n%s", logs)
 	}
@@ -257,7 +288,7 @@ func TestServeRunsBootProxy(t *testing.T) {
 	addrs, done := make(chan net.Addr, 1), make(chan error, 1)
 	go func() { done <- o.run(ctx, nil, func(a net.Addr) { addrs <- a }) }()
 	base := "http://" + (<-addrs).String()
-	waitFor(t, "the first pass", func() bool { return strings.Contains(logs.String(), "boot proxy: host table updated") })
+	waitFor(t, "the first pass's host table", func() bool { return metricValue(t, base+"/metrics", "metalgit_dhcp_hosts") > 0 })
 	// examples/dc1: server-01 (aa:bb:cc:dd:ee:01) gets the first provisioning address.
 	ack, err := client.lease(t, o.dhcpAddr, "aa:bb:cc:dd:ee:01")
 	if err != nil {

@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -252,5 +256,33 @@ func TestInventoryPathNotADirectory(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestPlanFetchesNothing: plan and validate run on pull requests. A
+// kustomization that spells a field in capitals, which kustomize takes
+// as the field, is checked like any other: a remote resource in it is a
+// problem naming the file, line and field, and nothing reaches the URL.
+func TestPlanFetchesNothing(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		requests.Add(1)
+		fmt.Fprint(w, "apiVersion: metalgit.dev/v1alpha1\nkind: SSHKey\nmetadata: {name: fetched}\nspec: {publicKey: x}\n")
+	}))
+	t.Cleanup(srv.Close)
+	inv := copyDir(t, "../../examples/dc2")
+	kust := filepath.Join(inv, "kustomization.yaml")
+	replaceInFile(t, kust, "resources:\n  - base\n  - edge-03.yaml\n", "RESOURCES:\n  - base\n  - edge-03.yaml\n  - "+srv.URL+"/x.yaml\n")
+	want := kust + ":8: RESOURCES[2]: \"" + srv.URL + "/x.yaml\" is remote"
+	for _, command := range []string{"plan", "validate"} {
+		t.Run(command, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, command, inv)
+			if code != exitFailed || !strings.Contains(stderr, want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d and %q", code, stdout, stderr, exitFailed, want)
+			}
+			if n := requests.Swap(0); n != 0 {
+				t.Fatalf("%s sent %d requests to the URL in the kustomization", command, n)
+			}
+		})
 	}
 }

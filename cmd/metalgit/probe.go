@@ -81,6 +81,9 @@ func (o *probeOptions) run(ctx context.Context, w io.Writer) error {
 	if o.arch > 0xffff {
 		errs = append(errs, fmt.Errorf("--arch %d: want 0 to 65535, or -1", o.arch))
 	}
+	if err := positiveDuration("timeout", o.timeout); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return usageError{errors.Join(errs...)}
 	}

@@ -87,6 +87,9 @@ result="deferred" in the metrics and in /status.`,
     --token-file /run/secrets/token --output out/ --listen :9090`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.checkFlags(); err != nil {
+				return usageError{err}
+			}
 			secret, err := o.webhookSecret()
 			if err != nil {
 				return usageError{err}
@@ -97,7 +100,7 @@ result="deferred" in the metrics and in /status.`,
 			}
 			o.cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
 			o.cfg.FollowWindow = o.followWindow
-			if o.followWindow <= 0 {
+			if o.followWindow == 0 {
 				o.cfg.FollowWindow = -1 // off
 			}
 			return o.run(cmd.Context(), secret, nil)
@@ -115,6 +118,22 @@ result="deferred" in the metrics and in /status.`,
 	f.BoolVar(&o.withBoot, "boot", false, "also run the boot proxy (DHCP) from each good pass's allocations; see 'metalgit boot' for its flags")
 	addBootFlags(f, &o.boot)
 	return cmd
+}
+
+// checkFlags refuses the durations that cannot be meant (an interval or
+// pass timeout at or below zero, a negative follow window; 0 turns
+// following off) and, with --boot, the boot proxy's flags, before
+// anything starts.
+func (o *serveOptions) checkFlags() error {
+	errs := []error{positiveDuration("interval", o.interval), positiveDuration("pass-timeout", o.passTimeout)}
+	if o.followWindow < 0 {
+		errs = append(errs, fmt.Errorf("--follow-window must be >= 0 (0 turns following off), got %s", o.followWindow))
+	}
+	if o.withBoot {
+		_, err := o.boot.dhcpConfig(nil, nil, nil)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // webhookSecret reads the secret from the file or the environment.

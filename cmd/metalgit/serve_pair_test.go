@@ -127,13 +127,42 @@ func TestServeTwoControllersDrivenByPushHook(t *testing.T) {
 	if _, ok := a["baremetalhost-server-77.yaml"]; !ok {
 		t.Fatalf("no BareMetalHost for server-77 in the output: %d files", len(a))
 	}
-	if !strings.Contains(ctls[0].log.String()+ctls[1].log.String(), "took the head the push event named") {
+	if status(t, ctls[0].base).FastForwards+status(t, ctls[1].base).FastForwards == 0 {
 		t.Errorf("no controller took a state commit from a push event:\n%s\n%s", ctls[0].log, ctls[1].log)
 	}
-	// Settled: a moment later, nothing more was committed.
-	time.Sleep(300 * time.Millisecond)
+	// Settled: a whole pass of each controller, started after it settled,
+	// commits nothing.
+	for _, c := range ctls {
+		passAfterNow(t, c.base, secret)
+	}
 	if h := head(); h != end {
 		t.Fatalf("the branch moved on to %s after settling at %s", h, end)
+	}
+}
+
+// passAfterNow waits until the controller at base has run a whole pass
+// that started after the call. Each round posts a push event and waits
+// for the pass count to grow; the second round's pass started after the
+// first one's trigger, even when a pass was running at the first.
+func passAfterNow(t *testing.T, base, secret string) {
+	t.Helper()
+	for range 2 {
+		before := status(t, base).Passes
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/hook", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(reconciler.GitLabTokenHeader, secret)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("push event to %s: %s", base, resp.Status)
+		}
+		waitFor(t, "a pass of "+base, func() bool { return status(t, base).Passes > before })
 	}
 }
 
