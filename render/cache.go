@@ -78,8 +78,11 @@ func (m *hostObjects) lookup(name string, key hostKey) (hostMemo, bool) {
 // the same world as inv (else none), and an empty set for this render to
 // fill; both are nil without a cache or when inv's world has no digest.
 func (c *Cache) hostObjects(inv *schemas.Inventory) (memo, next *hostObjects) {
+	if c == nil {
+		return nil, nil
+	}
 	world, ok := inv.WorldDigest()
-	if c == nil || !ok {
+	if !ok {
 		return nil, nil
 	}
 	next = &hostObjects{world: world, hosts: make(map[string]hostMemo, len(inv.Hosts))}
