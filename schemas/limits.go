@@ -8,7 +8,7 @@ import (
 // repository that anyone who opens a pull request writes to, so every
 // amount of work metalgit does for it is bounded; going past a limit is a
 // Problem naming the file and the limit, never a hang or an exhausted
-// process. The README's "Limits" table lists them with their reasons.
+// process. docs/security.md ("Limits") lists them with their reasons.
 const (
 	// MaxFileBytes is the largest inventory file read (16 MiB): ten
 	// thousand hosts of about a kilobyte each fit with room to spare.
