@@ -18,11 +18,13 @@ DEB_PACKAGES=(
 	udhcpc          # boot DHCP tests: busybox udhcpc as a real client in a namespace
 	isc-dhcp-client # boot DHCP tests: dhclient as a real client in a namespace
 	ndisc6          # boot RA tests: rdisc6 solicits a router advertisement
-	busybox         # netns harness tests: busybox ping when iputils-ping is absent
+	busybox         # netns harness tests: busybox ping when iputils-ping is absent; boot TFTP tests: busybox tftp
 	qemu-system-x86 # boot DHCP tests: real PXE firmware in a VM (TCG)
 	ipxe-qemu       # boot DHCP tests: the VM's iPXE option ROM
 	ovmf            # boot DHCP tests: UEFI firmware (EDK2) with its native PXE
-	curl            # serve test: the remote's post-receive hook posts webhooks
+	curl            # serve test: the remote's post-receive hook posts webhooks; boot TFTP tests: curl tftp://
+	tftp-hpa        # boot TFTP tests: the tftp-hpa client (no options, 512-byte blocks)
+	ipxe            # boot TFTP: /usr/lib/ipxe, the default --tftp-root (undionly.kpxe, snponly.efi)
 )
 read -r -a extra <<<"${CI_EXTRA_DEB_PACKAGES:-}"
 DEB_PACKAGES+=("${extra[@]}")

@@ -22,6 +22,7 @@ import (
 	"github.com/metalgit/metalgit/boot/bmh"
 	"github.com/metalgit/metalgit/boot/dhcp"
 	"github.com/metalgit/metalgit/boot/ra"
+	"github.com/metalgit/metalgit/boot/tftp"
 )
 
 // Boot proxy defaults.
@@ -44,6 +45,8 @@ type bootOptions struct {
 	efiBinary     string
 	userClass     string
 	ra            bool
+	tftpListen    string
+	tftpRoot      string
 }
 
 func addBootFlags(f *pflag.FlagSet, o *bootOptions) {
@@ -56,6 +59,35 @@ func addBootFlags(f *pflag.FlagSet, o *bootOptions) {
 	f.StringVar(&o.efiBinary, "efi-binary", boot.EFIBinary, "x86 UEFI boot binary: "+boot.EFIBinary+" or "+boot.EFIFullBinary)
 	f.StringVar(&o.userClass, "user-class", dhcp.DefaultUserClass, "DHCP option 77 value that marks iPXE (set it to the user class of an embedded script)")
 	f.BoolVar(&o.ra, "ra", true, "send minimal IPv6 router advertisements on --interface (iPXE boots ~13 s sooner)")
+	f.StringVar(&o.tftpListen, "tftp-listen", "", "TFTP listen address ADDR:PORT for the iPXE binaries ('' for no TFTP; 0.0.0.0:69 on a provisioning network)")
+	f.StringVar(&o.tftpRoot, "tftp-root", tftp.DefaultRoot, "directory the TFTP server serves, read-only (Debian's ipxe package installs the binaries there)")
+}
+
+// check refuses bad boot proxy flags before anything starts.
+func (o *bootOptions) check() error {
+	_, err := o.dhcpConfig(nil, nil, nil)
+	errs := []error{err}
+	if cfg, err := o.tftpConfig(nil, nil); err != nil {
+		errs = append(errs, err)
+	} else if cfg != nil {
+		if _, err := tftp.New(*cfg); err != nil {
+			errs = append(errs, fmt.Errorf("--tftp-root %s: %w", o.tftpRoot, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// tftpConfig turns the TFTP flags into a server configuration; nil when
+// --tftp-listen is empty (no TFTP).
+func (o *bootOptions) tftpConfig(reg prometheus.Registerer, log *slog.Logger) (*tftp.Config, error) {
+	if o.tftpListen == "" {
+		return nil, nil
+	}
+	listen, err := netip.ParseAddrPort(o.tftpListen)
+	if err != nil {
+		return nil, fmt.Errorf("--tftp-listen %q: want ADDR:PORT (0.0.0.0:69)", o.tftpListen)
+	}
+	return &tftp.Config{Listen: listen, Root: o.tftpRoot, Logger: log, Registerer: reg}, nil
 }
 
 // dhcpConfig turns the flags into a DHCP server configuration.
@@ -101,13 +133,33 @@ func (o *bootOptions) start(ctx context.Context, store *boot.Store, reg promethe
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
+	tcfg, err := o.tftpConfig(reg, log)
+	if err != nil {
+		return nil, nil, usageError{err}
+	}
+	var tsrv *tftp.Server
+	if tcfg != nil {
+		if tsrv, err = tftp.New(*tcfg); err != nil {
+			return nil, nil, usageError{fmt.Errorf("--tftp-root %s: %w", o.tftpRoot, err)}
+		}
+	}
 	conn, err := srv.Listen(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
+	var tconn net.PacketConn
+	if tsrv != nil {
+		if tconn, err = tsrv.Listen(ctx); err != nil {
+			_ = conn.Close()
+			return nil, nil, err
+		}
+	}
 	return func(ctx context.Context) error {
 		g, gctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return srv.Serve(gctx, conn) })
+		if tsrv != nil {
+			g.Go(func() error { return tsrv.Serve(gctx, tconn) })
+		}
 		if o.ra && o.iface != "" {
 			g.Go(func() error {
 				err := ra.Run(gctx, ra.Config{Interface: o.iface, StartTimeout: raStartTimeout, Logger: log, Registerer: reg})
@@ -140,7 +192,8 @@ func newBootCmd() *cobra.Command {
 		Use:   "boot (--hosts FILE | --kubeconfig FILE | --in-cluster) [flags]",
 		Short: "Run the boot proxy alone: DHCP for PXE from a hosts file or from BareMetalHosts",
 		Long: `Boot runs the boot proxy's DHCP server (and IPv6 router advertisements on
---interface). It answers only the MAC addresses of its host table, read from
+--interface; with --tftp-listen, a read-only TFTP server for the iPXE binaries
+in --tftp-root). DHCP answers only the MAC addresses of its host table, read from
 
   --hosts FILE         a YAML hosts file (see docs/boot.md), reloaded when it
                        changes; a broken edit is reported and the previous
@@ -148,8 +201,9 @@ func newBootCmd() *cobra.Command {
   --kubeconfig FILE    BareMetalHosts in the cluster (metalgit.dev/ip-address
   --in-cluster         annotations), watched
 
-and serves GET /healthz and /metrics (metalgit_dhcp_…, metalgit_ra_… and, for
-a hosts file, metalgit_hosts_file_reloads_total; for BareMetalHosts,
+and serves GET /healthz and /metrics (metalgit_dhcp_…, metalgit_ra_…, with
+--tftp-listen metalgit_tftp_… and, for a hosts file,
+metalgit_hosts_file_reloads_total; for BareMetalHosts,
 metalgit_bmh_…) on --listen. 'metalgit serve --boot' runs the same proxy from the reconciler's
 allocations.`,
 		Example: `  metalgit boot --hosts hosts.yaml --interface eth1
@@ -189,7 +243,7 @@ func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(h
 		return usageError{errors.New("give exactly one host source: --hosts FILE, --kubeconfig FILE or --in-cluster")}
 	}
 	// The flags are checked before the host source is read.
-	if _, err := o.boot.dhcpConfig(nil, nil, log); err != nil {
+	if err := o.boot.check(); err != nil {
 		return usageError{err}
 	}
 	reg := prometheus.NewRegistry()

@@ -20,6 +20,7 @@ import (
 	"github.com/metalgit/metalgit/boot/bmh"
 	"github.com/metalgit/metalgit/boot/dhcp"
 	"github.com/metalgit/metalgit/boot/ra"
+	"github.com/metalgit/metalgit/boot/tftp"
 	"github.com/metalgit/metalgit/internal/metricstest"
 	"github.com/metalgit/metalgit/reconciler"
 )
@@ -40,6 +41,7 @@ func TestMetricNames(t *testing.T) {
 	for name, register := range map[string]func() error{
 		"boot/dhcp":         func() error { return dhcp.RegisterMetrics(reg, store) },
 		"boot/ra":           func() error { return ra.RegisterMetrics(reg) },
+		"boot/tftp":         func() error { return tftp.RegisterMetrics(reg) },
 		"boot/bmh":          func() error { return bmh.RegisterMetrics(reg) },
 		"boot (hosts file)": func() error { return boot.RegisterMetrics(reg) },
 	} {

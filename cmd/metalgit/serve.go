@@ -130,8 +130,7 @@ func (o *serveOptions) checkFlags() error {
 		errs = append(errs, fmt.Errorf("--follow-window must be >= 0 (0 turns following off), got %s", o.followWindow))
 	}
 	if o.withBoot {
-		_, err := o.boot.dhcpConfig(nil, nil, nil)
-		errs = append(errs, err)
+		errs = append(errs, o.boot.check())
 	}
 	return errors.Join(errs...)
 }

@@ -1,0 +1,38 @@
+// Package tftp is the boot proxy's TFTP server (RFC 1350): it serves the
+// iPXE binaries PXE firmware chainloads (undionly.kpxe, snponly.efi, …)
+// read-only from one directory, through github.com/pin/tftp/v3.
+//
+// What it serves:
+//
+//   - Read requests for regular files under Config.Root, opened through
+//     os.Root: an absolute path, a path that climbs out with "..", and a
+//     symbolic link that leads out of the root are refused, as are
+//     directories and other files that are not regular, missing files and
+//     every write request. Each refusal is answered with a TFTP ERROR
+//     packet and counted by reason.
+//   - Options (RFC 2347): blksize (RFC 2348) as the client asks, from
+//     MinBlockSize to MaxBlockSize, whatever the interface MTU; tsize
+//     (RFC 2349) with the file's size. Other options (windowsize, timeout) are left
+//     out of the OACK, so the client falls back to their defaults: one
+//     block per acknowledgement, the server's own timeout.
+//   - EDK2 asks first for tsize alone and aborts after the OACK; that size
+//     probe is counted as a probe, not as a failure.
+//
+// Bounds: at most Config.MaxTransfers transfers at once (a request beyond
+// that is refused with "server busy" rather than queued: a queued request
+// would hold a socket); each block is sent up to 1+Config.Retries times,
+// Config.Timeout apart; a whole transfer ends after
+// Config.MaxTransferTime. On shutdown the listening socket closes at
+// once, running transfers get Config.ShutdownGrace to finish and are then
+// aborted with an ERROR packet.
+//
+// Each transfer ends with one log line (client address, its MAC when
+// Config.MACOf knows it, file, result, bytes, block size, duration) and
+// its metrics (metalgit_tftp_…).
+//
+// pin/tftp answers every refusal with error code 1 (file not found); the
+// message says what happened ("access violation: outside the root", …).
+// It runs each transfer on a socket of its own, bound to the address the
+// request came to (known from IP_PKTINFO), so replies leave from the
+// address the client asked.
+package tftp
