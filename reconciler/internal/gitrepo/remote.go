@@ -74,15 +74,15 @@ func ResolveRemote(raw string, c Credentials) (*Remote, error) {
 	case "file":
 		return &Remote{URL: raw, auth: noAuth()}, nil
 	case "http", "https":
-		user, err := ReadSecret("username", c.UsernameFile, c.UsernameEnv)
+		user, err := readSecret("username", c.UsernameFile, c.UsernameEnv)
 		if err != nil {
 			return nil, err
 		}
-		pass, err := ReadSecret("password", c.PasswordFile, c.PasswordEnv)
+		pass, err := readSecret("password", c.PasswordFile, c.PasswordEnv)
 		if err != nil {
 			return nil, err
 		}
-		token, err := ReadSecret("token", c.TokenFile, c.TokenEnv)
+		token, err := readSecret("token", c.TokenFile, c.TokenEnv)
 		if err != nil {
 			return nil, err
 		}
@@ -135,7 +135,7 @@ func sshRemote(c Credentials, raw, user, host string) (*Remote, error) {
 	if !hasHostKey(known) {
 		return nil, fmt.Errorf("known_hosts file %s holds no host key; host keys are always verified", c.KnownHostsFile)
 	}
-	passphrase, err := ReadSecret("SSH key passphrase", c.SSHKeyPassphraseFile, c.SSHKeyPassphraseEnv)
+	passphrase, err := readSecret("SSH key passphrase", c.SSHKeyPassphraseFile, c.SSHKeyPassphraseEnv)
 	if err != nil {
 		return nil, err
 	}
@@ -158,9 +158,9 @@ func hasHostKey(known []byte) bool {
 	return false
 }
 
-// ReadSecret reads a secret from file, else from the environment variable
+// readSecret reads a secret from file, else from the environment variable
 // env; "" when neither is set. Surrounding whitespace is trimmed.
-func ReadSecret(what, file, env string) (string, error) {
+func readSecret(what, file, env string) (string, error) {
 	if file != "" {
 		b, err := os.ReadFile(file)
 		if err != nil {

@@ -31,7 +31,7 @@ func (s Signing) Signer() (signature.Signer, []string, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the signing key: %w", err)
 	}
-	pass, err := ReadSecret("signing key passphrase", s.PassphraseFile, s.PassphraseEnv)
+	pass, err := readSecret("signing key passphrase", s.PassphraseFile, s.PassphraseEnv)
 	if err != nil {
 		return nil, nil, err
 	}
