@@ -52,6 +52,28 @@ type Host struct {
 	BootMode string
 	// Phase is inspect, deploy or none.
 	Phase Phase
+	// KernelParams are the host's own extra kernel parameters, added to
+	// its iPXE script after the Site's (CheckKernelParam).
+	KernelParams KernelParams
+}
+
+// KernelParams are extra kernel parameters for the ramdisk a host boots:
+// Inspector for phase inspect, Installer for phase deploy. Each is one
+// word of the kernel command line (key or key=value).
+type KernelParams struct {
+	Inspector []string
+	Installer []string
+}
+
+// For returns the parameters of a phase (nil for PhaseNone).
+func (k KernelParams) For(p Phase) []string {
+	switch p {
+	case PhaseInspect:
+		return k.Inspector
+	case PhaseDeploy:
+		return k.Installer
+	}
+	return nil
 }
 
 // Key returns the table key of a MAC address: lower-case, colon form.
@@ -62,6 +84,8 @@ func Key(mac net.HardwareAddr) string { return mac.String() }
 type Table struct {
 	hosts []Host
 	byMAC map[string]int
+	// byAddr maps a lease address to its host.
+	byAddr map[netip.Addr]int
 	// Source says where the table came from (file name, commit, …), for
 	// logs and status.
 	Source string
@@ -95,7 +119,8 @@ func problemsError(source string, problems []string) error {
 // newTable builds a table and lists its problems (the table is only good
 // when there are none).
 func newTable(source string, hosts []Host) (*Table, []string) {
-	t := &Table{Source: source, hosts: make([]Host, len(hosts)), byMAC: make(map[string]int, len(hosts))}
+	t := &Table{Source: source, hosts: make([]Host, len(hosts)), byMAC: make(map[string]int, len(hosts)),
+		byAddr: make(map[netip.Addr]int, len(hosts))}
 	copy(t.hosts, hosts)
 	sort.SliceStable(t.hosts, func(i, j int) bool { return t.hosts[i].Name < t.hosts[j].Name })
 	var problems []string
@@ -123,6 +148,7 @@ func newTable(source string, hosts []Host) (*Table, []string) {
 		}
 		byAddr[h.Address.Addr()] = who
 		t.byMAC[k] = i
+		t.byAddr[h.Address.Addr()] = i
 	}
 	return t, problems
 }
@@ -181,6 +207,20 @@ func (t *Table) Lookup(mac net.HardwareAddr) (Host, bool) {
 	return t.hosts[i], true
 }
 
+// LookupAddr returns the host whose lease is addr: the servers that see
+// only a client's address (TFTP, HTTP, the callback proxy) learn its MAC
+// this way.
+func (t *Table) LookupAddr(addr netip.Addr) (Host, bool) {
+	if t == nil {
+		return Host{}, false
+	}
+	i, ok := t.byAddr[addr.Unmap()]
+	if !ok {
+		return Host{}, false
+	}
+	return t.hosts[i], true
+}
+
 // Len is the number of hosts in the table.
 func (t *Table) Len() int {
 	if t == nil {
@@ -207,3 +247,9 @@ func (s *Store) Load() *Table { return s.p.Load() }
 
 // Swap replaces the table and returns the old one.
 func (s *Store) Swap(t *Table) *Table { return s.p.Swap(t) }
+
+// MACOf returns the MAC address whose lease is addr in the current table.
+func (s *Store) MACOf(addr netip.Addr) (net.HardwareAddr, bool) {
+	h, ok := s.Load().LookupAddr(addr)
+	return h.MAC, ok
+}

@@ -1,0 +1,15 @@
+// Package trace owns the boot trace: a bounded, per-MAC record of what
+// each boot proxy server did for a machine (the DHCP exchange, TFTP
+// transfers, iPXE scripts, image downloads, the agent's lookup,
+// heartbeats and inspection data, Ironic's calls to the agent), so that
+// one command can tell where a boot stopped.
+//
+// A Ring is shared by all servers of one boot proxy. Servers call
+// Record; a nil *Ring records nothing, so a server without a trace needs
+// no special case. Bounds: at most Config.MaxEvents events per MAC (the
+// oldest are dropped) and at most Config.MaxMACs MACs (the MAC seen
+// least recently is dropped). MACs outside the host table — anyone on
+// the provisioning network can send them — have a separate, smaller
+// budget (Config.MaxUnknownMACs), so a flood of invented MACs cannot
+// push the hosts being booted out of the ring.
+package trace
