@@ -59,6 +59,12 @@ KUBE_DIR          ?= $(CACHE_DIR)/kube-$(KUBE_VERSION)
 # Passed to `go test` by `make test`: the directory holding kube-apiserver and etcd.
 METALGIT_KUBE_BIN ?= $(abspath $(KUBE_DIR))/bin
 
+# The Linux kernel the end-to-end PXE tests boot in QEMU (hack/pxe-kernel.sh:
+# Debian's linux-image package, downloaded with apt, never installed).
+PXE_DIR          ?= $(CACHE_DIR)/pxe-kernel
+# Passed to `go test` by `make test`.
+METALGIT_PXE_DIR ?= $(abspath $(PXE_DIR))
+
 # --- demo ------------------------------------------------------------------
 DEMO_SRC ?= examples/dc1
 DEMO_OUT ?= out/demo
@@ -72,7 +78,7 @@ DEMO_GIT = GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@localhost \
 	GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@localhost git
 
 .PHONY: kube clean-kube help build test check fmt-check vet tidy-check lint lint-config tools \
-        versions ci demo bench fuzz clean clean-tools crds clean-crds
+        versions ci demo bench fuzz clean clean-tools crds clean-crds pxe-kernel
 
 help: ## Show this help.
 	@echo 'Usage: make <target> [VAR=value ...]'
@@ -88,7 +94,8 @@ build: ## Build bin/metalgit.
 
 test: export METALGIT_CRD_DIR := $(METALGIT_CRD_DIR)
 test: export METALGIT_KUBE_BIN := $(METALGIT_KUBE_BIN)
-test: crds kube ## Run all tests with the race detector (what CI runs).
+test: export METALGIT_PXE_DIR := $(METALGIT_PXE_DIR)
+test: crds kube pxe-kernel ## Run all tests with the race detector (what CI runs).
 	$(GO) test $(TEST_FLAGS) $(PKG)
 
 check: fmt-check vet tidy-check lint ## gofmt check, go vet, go mod tidy -diff and lint (use `make -k check` to see every failure).
@@ -205,6 +212,9 @@ crds: ## Generate/copy the CRDs render tests validate against into CRD_DIR (cach
 	@GO='$(GO)' TOOLS_BIN='$(abspath $(TOOLS_BIN))' CRD_DIR='$(abspath $(CRD_DIR))' \
 	  CONTROLLER_GEN_VERSION='$(CONTROLLER_GEN_VERSION)' METAL3_APIS_VERSION='$(METAL3_APIS_VERSION)' \
 	  NAD_VERSION='$(NAD_VERSION)' bash hack/crds.sh >/dev/null
+
+pxe-kernel: ## Fetch the kernel the end-to-end PXE tests boot into PXE_DIR (cached; see hack/pxe-kernel.sh).
+	@CACHE_DIR='$(abspath $(CACHE_DIR))' PXE_DIR='$(abspath $(PXE_DIR))' bash hack/pxe-kernel.sh >/dev/null
 
 clean-crds: ## Remove the cached CRDs and controller-gen; they are regenerated on demand.
 	rm -rf -- '$(CRD_DIR)' '$(CONTROLLER_GEN)'

@@ -18,7 +18,8 @@ DEB_PACKAGES=(
 	udhcpc          # boot DHCP tests: busybox udhcpc as a real client in a namespace
 	isc-dhcp-client # boot DHCP tests: dhclient as a real client in a namespace
 	ndisc6          # boot RA tests: rdisc6 solicits a router advertisement
-	busybox         # netns harness tests: busybox ping when iputils-ping is absent; boot TFTP tests: busybox tftp
+	busybox-static  # netns harness tests: busybox ping when iputils-ping is absent; boot TFTP tests: busybox tftp;
+	                # end-to-end PXE: the static busybox of the test ramdisk (replaces Debian's busybox package)
 	qemu-system-x86 # boot DHCP tests: real PXE firmware in a VM (TCG)
 	ipxe-qemu       # boot DHCP tests: the VM's iPXE option ROM
 	ovmf            # boot DHCP tests: UEFI firmware (EDK2) with its native PXE
