@@ -78,7 +78,7 @@ func (c Config) withDefaults() (Config, error) {
 		errs = append(errs, fmt.Errorf("listen address %s: must be IPv4", c.Listen))
 	}
 	if !c.ServerIP.IsValid() {
-		ip, err := defaultServerIP(c.Listen.Addr(), c.Interface)
+		ip, err := DefaultServerIP(c.Listen.Addr(), c.Interface)
 		if err != nil {
 			errs = append(errs, err)
 		}
@@ -128,9 +128,10 @@ func or(s, def string) string {
 	return s
 }
 
-// defaultServerIP is the listen address when it is a unicast address, else
-// the first IPv4 address of the interface.
-func defaultServerIP(listen netip.Addr, ifname string) (netip.Addr, error) {
+// DefaultServerIP is the server IP a Config without one gets: the listen
+// address when it is a unicast address, else the first IPv4 address of
+// the interface. The other boot servers default to it too.
+func DefaultServerIP(listen netip.Addr, ifname string) (netip.Addr, error) {
 	if !listen.IsUnspecified() {
 		return listen, nil
 	}

@@ -7,13 +7,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -34,92 +32,6 @@ const (
 	raStartTimeout = 10 * time.Second
 )
 
-// bootOptions are the boot proxy's flags, shared by boot and serve.
-type bootOptions struct {
-	dhcpListen    string
-	dhcpReplyPort uint16
-	serverIP      string
-	httpURL       string
-	iface         string
-	leaseTime     time.Duration
-	efiBinary     string
-	userClass     string
-	ra            bool
-	tftpListen    string
-	tftpRoot      string
-}
-
-func addBootFlags(f *pflag.FlagSet, o *bootOptions) {
-	f.StringVar(&o.dhcpListen, "dhcp-listen", dhcp.DefaultListen, "DHCP listen address ADDR:PORT")
-	f.Uint16Var(&o.dhcpReplyPort, "dhcp-reply-port", 0, "send every DHCP reply to this port instead of 67/68 (tests, perfdhcp on loopback)")
-	f.StringVar(&o.serverIP, "server-ip", "", "the boot proxy's address: DHCP option 54, siaddr, TFTP server (default: the listen address, else --interface's first IPv4 address)")
-	f.StringVar(&o.httpURL, "http-url", "", "base URL of iPXE scripts and HTTP boot binaries (default http://SERVER-IP:8080)")
-	f.StringVar(&o.iface, "interface", "", "provisioning interface: bind DHCP to it and send IPv6 router advertisements on it")
-	f.DurationVar(&o.leaseTime, "lease-time", dhcp.DefaultLeaseTime, "DHCP lease time (option 51), from 1s; 0 is refused")
-	f.StringVar(&o.efiBinary, "efi-binary", boot.EFIBinary, "x86 UEFI boot binary: "+boot.EFIBinary+" or "+boot.EFIFullBinary)
-	f.StringVar(&o.userClass, "user-class", dhcp.DefaultUserClass, "DHCP option 77 value that marks iPXE (set it to the user class of an embedded script)")
-	f.BoolVar(&o.ra, "ra", true, "send minimal IPv6 router advertisements on --interface (iPXE boots ~13 s sooner)")
-	f.StringVar(&o.tftpListen, "tftp-listen", "", "TFTP listen address ADDR:PORT for the iPXE binaries ('' for no TFTP; 0.0.0.0:69 on a provisioning network)")
-	f.StringVar(&o.tftpRoot, "tftp-root", tftp.DefaultRoot, "directory the TFTP server serves, read-only (Debian's ipxe package installs the binaries there)")
-}
-
-// check refuses bad boot proxy flags before anything starts.
-func (o *bootOptions) check() error {
-	_, err := o.dhcpConfig(nil, nil, nil)
-	errs := []error{err}
-	if cfg, err := o.tftpConfig(nil, nil); err != nil {
-		errs = append(errs, err)
-	} else if cfg != nil {
-		if _, err := tftp.New(*cfg); err != nil {
-			errs = append(errs, fmt.Errorf("--tftp-root %s: %w", o.tftpRoot, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// tftpConfig turns the TFTP flags into a server configuration; nil when
-// --tftp-listen is empty (no TFTP).
-func (o *bootOptions) tftpConfig(reg prometheus.Registerer, log *slog.Logger) (*tftp.Config, error) {
-	if o.tftpListen == "" {
-		return nil, nil
-	}
-	listen, err := netip.ParseAddrPort(o.tftpListen)
-	if err != nil {
-		return nil, fmt.Errorf("--tftp-listen %q: want ADDR:PORT (0.0.0.0:69)", o.tftpListen)
-	}
-	return &tftp.Config{Listen: listen, Root: o.tftpRoot, Logger: log, Registerer: reg}, nil
-}
-
-// dhcpConfig turns the flags into a DHCP server configuration.
-func (o *bootOptions) dhcpConfig(store *boot.Store, reg prometheus.Registerer, log *slog.Logger) (dhcp.Config, error) {
-	var errs []error
-	cfg := dhcp.Config{
-		ReplyPort: o.dhcpReplyPort, Interface: o.iface, HTTPURL: o.httpURL, LeaseTime: o.leaseTime,
-		UserClass: o.userClass, EFIBinary: o.efiBinary, Hosts: store, Logger: log, Registerer: reg,
-	}
-	// 0 would mean "the default" to the library: refuse it here, where
-	// it can only be a mistake.
-	if err := dhcp.CheckLeaseTime(o.leaseTime); err != nil {
-		errs = append(errs, fmt.Errorf("--lease-time %w", err))
-	}
-	listen, err := netip.ParseAddrPort(o.dhcpListen)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("--dhcp-listen %q: want ADDR:PORT (0.0.0.0:67)", o.dhcpListen))
-	}
-	cfg.Listen = listen
-	if o.serverIP != "" {
-		ip, err := netip.ParseAddr(o.serverIP)
-		if err != nil || !ip.Is4() {
-			errs = append(errs, fmt.Errorf("--server-ip %q: want an IPv4 address", o.serverIP))
-		}
-		cfg.ServerIP = ip
-	}
-	if o.efiBinary != boot.EFIBinary && o.efiBinary != boot.EFIFullBinary {
-		errs = append(errs, fmt.Errorf("--efi-binary %q: want %s or %s", o.efiBinary, boot.EFIBinary, boot.EFIFullBinary))
-	}
-	return cfg, errors.Join(errs...)
-}
-
 // start checks the configuration, opens the DHCP socket and returns its
 // address and the function that serves it (and the router
 // advertisements) until ctx ends. Problems with flags or sockets surface
@@ -133,7 +45,7 @@ func (o *bootOptions) start(ctx context.Context, store *boot.Store, reg promethe
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
-	tcfg, err := o.tftpConfig(reg, log)
+	tcfg, err := o.tftpConfig(srv.Config().ServerIP, reg, log)
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
