@@ -80,9 +80,9 @@ func (o *bootOptions) check() error {
 	errs := []error{err}
 	serverIP, err := o.resolveServerIP()
 	if err != nil {
-		if errs[0] == nil {
-			errs = append(errs, err)
-		} // else dhcpConfig has said what is wrong with the same flags.
+		// A bad --server-ip or --dhcp-listen is in errs already; a
+		// missing server IP is reported when the DHCP server starts,
+		// after the host table was read.
 		return errors.Join(errs...)
 	}
 	if cfg, err := o.tftpConfig(serverIP, nil, nil); err != nil {
