@@ -5,8 +5,10 @@ import (
 	"maps"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -208,9 +210,17 @@ func bounded(e Event) Event {
 	return e
 }
 
-// cut shortens s to at most n bytes, on a rune boundary, marking the cut
-// with "…".
+// cut makes s printable (control characters and invalid UTF-8 become
+// U+FFFD: a client's option 60 must not drive the terminal of whoever
+// reads the trace) and shortens it to at most n bytes, on a rune
+// boundary, marking the cut with "…".
 func cut(s string, n int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
 	if len(s) <= n {
 		return s
 	}

@@ -193,17 +193,18 @@ func TestRingMACJoiningTheTable(t *testing.T) {
 
 func TestRingBoundsEachEvent(t *testing.T) {
 	r := newRing(trace.Config{})
-	attrs := map[string]string{strings.Repeat("k", 100): strings.Repeat("é", 300)}
+	attrs := map[string]string{"a" + strings.Repeat("k", 100): strings.Repeat("é", 300)}
 	for i := range 30 {
 		attrs[fmt.Sprintf("a%02d", i)] = "v"
 	}
+	attrs["a-vc"] = "PXE\x1b[2J\xff"
 	r.Record(mac(1), trace.Event{Detail: strings.Repeat("é", 1000), Attrs: attrs})
 	attrs["a00"] = "changed by the caller"
 	e := r.Events(mac(1))[0]
 	if len(e.Detail) > trace.MaxDetail || !strings.HasSuffix(e.Detail, "…") || !strings.HasPrefix(e.Detail, "éé") {
 		t.Errorf("detail of %d bytes: %q…", len(e.Detail), e.Detail[:10])
 	}
-	if len(e.Attrs) != trace.MaxAttrs || e.Attrs["a00"] != "v" {
+	if len(e.Attrs) != trace.MaxAttrs || e.Attrs["a00"] != "v" || e.Attrs["a-vc"] != "PXE\ufffd[2J\ufffd" {
 		t.Errorf("%d attrs, a00=%q", len(e.Attrs), e.Attrs["a00"])
 	}
 	for k, v := range e.Attrs {
