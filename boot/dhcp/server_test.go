@@ -152,7 +152,7 @@ func TestLoopbackDORA(t *testing.T) {
 	}
 	script := "http://192.168.100.2:8080/boot/02-00-00-00-00-01.ipxe"
 	ipxe := map[string]string{"arch": "0", "vendorClass": "PXEClient:Arch:00000:UNDI:002001", "userClass": "iPXE",
-		"address": "192.168.100.3", "siaddr": "127.0.0.1", "offered": script, "transport": "http"}
+		"address": "192.168.100.3", "siaddr": "127.0.0.1", "offered": script, "offer": "ipxe-script"}
 	want := []traced{
 		{trace.KindDHCPOffer, "DISCOVER → OFFER 192.168.100.3, " + script, false, ipxe},
 		{trace.KindDHCPAck, "REQUEST → ACK 192.168.100.3, no boot file: no client architecture (option 93): not a network boot", false,

@@ -42,9 +42,13 @@ func (s *Server) record(req *dhcpv4.DHCPv4, res Result, sendErr error) {
 	}
 	if res.Boot != nil {
 		attrs[trace.AttrOffered] = res.Boot.File
-		attrs[trace.AttrTransport] = trace.TransportHTTP
-		if res.Boot.TFTP {
-			attrs[trace.AttrTransport] = trace.TransportTFTP
+		switch {
+		case res.Boot.Script:
+			attrs[trace.AttrOffer] = trace.OfferScript
+		case res.Boot.TFTP:
+			attrs[trace.AttrOffer] = trace.OfferTFTP
+		default:
+			attrs[trace.AttrOffer] = trace.OfferHTTPBoot
 		}
 	}
 	if res.Reply != nil && res.Outcome != OutcomeNak {

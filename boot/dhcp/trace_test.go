@@ -25,14 +25,14 @@ func TestTraceRecordsEachExchange(t *testing.T) {
 			req: discover(t, macKnown, edk2PXE()...),
 			want: []traced{{trace.KindDHCPOffer, "DISCOVER → OFFER 192.168.100.3, snponly.efi over TFTP from 192.168.100.2", false,
 				map[string]string{"arch": "7", "vendorClass": "PXEClient:Arch:00007:UNDI:003000", "address": "192.168.100.3",
-					"siaddr": "192.168.100.2", "offered": "snponly.efi", "transport": "tftp"}}},
+					"siaddr": "192.168.100.2", "offered": "snponly.efi", "offer": "tftp"}}},
 		},
 		"UEFI HTTP boot": {
 			req: discover(t, macKnown, dhcpv4.WithOption(dhcpv4.OptClientArch(iana.EFI_X86_64_HTTP)),
 				dhcpv4.WithOption(dhcpv4.OptClassIdentifier("HTTPClient:Arch:00016:UNDI:003001"))),
 			want: []traced{{trace.KindDHCPOffer, "DISCOVER → OFFER 192.168.100.3, http://192.168.100.2:8080/snponly.efi", false,
 				map[string]string{"arch": "16", "vendorClass": "HTTPClient:Arch:00016:UNDI:003001", "address": "192.168.100.3",
-					"siaddr": "192.168.100.2", "offered": "http://192.168.100.2:8080/snponly.efi", "transport": "http"}}},
+					"siaddr": "192.168.100.2", "offered": "http://192.168.100.2:8080/snponly.efi", "offer": "http-boot"}}},
 		},
 		"phase none: the lease only": {
 			req: discover(t, macNone, biosIPXE()...),

@@ -52,7 +52,7 @@ var kindsOf = map[string][]string{
 const (
 	// DHCP: the request's option 93 (decimal), 60 and 77; the boot file
 	// offered (a TFTP file name, an HTTP boot URL or the iPXE script
-	// URL) and how it is fetched (AttrTransport); siaddr (next-server);
+	// URL) and what it is (AttrOffer: OfferTFTP, …); siaddr (next-server);
 	// the host's address; giaddr when relayed; why no boot file was
 	// offered, or why a request was refused or ignored; the server a
 	// REQUEST selected (option 54).
@@ -60,7 +60,7 @@ const (
 	AttrVendorClass = "vendorClass"
 	AttrUserClass   = "userClass"
 	AttrOffered     = "offered"
-	AttrTransport   = "transport"
+	AttrOffer       = "offer"
 	AttrSiaddr      = "siaddr"
 	AttrAddress     = "address"
 	AttrRelay       = "relay"
@@ -81,11 +81,13 @@ const (
 	AttrCallbackURL = "callback_url"
 )
 
-// Values of AttrTransport: the offered boot file is fetched over TFTP
-// from siaddr, or over HTTP (an iPXE script or a UEFI HTTP boot binary).
+// Values of AttrOffer: the boot file offered is an iPXE binary fetched
+// over TFTP from siaddr, one fetched over HTTP (UEFI HTTP boot), or the
+// host's iPXE script (the client is iPXE).
 const (
-	TransportTFTP = "tftp"
-	TransportHTTP = "http"
+	OfferTFTP     = "tftp"
+	OfferHTTPBoot = "http-boot"
+	OfferScript   = "ipxe-script"
 )
 
 // Values of AttrScript.
