@@ -203,7 +203,7 @@ func TestDiagnose(t *testing.T) {
 			events: chain(ipxeDORA(), scriptEv(trace.ScriptInspector), imageEv("vmlinuz", true, "502"), imageEv("vmlinuz", false, "200"),
 				imageEv("initramfs", false, "200")),
 			known: true, stage: trace.StageImage,
-			says:  "the kernel and initramfs were fetched, but the agent never called back: --callback-url unreachable from the host, or the ramdisk lacks network",
+			says: "the kernel and initramfs were fetched, but the agent never called back: --callback-url unreachable from the host, or the ramdisk lacks network",
 		},
 		"lookup: node not in Ironic": {
 			events: chain(booted()[:8], cb(trace.KindLookup, true, "404")), known: true, stage: trace.StageLookup,
