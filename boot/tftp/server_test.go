@@ -560,7 +560,7 @@ func TestTraceRecordsTransfers(t *testing.T) {
 	}
 	var evs []got
 	for _, e := range l.trace.Events(mustMAC(clientMAC)) {
-		detail, _, _ := strings.Cut(e.Detail, " in ") // the duration varies
+		detail, _, _ := strings.Cut(e.Detail, ", in ") // the duration varies
 		evs = append(evs, got{e.Server, e.Kind, detail, e.Failed, e.Attrs})
 	}
 	want := []got{

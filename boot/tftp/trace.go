@@ -23,7 +23,8 @@ func (sv *serving) record(t *transfer, res Result, r *fileReader, err error) {
 		if bs := r.blockSize(); bs > 0 {
 			attrs[trace.AttrBlksize] = strconv.Itoa(bs)
 		}
-		detail += fmt.Sprintf(": %d of %d bytes, blksize %d", r.sent, r.size, r.blockSize())
+		detail += fmt.Sprintf(": %d of %d bytes, blksize %d, in %s", r.sent, r.size, r.blockSize(),
+			time.Since(t.start).Round(time.Millisecond))
 	}
 	var ref refusal
 	switch {
@@ -37,7 +38,6 @@ func (sv *serving) record(t *transfer, res Result, r *fileReader, err error) {
 	if res == ResultProbe {
 		detail += " (a size probe, as EDK2 sends before the transfer)"
 	}
-	detail += fmt.Sprintf(" in %s", time.Since(t.start).Round(time.Millisecond))
 	sv.cfg.Trace.Record(t.mac, trace.Event{Server: trace.ServerTFTP, Kind: trace.KindTFTP, Detail: detail,
 		Failed: res == ResultFailed || res == ResultRefused, Attrs: attrs})
 }
