@@ -152,8 +152,9 @@ func (r *Ring) makeRoom(known bool) {
 	l, limit := r.lists(known)
 	for l.Len() >= limit {
 		oldest := l.Back()
-		delete(r.macs, oldest.Value.(*entry).mac) //nolint:forcetypeassert // the lists hold *entry only
-		l.Remove(oldest)
+		if en, ok := l.Remove(oldest).(*entry); ok {
+			delete(r.macs, en.mac)
+		}
 		r.metrics.evicted(known)
 	}
 }

@@ -61,12 +61,9 @@ func acked(evs []Event, i int) bool {
 func (a attempt) bootFile() Verdict {
 	v := func(msg string) Verdict { return Verdict{Stage: StageBootFile, Message: msg} }
 	evs := a.of(bootFileStage)
-	var fetched, probes []Event
+	var fetched []Event // probes (not failed) are not fetches
 	for _, e := range evs {
-		switch {
-		case e.Attrs[AttrResult] == "probe":
-			probes = append(probes, e)
-		case !e.Failed:
+		if !e.Failed && e.Attrs[AttrResult] != "probe" {
 			fetched = append(fetched, e)
 		}
 	}
