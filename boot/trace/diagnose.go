@@ -89,6 +89,11 @@ func Diagnose(events []Event, known bool) Verdict {
 			"or DHCP does not reach the proxy (VLAN, relay, another DHCP server answered first)"}
 	}
 	a := lastAttempt(seen)
+	// The agent may send its inspection data after its lookup: refused
+	// data is the verdict wherever the chain got to.
+	if insp := a.of(inspectionStage); len(insp) > 0 && insp[len(insp)-1].Failed {
+		return a.inspection()
+	}
 	switch a.reached {
 	case dhcpStage:
 		return a.dhcp()

@@ -223,6 +223,18 @@ func TestDiagnose(t *testing.T) {
 			events: chain(booted()[:8], cb(trace.KindInspection, true, "400")), known: true, stage: trace.StageInspection,
 			says: "the inspection data was refused (status 400)",
 		},
+		"inspection data refused after the heartbeats": {
+			events: chain(booted(), cb(trace.KindInspection, true, "500")), known: true, stage: trace.StageInspection,
+			says: "the inspection data was refused (status 500)",
+		},
+		"inspection data accepted, then heartbeats": {
+			events: chain(booted()[:8], cb(trace.KindInspection, false, "202"), booted()[8:]), known: true, stage: trace.StageHeartbeat, ok: true,
+			says: "no agent command yet",
+		},
+		"inspection data accepted, nothing after": {
+			events: chain(booted()[:8], cb(trace.KindInspection, false, "202")), known: true, stage: trace.StageInspection, ok: true,
+			says: "inspection data accepted",
+		},
 		"agent command failed": {
 			events: chain(booted(), cb(trace.KindCommand, true, "502")), known: true, stage: trace.StageAgent,
 			says: "Ironic's call to the agent failed (status 502)",
