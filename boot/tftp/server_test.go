@@ -544,14 +544,15 @@ func TestUnknownClientLoggedWithoutMAC(t *testing.T) {
 // refusal or failure.
 func TestTraceRecordsTransfers(t *testing.T) {
 	l := startLab(t, nil)
+	m := l.srv.metrics
 	if _, _, _, err := l.fetch(t, "3x1468", 1468, true); err != nil {
 		t.Fatal(err)
 	}
+	// The server sees the last acknowledgement after the client is done.
+	waitCounter(t, m.byResult[ResultCompleted], 1)
 	if _, _, _, err := l.fetch(t, "missing.efi", 0, false); err == nil {
 		t.Fatal("a missing file was served")
 	}
-	m := l.srv.metrics
-	waitCounter(t, m.byResult[ResultCompleted], 1)
 	waitCounter(t, m.byResult[ResultRefused], 1)
 	type got struct {
 		Server, Kind, Detail string
