@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/metalgit/metalgit/boot"
+	"github.com/metalgit/metalgit/boot/trace"
 )
 
 // Defaults.
@@ -60,6 +61,9 @@ type Config struct {
 	// (none when nil).
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
+	// Trace records each exchange per MAC (none when nil): known hosts'
+	// exchanges with Record, unknown MACs' with RecordUnknown.
+	Trace *trace.Ring
 	// Workers is the number of goroutines reading the socket
 	// (2×GOMAXPROCS when 0).
 	Workers int

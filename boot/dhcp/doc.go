@@ -19,4 +19,10 @@
 // address and did not ask for broadcast; else broadcast on the interface
 // the request came in on. A configured reply port replaces 67/68 in every
 // case (as Kea's -P does, for tests and benchmarks on loopback).
+//
+// With Config.Trace, every exchange is recorded in the boot trace
+// (boot/trace) before its reply is sent: the outcome, options 93, 60 and
+// 77, the boot file offered and how it is fetched, siaddr, the address,
+// giaddr, and why no boot file was offered; unknown MACs in the trace's
+// separate budget.
 package dhcp

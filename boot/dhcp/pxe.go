@@ -30,6 +30,9 @@ type Offer struct {
 	// TFTP is true when File is fetched over TFTP from siaddr (option 66
 	// is set then).
 	TFTP bool
+	// Script is true when File is the host's iPXE script (the client is
+	// iPXE).
+	Script bool
 	// Class is option 60 to send back ("" for none); Vendor is option 43.
 	Class  string
 	Vendor []byte
@@ -45,7 +48,7 @@ func Decide(cfg *Config, req *dhcpv4.DHCPv4, h boot.Host) (*Offer, string) {
 	}
 	class := req.ClassIdentifier()
 	if isIPXE(req, cfg.UserClass) {
-		o := &Offer{File: boot.ScriptURL(cfg.HTTPURL, h.MAC)}
+		o := &Offer{File: boot.ScriptURL(cfg.HTTPURL, h.MAC), Script: true}
 		if strings.HasPrefix(class, classPXE) {
 			o.Class = classPXE // saves iPXE its proxyDHCP wait
 		}

@@ -151,11 +151,16 @@ func (s *Server) handle(pc *ipv4.PacketConn, pkt []byte, cm *ipv4.ControlMessage
 	s.metrics.count(req.MessageType(), res)
 	if res.Reply == nil {
 		s.logResult(req, res, nil)
+		s.record(req, res, nil)
 		return
 	}
+	// Recorded before it is sent: whoever sees the reply finds it in the
+	// trace.
+	s.record(req, res, nil)
 	dst, wcm := s.destination(req, res.Reply, cm)
 	if _, err := pc.WriteTo(res.Reply.ToBytes(), wcm, dst); err != nil {
 		s.metrics.sendErrors.Inc()
+		s.record(req, res, err)
 		s.cfg.Logger.Warn("dhcp: send reply", "mac", req.ClientHWAddr.String(), "xid", req.TransactionID.String(), "to", dst.String(), "err", err)
 		return
 	}

@@ -3,22 +3,27 @@ package dhcp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/insomniacslk/dhcp/dhcpv4"
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/metalgit/metalgit/boot/trace"
 )
 
 // loopback is a running server on 127.0.0.1 and a client socket whose
 // port is the server's reply port.
 type loopback struct {
 	srv    *Server
+	trace  *trace.Ring
 	reg    *prometheus.Registry
 	server *net.UDPAddr
 	client net.PacketConn
@@ -33,7 +38,9 @@ func startLoopback(t *testing.T, mod func(*Config)) *loopback {
 	}
 	t.Cleanup(func() { _ = client.Close() })
 	reg := prometheus.NewRegistry()
+	ring := trace.New(trace.Config{})
 	srv := testServer(t, func(c *Config) {
+		c.Trace = ring
 		c.Listen = netip.MustParseAddrPort("127.0.0.1:0")
 		c.ServerIP = netip.MustParseAddr("127.0.0.1")
 		c.ReplyPort = udpPort(t, client)
@@ -59,7 +66,7 @@ func startLoopback(t *testing.T, mod func(*Config)) *loopback {
 	if !ok {
 		t.Fatalf("server address %v", conn.LocalAddr())
 	}
-	return &loopback{srv: srv, reg: reg, server: server, client: client}
+	return &loopback{srv: srv, trace: ring, server: server, reg: reg, client: client}
 }
 
 func (l *loopback) nclient(t *testing.T, mac net.HardwareAddr) *nclient4.Client {
@@ -143,6 +150,40 @@ func TestLoopbackDORA(t *testing.T) {
 	if n, err := testutil.GatherAndCount(l.reg, "metalgit_dhcp_reply_duration_seconds"); err != nil || n != 1 {
 		t.Errorf("latency histogram: %d series, %v", n, err)
 	}
+	script := "http://192.168.100.2:8080/boot/02-00-00-00-00-01.ipxe"
+	ipxe := map[string]string{"arch": "0", "vendorClass": "PXEClient:Arch:00000:UNDI:002001", "userClass": "iPXE",
+		"address": "192.168.100.3", "siaddr": "127.0.0.1", "offered": script, "offer": "ipxe-script"}
+	want := []traced{
+		{trace.KindDHCPOffer, "DISCOVER → OFFER 192.168.100.3, " + script, false, ipxe},
+		{trace.KindDHCPAck, "REQUEST → ACK 192.168.100.3, no boot file: no client architecture (option 93): not a network boot", false,
+			map[string]string{"address": "192.168.100.3", "siaddr": "127.0.0.1", "reason": "no client architecture (option 93): not a network boot"}},
+		{trace.KindDHCPNak, "REQUEST → NAK: requested 127.0.0.1, the host's address is 192.168.100.3", true,
+			map[string]string{"address": "192.168.100.3", "reason": "requested 127.0.0.1, the host's address is 192.168.100.3"}},
+		{trace.KindDHCPInform, "INFORM → ACK 192.168.100.3, no boot file: no client architecture (option 93): not a network boot", false,
+			map[string]string{"address": "192.168.100.3", "siaddr": "127.0.0.1", "reason": "no client architecture (option 93): not a network boot"}},
+	}
+	if diff := cmp.Diff(want, tracedEvents(l.trace, macKnown)); diff != "" {
+		t.Errorf("trace (-want +got):\n%s", diff)
+	}
+}
+
+// traced is what a test checks of a trace event.
+type traced struct {
+	Kind   string
+	Detail string
+	Failed bool
+	Attrs  map[string]string
+}
+
+func tracedEvents(r *trace.Ring, mac net.HardwareAddr) []traced {
+	var out []traced
+	for _, e := range r.Events(mac) {
+		if e.Server != trace.ServerDHCP || e.Time.IsZero() {
+			out = append(out, traced{Kind: "bad event: " + e.Server + " at " + e.Time.String()})
+		}
+		out = append(out, traced{e.Kind, e.Detail, e.Failed, e.Attrs})
+	}
+	return out
 }
 
 func TestLoopbackNAKForWrongAddress(t *testing.T) {
@@ -160,6 +201,10 @@ func TestLoopbackNAKForWrongAddress(t *testing.T) {
 	}
 	if !strings.Contains(nak.Nak.Message(), "192.168.100.3") {
 		t.Errorf("NAK message %q", nak.Nak.Message())
+	}
+	evs := tracedEvents(l.trace, macKnown)
+	if len(evs) != 2 || evs[1].Kind != trace.KindDHCPNak || !evs[1].Failed {
+		t.Errorf("trace: %+v", evs)
 	}
 }
 
@@ -197,6 +242,22 @@ func TestLoopbackSilence(t *testing.T) {
 	if got.TransactionID != known.TransactionID || got.MessageType() != dhcpv4.MessageTypeOffer {
 		t.Fatalf("first packet back is %s xid %s, want the OFFER to xid %s", got.MessageType(), got.TransactionID, known.TransactionID)
 	}
+	// The unknown MAC is in the trace, in the unknown budget.
+	unknown := tracedEvents(l.trace, macUnknown)
+	if diff := cmp.Diff([]traced{{trace.KindDHCPUnknown, "DISCOVER ignored: the MAC is not in the host table", false,
+		map[string]string{"reason": "MAC not in the host table"}}}, unknown); diff != "" {
+		t.Errorf("unknown MAC's trace (-want +got):\n%s", diff)
+	}
+	if k, u := l.trace.MACs(); k != 1 || u != 1 {
+		t.Errorf("trace MACs: %d known, %d unknown", k, u)
+	}
+	var kinds []string
+	for _, e := range tracedEvents(l.trace, macKnown) {
+		kinds = append(kinds, fmt.Sprintf("%s failed=%v", e.Kind, e.Failed))
+	}
+	if diff := cmp.Diff([]string{"dhcp-release failed=false", "dhcp-decline failed=true", "dhcp-offer failed=false"}, kinds); diff != "" {
+		t.Errorf("known MAC's trace (-want +got):\n%s", diff)
+	}
 }
 
 // TestLoopbackRelay: a relayed request is answered by unicast to giaddr
@@ -226,6 +287,9 @@ func TestLoopbackRelay(t *testing.T) {
 	}
 	if got.MessageType() != dhcpv4.MessageTypeOffer || !got.GatewayIPAddr.Equal(net.IPv4(127, 0, 0, 1)) {
 		t.Fatalf("relay got %s", got.Summary())
+	}
+	if evs := tracedEvents(l.trace, macKnown); len(evs) != 1 || evs[0].Attrs["relay"] != "127.0.0.1" {
+		t.Errorf("trace: %+v", evs)
 	}
 }
 

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/metalgit/metalgit/boot/trace"
 )
 
 // Defaults.
@@ -63,8 +66,13 @@ type Config struct {
 	// context of Serve ends (DefaultShutdownGrace).
 	ShutdownGrace time.Duration
 	// MACOf returns the MAC address of a client address when it is
-	// known (from the DHCP leases), for the logs; nil when none is.
-	MACOf func(netip.Addr) (mac string, ok bool)
+	// known (from the DHCP leases: boot.Store.MACOf), for the logs and
+	// the trace; nil when none is.
+	MACOf func(netip.Addr) (net.HardwareAddr, bool)
+	// Trace records the end of each transfer of a client whose MAC
+	// MACOf knows (none when nil): a client without a lease cannot be
+	// recorded, and is in the logs only.
+	Trace *trace.Ring
 	// Logger (slog.Default when nil); Registerer receives the metrics
 	// (none when nil).
 	Logger     *slog.Logger

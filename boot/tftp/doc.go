@@ -27,8 +27,9 @@
 // aborted with an ERROR packet.
 //
 // Each transfer ends with one log line (client address, its MAC when
-// Config.MACOf knows it, file, result, bytes, block size, duration) and
-// its metrics (metalgit_tftp_…).
+// Config.MACOf knows it, file, result, bytes, block size, duration), its
+// metrics (metalgit_tftp_…) and, when the MAC is known, one event in the
+// boot trace (Config.Trace).
 //
 // pin/tftp answers every refusal with error code 1 (file not found); the
 // message says what happened ("access violation: outside the root", …).

@@ -50,7 +50,7 @@ var (
 type transfer struct {
 	file   string
 	client netip.AddrPort
-	mac    string
+	mac    net.HardwareAddr
 	start  time.Time
 }
 
@@ -167,6 +167,7 @@ func openError(err error) (Reason, error) {
 // pin/tftp send the ERROR packet.
 func (sv *serving) refuse(t *transfer, reason Reason) error {
 	sv.log(t, slog.LevelWarn, ResultRefused, slog.String("reason", string(reason)))
+	sv.record(t, ResultRefused, nil, refusal(reason))
 	sv.metrics.byReason[reason].Inc()
 	sv.metrics.byResult[ResultRefused].Inc()
 	return refusal(reason)
@@ -191,6 +192,7 @@ func (sv *serving) finish(t *transfer, res Result, r *fileReader, err error) {
 		attrs = append(attrs, slog.String("err", err.Error()))
 	}
 	sv.log(t, level, res, attrs...)
+	sv.record(t, res, r, err)
 	if r != nil {
 		sv.metrics.sent.Add(float64(r.sent))
 	}
@@ -203,8 +205,8 @@ func (sv *serving) finish(t *transfer, res Result, r *fileReader, err error) {
 // log writes the one line of a transfer.
 func (sv *serving) log(t *transfer, level slog.Level, res Result, attrs ...slog.Attr) {
 	base := []slog.Attr{slog.String("ip", t.client.Addr().String()), slog.Int("port", int(t.client.Port()))}
-	if t.mac != "" {
-		base = append(base, slog.String("mac", t.mac))
+	if t.mac != nil {
+		base = append(base, slog.String("mac", t.mac.String()))
 	}
 	base = append(base, slog.String("file", t.file), slog.String("result", string(res)))
 	sv.cfg.Logger.LogAttrs(context.Background(), level, "tftp transfer", append(base, attrs...)...)

@@ -40,14 +40,14 @@ func TestMain(m *testing.M) {
 // serverMain serves root on 0.0.0.0:69 until SIGTERM, logging JSON to
 // stderr.
 func serverMain(root, macs string) int {
-	known := map[netip.Addr]string{}
+	known := map[netip.Addr]net.HardwareAddr{}
 	for _, kv := range strings.Split(macs, ",") {
 		if ip, mac, ok := strings.Cut(kv, "="); ok {
-			known[netip.MustParseAddr(ip)] = mac
+			known[netip.MustParseAddr(ip)] = mustMAC(mac)
 		}
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	srv, err := New(Config{Root: root, Logger: log, MACOf: func(a netip.Addr) (string, bool) {
+	srv, err := New(Config{Root: root, Logger: log, MACOf: func(a netip.Addr) (net.HardwareAddr, bool) {
 		mac, ok := known[a]
 		return mac, ok
 	}})

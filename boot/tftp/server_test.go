@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/metalgit/metalgit/boot/trace"
 	"github.com/metalgit/metalgit/internal/metricstest"
 	"github.com/metalgit/metalgit/internal/testlog"
 )
@@ -27,12 +28,21 @@ import (
 // clientMAC is what the tests' MACOf says 127.0.0.1 is.
 const clientMAC = "02:00:00:00:00:01"
 
+func mustMAC(s string) net.HardwareAddr {
+	mac, err := net.ParseMAC(s)
+	if err != nil {
+		panic(err)
+	}
+	return mac
+}
+
 // lab is a running server on 127.0.0.1 serving a temporary root.
 type lab struct {
-	srv  *Server
-	reg  *prometheus.Registry
-	logs *testlog.Buffer
-	addr *net.UDPAddr
+	srv   *Server
+	trace *trace.Ring
+	reg   *prometheus.Registry
+	logs  *testlog.Buffer
+	addr  *net.UDPAddr
 	// dir holds root (the served directory) and secret (a file outside).
 	dir, root string
 	files     map[string][]byte
@@ -89,15 +99,17 @@ func newRoot(t testing.TB) (dir, root string, files map[string][]byte) {
 func startLab(t *testing.T, mod func(*Config)) *lab {
 	t.Helper()
 	dir, root, files := newRoot(t)
-	l := &lab{reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}, dir: dir, root: root, files: files}
+	l := &lab{reg: prometheus.NewRegistry(), logs: &testlog.Buffer{}, dir: dir, root: root, files: files,
+		trace: trace.New(trace.Config{})}
 	cfg := Config{
+		Trace:  l.trace,
 		Listen: netip.MustParseAddrPort("127.0.0.1:0"), Root: root, Registerer: l.reg,
 		Logger: slog.New(slog.NewJSONHandler(l.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-		MACOf: func(a netip.Addr) (string, bool) {
+		MACOf: func(a netip.Addr) (net.HardwareAddr, bool) {
 			if a == netip.MustParseAddr("127.0.0.1") {
-				return clientMAC, true
+				return mustMAC(clientMAC), true
 			}
-			return "", false
+			return nil, false
 		},
 	}
 	if mod != nil {
@@ -324,6 +336,9 @@ func TestOptionsNegotiated(t *testing.T) {
 				if logs := l.transferLogs(t); len(logs) != 1 || logs[0]["result"] != "probe" || logs[0]["tsize"] != any(true) {
 					t.Errorf("logs %v, want one probe line", logs)
 				}
+				if evs := l.trace.Events(mustMAC(clientMAC)); len(evs) != 1 || evs[0].Failed || evs[0].Attrs["result"] != "probe" {
+					t.Errorf("trace %+v, want one probe that did not fail", evs)
+				}
 				return
 			}
 			blksize := MinBlockSize
@@ -511,13 +526,52 @@ func TestLogLine(t *testing.T) {
 }
 
 func TestUnknownClientLoggedWithoutMAC(t *testing.T) {
-	l := startLab(t, func(c *Config) { c.MACOf = func(netip.Addr) (string, bool) { return "", false } })
+	l := startLab(t, func(c *Config) { c.MACOf = func(netip.Addr) (net.HardwareAddr, bool) { return nil, false } })
 	if _, _, _, err := l.fetch(t, "512", 0, false); err != nil {
 		t.Fatal(err)
 	}
 	waitCounter(t, l.srv.metrics.byResult[ResultCompleted], 1)
 	if logs := l.transferLogs(t); len(logs) != 1 || logs[0]["mac"] != nil || logs[0]["ip"] != "127.0.0.1" {
 		t.Errorf("logs %v", logs)
+	}
+	if k, u := l.trace.MACs(); k != 0 || u != 0 {
+		t.Errorf("a client without a MAC is in the trace: %d, %d MACs", k, u)
+	}
+}
+
+// TestTraceRecordsTransfers: each transfer of a client with a lease ends
+// with one event: file, result, bytes, block size, the reason of a
+// refusal or failure.
+func TestTraceRecordsTransfers(t *testing.T) {
+	l := startLab(t, nil)
+	m := l.srv.metrics
+	if _, _, _, err := l.fetch(t, "3x1468", 1468, true); err != nil {
+		t.Fatal(err)
+	}
+	// The server sees the last acknowledgement after the client is done.
+	waitCounter(t, m.byResult[ResultCompleted], 1)
+	if _, _, _, err := l.fetch(t, "missing.efi", 0, false); err == nil {
+		t.Fatal("a missing file was served")
+	}
+	waitCounter(t, m.byResult[ResultRefused], 1)
+	type got struct {
+		Server, Kind, Detail string
+		Failed               bool
+		Attrs                map[string]string
+	}
+	var evs []got
+	for _, e := range l.trace.Events(mustMAC(clientMAC)) {
+		detail, _, _ := strings.Cut(e.Detail, ", in ") // the duration varies
+		evs = append(evs, got{e.Server, e.Kind, detail, e.Failed, e.Attrs})
+	}
+	want := []got{
+		{"tftp", "tftp", "3x1468 completed: 4404 of 4404 bytes, blksize 1468", false,
+			map[string]string{"file": "3x1468", "result": "completed", "bytes": "4404", "blksize": "1468"}},
+		{"tftp", "tftp", "missing.efi refused: file not found", true,
+			map[string]string{"file": "missing.efi", "result": "refused", "reason": "not-found"}},
+	}
+	if diff := cmp.Diff(want, evs); diff != "" {
+		t.Errorf("trace (-want +got):\n%s", diff)
 	}
 }
 

@@ -11,5 +11,12 @@
 // least recently is dropped). MACs outside the host table — anyone on
 // the provisioning network can send them — have a separate, smaller
 // budget (Config.MaxUnknownMACs), so a flood of invented MACs cannot
-// push the hosts being booted out of the ring.
+// push the hosts being booted out of the ring. Each event is bounded
+// too (MaxDetail, MaxAttrs, …) and made printable.
+//
+// Servers describe their events with the Kind constants and the Attr
+// keys Diagnose reads. Diagnose follows the PXE boot chain (Stage
+// constants) through a MAC's last boot and returns a Verdict: where it
+// stopped and the likely cause. Handler serves a MAC's Report —
+// events and verdict — at GET /debug/boot/{mac}.
 package trace

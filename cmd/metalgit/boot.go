@@ -21,6 +21,7 @@ import (
 	"github.com/metalgit/metalgit/boot/dhcp"
 	"github.com/metalgit/metalgit/boot/ra"
 	"github.com/metalgit/metalgit/boot/tftp"
+	"github.com/metalgit/metalgit/boot/trace"
 )
 
 // Boot proxy defaults.
@@ -41,6 +42,7 @@ func (o *bootOptions) start(ctx context.Context, store *boot.Store, reg promethe
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
+	cfg.Trace = o.trace
 	srv, err := dhcp.New(cfg)
 	if err != nil {
 		return nil, nil, usageError{err}
@@ -51,6 +53,7 @@ func (o *bootOptions) start(ctx context.Context, store *boot.Store, reg promethe
 	}
 	var tsrv *tftp.Server
 	if tcfg != nil {
+		tcfg.MACOf, tcfg.Trace = store.MACOf, o.trace
 		if tsrv, err = tftp.New(*tcfg); err != nil {
 			return nil, nil, usageError{fmt.Errorf("--tftp-root %s: %w", o.tftpRoot, err)}
 		}
@@ -116,8 +119,9 @@ in --tftp-root). DHCP answers only the MAC addresses of its host table, read fro
 and serves GET /healthz and /metrics (metalgit_dhcp_…, metalgit_ra_…, with
 --tftp-listen metalgit_tftp_… and, for a hosts file,
 metalgit_hosts_file_reloads_total; for BareMetalHosts,
-metalgit_bmh_…) on --listen. 'metalgit serve --boot' runs the same proxy from the reconciler's
-allocations.`,
+metalgit_bmh_…, metalgit_trace_…) and GET /debug/boot/MAC (the boot trace: see
+'metalgit boot trace') on --listen. 'metalgit serve --boot' runs the same proxy from the
+reconciler's allocations.`,
 		Example: `  metalgit boot --hosts hosts.yaml --interface eth1
   metalgit boot --hosts hosts.yaml --dhcp-listen 127.0.0.1:1067 --dhcp-reply-port 1068`,
 		Args: cobra.NoArgs,
@@ -138,7 +142,7 @@ allocations.`,
 	f.StringVar(&o.namespace, "namespace", "", "BareMetalHost namespace (default: all)")
 	f.StringVar(&o.listen, "listen", defaultBootListen, "HTTP address for /healthz and /metrics ('' for none)")
 	f.BoolVarP(&o.verbose, "verbose", "v", false, "log every DHCP exchange (debug)")
-	cmd.AddCommand(newProbeCmd())
+	cmd.AddCommand(newProbeCmd(), newBootTraceCmd())
 	return cmd
 }
 
@@ -160,6 +164,10 @@ func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(h
 	}
 	reg := prometheus.NewRegistry()
 	store := &boot.Store{}
+	o.boot.trace = trace.New(trace.Config{})
+	if err := o.boot.trace.Register(reg); err != nil {
+		return fmt.Errorf("boot trace metrics: %w", err)
+	}
 	var watch func(context.Context) error
 	if o.hostsFile != "" {
 		t, err := boot.LoadHostsFile(o.hostsFile)
@@ -205,6 +213,7 @@ func (o *bootCmdOptions) run(ctx context.Context, log *slog.Logger, ready func(h
 		mux := http.NewServeMux()
 		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("GET /debug/boot/{mac}", trace.Handler(o.boot.trace, store))
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout}
 		serveHTTP(gctx, g, srv, ln)
 	}

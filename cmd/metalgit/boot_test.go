@@ -300,6 +300,14 @@ func TestServeRunsBootProxy(t *testing.T) {
 	if m := httpGet(t, base+"/metrics"); !strings.Contains(m, `metalgit_dhcp_requests_total{outcome="ack"} 1`) {
 		t.Errorf("/metrics lacks the DHCP metrics:\n%s", m)
 	}
+	// The boot trace is on serve's HTTP server.
+	if body := httpGet(t, base+"/debug/boot/aa:bb:cc:dd:ee:01"); !strings.Contains(body, `"kind": "dhcp-ack"`) ||
+		!strings.Contains(body, `"host": "server-01"`) {
+		t.Errorf("/debug/boot/aa:bb:cc:dd:ee:01:\n%s", body)
+	}
+	if m := httpGet(t, base+"/metrics"); !strings.Contains(m, `metalgit_trace_events_total{kind="dhcp-ack",server="dhcp"} 1`) {
+		t.Errorf("/metrics lacks the trace metrics:\n%s", m)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/dhcp"
 	"github.com/metalgit/metalgit/boot/tftp"
+	"github.com/metalgit/metalgit/boot/trace"
 )
 
 // bootOptions are the boot proxy's flags, shared by boot and serve.
@@ -43,6 +44,8 @@ type bootOptions struct {
 	inspectorParams     []string
 	installerParams     []string
 	callbackInsecure    bool
+	// trace records the servers' events (not a flag; nil for none).
+	trace *trace.Ring
 }
 
 // serverIPPlaceholder in a flag's default stands for the resolved server

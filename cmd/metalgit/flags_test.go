@@ -35,6 +35,8 @@ func TestDurationFlags(t *testing.T) {
 			"0": "--lease-time 0s: must be from 1s", "-1s": "--lease-time -1s: must be from 1s"}},
 		"boot probe --timeout": {probe, map[string]string{
 			"0": "--timeout must be > 0, got 0s", "-2s": "--timeout must be > 0, got -2s"}},
+		"boot trace --timeout": {"boot trace 02:00:00:00:00:01", map[string]string{
+			"0": "--timeout must be > 0, got 0s", "-1s": "--timeout must be > 0, got -1s"}},
 	}
 	for name, tc := range tests {
 		_, flag, _ := strings.Cut(name, " --")

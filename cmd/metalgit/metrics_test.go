@@ -21,6 +21,7 @@ import (
 	"github.com/metalgit/metalgit/boot/dhcp"
 	"github.com/metalgit/metalgit/boot/ra"
 	"github.com/metalgit/metalgit/boot/tftp"
+	"github.com/metalgit/metalgit/boot/trace"
 	"github.com/metalgit/metalgit/internal/metricstest"
 	"github.com/metalgit/metalgit/reconciler"
 )
@@ -44,6 +45,7 @@ func TestMetricNames(t *testing.T) {
 		"boot/tftp":         func() error { return tftp.RegisterMetrics(reg) },
 		"boot/bmh":          func() error { return bmh.RegisterMetrics(reg) },
 		"boot (hosts file)": func() error { return boot.RegisterMetrics(reg) },
+		"boot/trace":        func() error { return trace.New(trace.Config{}).Register(reg) },
 	} {
 		if err := register(); err != nil {
 			t.Errorf("registering the %s metrics next to the reconciler's: %v", name, err)

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/metalgit/metalgit/boot"
+	"github.com/metalgit/metalgit/boot/trace"
 	"github.com/metalgit/metalgit/reconciler"
 )
 
@@ -66,7 +67,8 @@ With --boot it also runs the boot proxy (DHCP and IPv6 router advertisements;
 flags as for 'metalgit boot') on the host table of the last good pass: every
 inventory host with a boot MAC and an address; hosts with a machine bound
 boot the deploy ramdisk, the others the inspection ramdisk. Until the first
-pass succeeds the proxy answers nobody.
+pass succeeds the proxy answers nobody. GET /debug/boot/MAC then answers the
+boot trace of a MAC ('metalgit boot trace').
 
 The webhook secret is read from --webhook-secret-file or the environment
 variable METALGIT_WEBHOOK_SECRET, never from a flag value; serve refuses to
@@ -181,6 +183,10 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	}
 	defer func() { _ = r.Close() }()
 	if o.withBoot {
+		o.boot.trace = trace.New(trace.Config{})
+		if err := o.boot.trace.Register(metrics.Registry); err != nil {
+			return fmt.Errorf("boot trace metrics: %w", err)
+		}
 		var dhcpAddr net.Addr
 		if serveBoot, dhcpAddr, err = o.boot.start(ctx, store, metrics.Registry, log); err != nil {
 			return err
@@ -198,7 +204,14 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	if listening != nil {
 		listening(ln.Addr())
 	}
-	srv := &http.Server{Handler: ctl.Handler(secret), ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout}
+	handler := ctl.Handler(secret)
+	if o.withBoot {
+		mux := http.NewServeMux()
+		mux.Handle("GET /debug/boot/{mac}", trace.Handler(o.boot.trace, store))
+		mux.Handle("/", handler)
+		handler = mux
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ctl.Run(gctx) })

@@ -1,0 +1,43 @@
+package tftp
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/metalgit/metalgit/boot/trace"
+)
+
+// record adds the end of a transfer to the boot trace when the client's
+// MAC is known. r is nil when no file was opened; err is why the
+// transfer failed or was refused.
+func (sv *serving) record(t *transfer, res Result, r *fileReader, err error) {
+	if sv.cfg.Trace == nil || t.mac == nil {
+		return
+	}
+	attrs := map[string]string{trace.AttrFile: t.file, trace.AttrResult: string(res)}
+	detail := fmt.Sprintf("%s %s", t.file, res)
+	if r != nil {
+		attrs[trace.AttrBytes] = strconv.FormatInt(r.sent, 10)
+		if bs := r.blockSize(); bs > 0 {
+			attrs[trace.AttrBlksize] = strconv.Itoa(bs)
+		}
+		detail += fmt.Sprintf(": %d of %d bytes, blksize %d, in %s", r.sent, r.size, r.blockSize(),
+			time.Since(t.start).Round(time.Millisecond))
+	}
+	var ref refusal
+	switch {
+	case errors.As(err, &ref):
+		attrs[trace.AttrReason] = string(ref)
+		detail += ": " + ref.Error()
+	case err != nil:
+		attrs[trace.AttrReason] = err.Error()
+		detail += ": " + err.Error()
+	}
+	if res == ResultProbe {
+		detail += " (a size probe, as EDK2 sends before the transfer)"
+	}
+	sv.cfg.Trace.Record(t.mac, trace.Event{Server: trace.ServerTFTP, Kind: trace.KindTFTP, Detail: detail,
+		Failed: res == ResultFailed || res == ResultRefused, Attrs: attrs})
+}
