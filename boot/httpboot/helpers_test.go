@@ -129,3 +129,6 @@ func rawGet(t testing.TB, addr, target string) (int, string) {
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, strings.TrimSpace(string(body))
 }
+
+// netip127 is a free-port loopback listen address.
+func netip127() netip.AddrPort { return netip.MustParseAddrPort("127.0.0.1:0") }
