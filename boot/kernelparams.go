@@ -2,84 +2,44 @@ package boot
 
 import (
 	"errors"
-	"fmt"
 	"strings"
+
+	"github.com/metalgit/metalgit/internal/kernelparam"
 )
 
-// Limits of extra kernel parameters.
+// Limits of extra kernel parameters (internal/kernelparam, the rule the
+// inventory's checks apply too).
 const (
 	// MaxKernelParamLength bounds one parameter, in bytes.
-	MaxKernelParamLength = 256
+	MaxKernelParamLength = kernelparam.MaxLength
 	// MaxKernelParams bounds one list of parameters (the Site's, a
-	// host's, the flags'): the x86 kernel command line holds 2048 bytes
-	// in all, and the boot proxy's own parameters need room too.
-	MaxKernelParams = 32
+	// host's, the flags').
+	MaxKernelParams = kernelparam.MaxParams
 )
 
 // ErrBadKernelParam is wrapped by every error of CheckKernelParam and
 // CheckKernelParams.
-var ErrBadKernelParam = errors.New("not a usable kernel parameter")
-
-// ReservedKernelParams are the parameter keys the boot proxy writes into
-// every script itself: a host or Site setting them would break the boot
-// (initrd= names the initramfs EFI iPXE hands the kernel) or send the
-// agent elsewhere.
-var ReservedKernelParams = []string{"BOOTIF", "initrd", "ipa-api-url", "ipa-inspection-callback-url"}
+var ErrBadKernelParam = kernelparam.ErrBad
 
 // kernelParamFix ends every error of CheckKernelParam.
-const kernelParamFix = "write one word, key or key=value, of letters, digits and - _ . , : / = + @ % ~ [ ] (console=ttyS0,115200n8)"
+const kernelParamFix = kernelparam.Fix
 
 // CheckKernelParam returns nil when s can be written into an iPXE
 // script's kernel line as one kernel parameter: key or key=value, at most
 // MaxKernelParamLength bytes of ASCII letters, digits and
-// - _ . , : / = + @ % ~ [ ], not starting with '-' or '=' and not one of
-// ReservedKernelParams.
-//
-// The set is an allow-list chosen against both readers of the line. iPXE
-// splits its command lines on whitespace, expands ${…} settings, reads
-// quotes and backslashes, and takes || and && as conditions; a newline
-// would start a new command. The kernel splits on whitespace, honours
-// double quotes and passes everything after "--" to init. So spaces,
-// control characters, quotes, '\', '$', '{', '}', '|', '&', ';', '#',
-// '<', '>', '`', '(', ')' and every non-ASCII byte are refused, which
-// leaves all that kernel parameters, IPA's options and URLs without a
-// query string use (console=ttyS0,115200n8, ipa-debug=1,
-// ipa-ntp-server=[fd00::1], rd.net.timeout.carrier=30).
-func CheckKernelParam(s string) error {
-	why := kernelParamProblem(s)
-	if why == "" {
-		return nil
-	}
-	return fmt.Errorf("kernel parameter %s is %w: %s; %s", quoteShort(s), ErrBadKernelParam, why, kernelParamFix)
-}
+// - _ . , : / = + @ % ~ [ ], not starting with '-' or '=' and not a key
+// the boot proxy sets itself (BOOTIF, initrd, ipa-api-url,
+// ipa-inspection-callback-url). Spaces, control characters, quotes,
+// '\', '$', '{', '}', '|', '&', ';', '#' and the rest are refused:
+// iPXE expands ${…}, reads quotes and || and &&, and a newline would
+// start a command; the kernel splits on spaces and honours quotes and
+// "--". See internal/kernelparam for the reasoning.
+func CheckKernelParam(s string) error { return kernelparam.Check(s) }
 
-// CheckKernelParams checks each parameter of a list and its length. The
-// error lists every bad parameter, with its index.
-func CheckKernelParams(params []string) error {
-	var bad []string
-	if len(params) > MaxKernelParams {
-		bad = append(bad, fmt.Sprintf("%d kernel parameters, more than %d; put the common ones in the Site", len(params), MaxKernelParams))
-	}
-	for i, p := range params {
-		if i >= MaxKernelParams {
-			break
-		}
-		if err := CheckKernelParam(p); err != nil {
-			bad = append(bad, fmt.Sprintf("[%d]: %v", i, err))
-		}
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	return &kernelParamsError{bad}
-}
-
-// kernelParamsError lists the problems of one list; it wraps
-// ErrBadKernelParam.
-type kernelParamsError struct{ problems []string }
-
-func (e *kernelParamsError) Error() string { return strings.Join(e.problems, "; ") }
-func (e *kernelParamsError) Unwrap() error { return ErrBadKernelParam }
+// CheckKernelParams checks each parameter of a list and its length
+// (MaxKernelParams). The error lists every problem, a bad parameter with
+// its index.
+func CheckKernelParams(params []string) error { return kernelparam.CheckList(params) }
 
 // Check checks both lists (CheckKernelParams); the error names the list
 // and the index of each bad parameter (kernelParams.inspector[1]: …) and
@@ -90,9 +50,9 @@ func (k KernelParams) Check() error {
 		name   string
 		params []string
 	}{{"inspector", k.Inspector}, {"installer", k.Installer}} {
-		var e *kernelParamsError
+		var e *kernelparam.ListError
 		if errors.As(CheckKernelParams(l.params), &e) {
-			for _, p := range e.problems {
+			for _, p := range e.Problems {
 				if !strings.HasPrefix(p, "[") {
 					p = ": " + p
 				}
@@ -103,40 +63,5 @@ func (k KernelParams) Check() error {
 	if len(bad) == 0 {
 		return nil
 	}
-	return &kernelParamsError{bad}
-}
-
-// kernelParamProblem says what is wrong with s, or "" when nothing is.
-func kernelParamProblem(s string) string {
-	switch {
-	case s == "":
-		return "it is empty"
-	case len(s) > MaxKernelParamLength:
-		return fmt.Sprintf("it has %d bytes, more than %d", len(s), MaxKernelParamLength)
-	case s[0] == '-':
-		return "it starts with '-' (the kernel passes everything after \"--\" to init)"
-	case s[0] == '=':
-		return "it has no key before '='"
-	}
-	for i := 0; i < len(s); i++ {
-		if !kernelParamByte(s[i]) {
-			return fmt.Sprintf("%q at byte %d is not allowed", rune(s[i]), i)
-		}
-	}
-	key, _, _ := strings.Cut(s, "=")
-	for _, r := range ReservedKernelParams {
-		if key == r {
-			return fmt.Sprintf("%s is set by the boot proxy itself", r)
-		}
-	}
-	return ""
-}
-
-// kernelParamByte reports whether b may appear in a kernel parameter.
-func kernelParamByte(b byte) bool {
-	switch {
-	case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
-		return true
-	}
-	return strings.IndexByte("-_.,:/=+@%~[]", b) >= 0
+	return &kernelparam.ListError{Problems: bad}
 }
