@@ -118,6 +118,19 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
+// FieldError is a problem of one Config field.
+type FieldError struct {
+	// Field is the Config field (and the flag that sets it, when one
+	// does).
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns the problem.
+func (e *FieldError) Unwrap() error { return e.Err }
+
 // withDefaults fills the zero fields and checks the rest; every problem
 // names its field.
 func (c Config) withDefaults() (Config, *url.URL, error) {
@@ -126,31 +139,31 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		c.Listen = netip.MustParseAddrPort(DefaultListen)
 	}
 	if err := checkScriptURL(c.HTTPURL); err != nil {
-		errs = append(errs, fmt.Errorf("HTTPURL: %w", err))
+		errs = append(errs, &FieldError{"HTTPURL", err})
 	}
 	if err := checkScriptURL(c.CallbackURL); err != nil {
-		errs = append(errs, fmt.Errorf("CallbackURL: %w", err))
+		errs = append(errs, &FieldError{"CallbackURL", err})
 	}
 	c.HTTPURL = strings.TrimSuffix(c.HTTPURL, "/")
 	c.CallbackURL = strings.TrimSuffix(c.CallbackURL, "/")
 	upstream, err := parseUpstream(c.IronicHTTPURL)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("IronicHTTPURL: %w", err))
+		errs = append(errs, &FieldError{"IronicHTTPURL", err})
 	}
 	if c.InspectorCollectors == "" {
 		c.InspectorCollectors = DefaultInspectorCollectors
 	}
 	if err := boot.CheckKernelParam("ipa-inspection-collectors=" + c.InspectorCollectors); err != nil {
-		errs = append(errs, fmt.Errorf("InspectorCollectors: %w", err))
+		errs = append(errs, &FieldError{"InspectorCollectors", err})
 	}
 	if err := c.SiteParams.Check(); err != nil {
-		errs = append(errs, fmt.Errorf("SiteParams: %w", err))
+		errs = append(errs, &FieldError{"SiteParams", err})
 	}
 	if err := boot.CheckKernelParams(c.InspectorParams); err != nil {
-		errs = append(errs, fmt.Errorf("InspectorParams (--inspector-extra-kernel-param): %w", err))
+		errs = append(errs, &FieldError{"InspectorParams (--inspector-extra-kernel-param)", err})
 	}
 	if err := boot.CheckKernelParams(c.InstallerParams); err != nil {
-		errs = append(errs, fmt.Errorf("InstallerParams (--installer-extra-kernel-param): %w", err))
+		errs = append(errs, &FieldError{"InstallerParams (--installer-extra-kernel-param)", err})
 	}
 	switch {
 	case c.ScriptRetries == 0:
@@ -158,7 +171,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	case c.ScriptRetries == -1:
 		c.ScriptRetries = 0
 	case c.ScriptRetries < 0 || c.ScriptRetries > MaxScriptRetries:
-		errs = append(errs, fmt.Errorf("ScriptRetries %d: must be -1 (none) to %d", c.ScriptRetries, MaxScriptRetries))
+		errs = append(errs, &FieldError{"ScriptRetries", fmt.Errorf("%d: must be -1 (none) to %d", c.ScriptRetries, MaxScriptRetries)})
 	}
 	if c.Root == "" {
 		c.Root = DefaultRoot
@@ -168,12 +181,12 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		errs = append(errs, fmt.Errorf("Root %s: %w (Debian's ipxe package installs the boot binaries in %s)", c.Root, err, DefaultRoot))
+		errs = append(errs, &FieldError{"Root", fmt.Errorf("%s: %w (Debian's ipxe package installs the boot binaries in %s)", c.Root, err, DefaultRoot)})
 	} else if !fi.IsDir() {
-		errs = append(errs, fmt.Errorf("Root %s: not a directory", c.Root))
+		errs = append(errs, &FieldError{"Root", fmt.Errorf("%s: not a directory", c.Root)})
 	}
 	if c.Hosts == nil {
-		errs = append(errs, errors.New("Hosts: required (the host table the scripts are written from)"))
+		errs = append(errs, &FieldError{"Hosts", errors.New("required (the host table the scripts are written from)")})
 	}
 	for _, n := range []struct {
 		name string
@@ -185,7 +198,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 			*n.v = n.def
 		}
 		if *n.v < 0 {
-			errs = append(errs, fmt.Errorf("%s %d: must be at least 1", n.name, *n.v))
+			errs = append(errs, &FieldError{n.name, fmt.Errorf("%d: must be at least 1", *n.v)})
 		}
 	}
 	for _, d := range []struct {
@@ -200,7 +213,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 			*d.v = d.def
 		}
 		if *d.v < 0 {
-			errs = append(errs, fmt.Errorf("%s %s: must be positive", d.name, *d.v))
+			errs = append(errs, &FieldError{d.name, fmt.Errorf("%s: must be positive", *d.v)})
 		}
 	}
 	if c.Logger == nil {

@@ -85,9 +85,15 @@ func newEnv(t testing.TB, cfg Config) *testEnv {
 	return &testEnv{srv: s, url: hs.URL, addr: hs.Listener.Addr().String(), ring: cfg.Trace, logs: logs}
 }
 
-// get sends a GET with headers and returns the response with its body
-// read.
-func get(t testing.TB, url string, header http.Header) (*http.Response, string) {
+// reply is what get returns of a response: its body is read and closed.
+type reply struct {
+	StatusCode    int
+	Header        http.Header
+	ContentLength int64
+}
+
+// get sends a GET with headers and returns the response, its body read.
+func get(t testing.TB, url string, header http.Header) (reply, string) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
@@ -105,7 +111,7 @@ func get(t testing.TB, url string, header http.Header) (*http.Response, string) 
 	if err != nil {
 		t.Fatalf("GET %s: reading the body: %v", url, err)
 	}
-	return resp, string(body)
+	return reply{resp.StatusCode, resp.Header, resp.ContentLength}, string(body)
 }
 
 // rawGet sends "GET <target>" as written, without any client cleaning the

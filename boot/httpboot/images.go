@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -29,10 +28,7 @@ var PassedHeaders = []string{"Range", "If-Range", "If-Modified-Since", "If-None-
 // large enough for few system calls per megabyte.
 const copyBuffer = 256 << 10
 
-// proxyKey carries a request's proxyState from serveImage to the proxy's
-// hooks.
-type proxyKey struct{}
-
+// proxyState is one image request's, shared by the proxy's hooks.
 type proxyState struct {
 	target *url.URL
 	x      *exchange
@@ -70,7 +66,7 @@ func (s *Server) serveImage(x *exchange, r *http.Request) {
 			}
 		}
 	}()
-	s.proxy.ServeHTTP(x.w, r.WithContext(context.WithValue(ctx, proxyKey{}, st)))
+	s.proxyFor(st).ServeHTTP(x.w, r.WithContext(ctx))
 }
 
 // imageTarget maps a request path under /images/ to its upstream URL,
@@ -107,8 +103,9 @@ func (s *Server) imageTarget(u *url.URL) (*url.URL, string) {
 	return &t, ""
 }
 
-// newProxy builds the reverse proxy to Ironic's image server.
-func (s *Server) newProxy() *httputil.ReverseProxy {
+// newTransport builds the transport to Ironic's image server, shared by
+// all image requests.
+func (s *Server) newTransport() *http.Transport {
 	dialer := &net.Dialer{Timeout: s.cfg.UpstreamDialTimeout, KeepAlive: 30 * time.Second}
 	transport := &http.Transport{
 		// No environment proxy: the image server is where the flag says.
@@ -123,20 +120,26 @@ func (s *Server) newProxy() *httputil.ReverseProxy {
 		IdleConnTimeout:     90 * time.Second,
 		MaxConnsPerHost:     s.cfg.MaxImageStreams,
 	}
+	return transport
+}
+
+// proxyFor returns the reverse proxy of one image request: its hooks
+// see the request's state (a ReverseProxy is a few words; the transport,
+// buffers and logger are the server's).
+func (s *Server) proxyFor(st *proxyState) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Rewrite:        s.rewrite,
-		Transport:      transport,
-		BufferPool:     newBufferPool(),
-		ModifyResponse: s.modifyResponse,
-		ErrorHandler:   s.proxyError,
-		ErrorLog:       slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
+		Rewrite:        func(pr *httputil.ProxyRequest) { rewrite(pr, st.target) },
+		Transport:      s.transport,
+		BufferPool:     s.buffers,
+		ModifyResponse: func(resp *http.Response) error { s.modifyResponse(st, resp); return nil },
+		ErrorHandler:   func(w http.ResponseWriter, r *http.Request, err error) { s.proxyError(st, w, r, err) },
+		ErrorLog:       s.proxyLog,
 	}
 }
 
 // rewrite sets the upstream URL and keeps only PassedHeaders.
-func (s *Server) rewrite(pr *httputil.ProxyRequest) {
-	st := pr.In.Context().Value(proxyKey{}).(*proxyState)
-	pr.Out.URL = st.target
+func rewrite(pr *httputil.ProxyRequest, target *url.URL) {
+	pr.Out.URL = target
 	pr.Out.Host = ""
 	h := make(http.Header, len(PassedHeaders))
 	for _, k := range PassedHeaders {
@@ -149,17 +152,14 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 }
 
 // modifyResponse bounds the wait for each read of the upstream body.
-func (s *Server) modifyResponse(resp *http.Response) error {
-	st := resp.Request.Context().Value(proxyKey{}).(*proxyState)
+func (s *Server) modifyResponse(st *proxyState, resp *http.Response) {
 	st.body = newStallBody(resp.Body, s.cfg.StallTimeout, st.cancel)
 	resp.Body = st.body
-	return nil
 }
 
 // proxyError answers a request the upstream failed: 504 when it timed
 // out, else 502, with a short text.
-func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
-	st := r.Context().Value(proxyKey{}).(*proxyState)
+func (s *Server) proxyError(st *proxyState, w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		// The client went away: not the upstream's failure.
 		st.x.reason, st.x.err = reasonAborted, err
@@ -238,5 +238,11 @@ func newBufferPool() *bufferPool {
 	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, copyBuffer); return &b }}}
 }
 
-func (b *bufferPool) Get() []byte  { return *(b.p.Get().(*[]byte)) }
+func (b *bufferPool) Get() []byte {
+	if p, ok := b.p.Get().(*[]byte); ok {
+		return *p
+	}
+	return make([]byte, copyBuffer)
+}
+
 func (b *bufferPool) Put(p []byte) { b.p.Put(&p) }

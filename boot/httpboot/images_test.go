@@ -81,7 +81,7 @@ func newOrigin(t testing.TB) *origin {
 		case "/images/stall": // half a body, then silence
 			w.Header().Set("Content-Length", "2000000")
 			_, _ = w.Write(make([]byte, 1000000))
-			w.(http.Flusher).Flush()
+			_ = http.NewResponseController(w).Flush()
 			select {
 			case <-r.Context().Done():
 			case <-o.release:

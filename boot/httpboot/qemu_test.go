@@ -62,7 +62,7 @@ func TestScriptUnderIPXE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
+	port := netip.MustParseAddrPort(ln.Addr().String()).Port()
 	mac := net.HardwareAddr{0x52, 0x54, 0, 0x12, 0x34, 0x56}
 	tab, err := boot.NewTable("qemu", []boot.Host{{MAC: mac, Name: "vm", Address: netip.MustParsePrefix("10.0.2.15/24"), Phase: boot.PhaseInspect}})
 	if err != nil {

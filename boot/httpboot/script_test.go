@@ -168,7 +168,7 @@ func TestScriptRetriesAreBounded(t *testing.T) {
 			t.Errorf("ScriptRetries %d: the script does not end by giving up:\n%s", retries, body)
 		}
 	}
-	if _, err := New(Config{ScriptRetries: MaxScriptRetries + 1}); err == nil || !strings.Contains(err.Error(), "ScriptRetries 11: must be -1 (none) to 10") {
+	if _, err := New(Config{ScriptRetries: MaxScriptRetries + 1}); err == nil || !strings.Contains(err.Error(), "ScriptRetries: 11: must be -1 (none) to 10") {
 		t.Errorf("ScriptRetries 11: %v", err)
 	}
 }

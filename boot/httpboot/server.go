@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 
 	"golang.org/x/net/netutil"
@@ -18,8 +18,11 @@ import (
 type Server struct {
 	cfg      Config
 	upstream *url.URL
-	proxy    *httputil.ReverseProxy
-	metrics  *metrics
+	// transport, buffers and proxyLog serve every image request.
+	transport *http.Transport
+	buffers   *bufferPool
+	proxyLog  *log.Logger
+	metrics   *metrics
 	// slots holds one token per request being served (MaxRequests),
 	// imageSlots one per image download (MaxImageStreams).
 	slots      chan struct{}
@@ -39,7 +42,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, upstream: upstream, metrics: m,
 		slots: make(chan struct{}, cfg.MaxRequests), imageSlots: make(chan struct{}, cfg.MaxImageStreams)}
-	s.proxy = s.newProxy()
+	s.transport, s.buffers = s.newTransport(), newBufferPool()
+	s.proxyLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)
 	return s, nil
 }
 

@@ -49,10 +49,10 @@ func TestNewChecksConfig(t *testing.T) {
 		`SiteParams: kernelParams.installer[0]: kernel parameter "a;b"`,
 		`InspectorParams (--inspector-extra-kernel-param): [0]: kernel parameter "initrd=x" is not a usable kernel parameter: initrd is set by the boot proxy itself`,
 		`InstallerParams (--installer-extra-kernel-param): [0]: kernel parameter "" is not a usable kernel parameter: it is empty`,
-		"Root " + file + ": not a directory",
+		"Root: " + file + ": not a directory",
 		"Hosts: required",
-		"MaxRequests -1: must be at least 1",
-		"StallTimeout -1s: must be positive",
+		"MaxRequests: -1: must be at least 1",
+		"StallTimeout: -1s: must be positive",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error lacks %q:\n%v", want, err)
