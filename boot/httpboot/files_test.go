@@ -134,3 +134,23 @@ func TestBinariesRefusals(t *testing.T) {
 		t.Error("the secret changed")
 	}
 }
+
+// A path with control characters reaches the trace and the logs escaped.
+func TestPathsEscapedInTraceAndLogs(t *testing.T) {
+	root, _ := bootRoot(t)
+	env := newEnv(t, Config{Root: root})
+	code, _ := rawGet(t, env.addr, "/x%0a%1b[31mforged")
+	if code != http.StatusNotFound {
+		t.Fatalf("status %d", code)
+	}
+	ev := env.ring.Events(mac1)
+	if len(ev) != 1 || ev[0].Detail != "GET /x%0A%1B[31mforged: 404, 10 bytes" || ev[0].Attrs["file"] != "x%0A%1B[31mforged" {
+		t.Errorf("trace: %+v", ev)
+	}
+	if logs := env.logs.String(); strings.Contains(logs, "\x1b") || !strings.Contains(logs, "path=/x%0A%1B[31mforged") {
+		t.Errorf("logs:\n%q", logs)
+	}
+	if got := shorten(strings.Repeat("é", 200)); len(got) != 200+len("…") {
+		t.Errorf("shorten: %d bytes", len(got))
+	}
+}

@@ -190,13 +190,24 @@ func (s *Server) account(r *http.Request, x *exchange, aborted bool) {
 	s.cfg.Logger.Log(r.Context(), level, "http request", attrs...)
 }
 
-// shorten cuts a client-chosen string for logs and traces.
+// shorten makes a client-chosen string (a decoded path) fit for logs and
+// traces: bytes that are not printable ASCII are written %XX, as in a
+// URL, so no newline or escape sequence reaches a terminal, and the
+// result is cut to 200 bytes.
 func shorten(s string) string {
 	const keep = 200
-	if len(s) <= keep {
-		return s
+	var b strings.Builder
+	for i := 0; i < len(s) && b.Len() < keep; i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
 	}
-	return s[:keep] + "…"
+	if b.Len() >= keep && len(s) > keep {
+		return b.String()[:keep] + "…"
+	}
+	return b.String()
 }
 
 // recorder is the ResponseWriter the handlers write to: it remembers the
