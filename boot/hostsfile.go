@@ -14,7 +14,7 @@ import (
 
 // hostsFileFields are the keys of one entry of a hosts file, in the order
 // the docs list them.
-const hostsFileFields = "mac, name, address, gateway, dnsServers, ntpServers, hostname, bootMode, phase"
+const hostsFileFields = "mac, name, address, gateway, dnsServers, ntpServers, hostname, bootMode, phase, kernelParams"
 
 // MaxHostsFileSize bounds a hosts file, in bytes: about 80,000 hosts.
 const MaxHostsFileSize = 16 << 20
@@ -51,6 +51,9 @@ func LoadHostsFile(path string) (*Table, error) {
 //	    ntpServers: [192.168.100.1]
 //	    hostname: server-01
 //	    phase: inspect          # inspect | deploy | none
+//	    kernelParams:
+//	      inspector: [ipa-debug=1]
+//	      installer: [console=ttyS0,115200n8]
 //
 // name (for logs; default hostname, else the MAC) and bootMode (UEFI or
 // legacy) are optional too; phase defaults to inspect. Every problem is
@@ -186,6 +189,8 @@ func (p *hostsParser) host(n *yaml.Node, path string) (Host, bool) {
 			if h.Phase != PhaseInspect && h.Phase != PhaseDeploy && h.Phase != PhaseNone {
 				p.addf(v, fp, "%s must be inspect, deploy or none", quoteShort(v.Value))
 			}
+		case "kernelParams":
+			h.KernelParams = p.kernelParams(v, fp)
 		default:
 			p.addf(k, fp, "unknown field; known fields: %s", hostsFileFields)
 		}
@@ -209,6 +214,61 @@ func (p *hostsParser) host(n *yaml.Node, path string) (Host, bool) {
 		return Host{}, false
 	}
 	return h, true
+}
+
+// kernelParams reads {inspector: [...], installer: [...]}, each
+// parameter checked with CheckKernelParam on its own line.
+func (p *hostsParser) kernelParams(v *yaml.Node, path string) KernelParams {
+	var kp KernelParams
+	if v.Kind != yaml.MappingNode {
+		p.addf(v, path, "must be a mapping with inspector and installer lists ({inspector: [ipa-debug=1]})")
+		return kp
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, l := v.Content[i], v.Content[i+1]
+		fp := fieldPath(path, k.Value)
+		if seen[k.Value] {
+			p.addf(k, fp, "given twice")
+			continue
+		}
+		seen[k.Value] = true
+		switch k.Value {
+		case "inspector":
+			kp.Inspector = p.kernelParamList(l, fp)
+		case "installer":
+			kp.Installer = p.kernelParamList(l, fp)
+		default:
+			p.addf(k, fp, "unknown field; known fields: inspector, installer")
+		}
+	}
+	return kp
+}
+
+func (p *hostsParser) kernelParamList(v *yaml.Node, path string) []string {
+	if v.Kind != yaml.SequenceNode {
+		p.addf(v, path, "must be a list of kernel parameters ([console=ttyS0,115200n8])")
+		return nil
+	}
+	if len(v.Content) > MaxKernelParams {
+		p.addf(v, path, "%d kernel parameters, more than %d; put the common ones in --inspector-extra-kernel-param / --installer-extra-kernel-param",
+			len(v.Content), MaxKernelParams)
+		return nil
+	}
+	out := make([]string, 0, len(v.Content))
+	for i, n := range v.Content {
+		fp := fmt.Sprintf("%s[%d]", path, i)
+		s := p.scalar(n, fp)
+		if n.Kind != yaml.ScalarNode {
+			continue
+		}
+		if err := CheckKernelParam(s); err != nil {
+			p.addf(n, fp, "%v", err)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (p *hostsParser) scalar(v *yaml.Node, path string) string {

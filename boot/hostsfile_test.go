@@ -180,7 +180,7 @@ func TestParseHostsRefusesBadMACsHostnamesAndKeys(t *testing.T) {
   lab/hosts.yaml:14: hosts[12].hostname: hostname "-server-15" is not a DNS name: label "-server-15" starts or ends with '-'` + nameFix + `
   lab/hosts.yaml:15: hosts[13].hostname: hostname "" is not a DNS name: it is empty` + nameFix + `
   lab/hosts.yaml:16: hosts[14].name: name "rack\nhost x: fine" is not a usable name: control character '\n' at byte 4; use printable characters only
-  lab/hosts.yaml:17: hosts[15]["gate way\n"]: unknown field; known fields: mac, name, address, gateway, dnsServers, ntpServers, hostname, bootMode, phase
+  lab/hosts.yaml:17: hosts[15]["gate way\n"]: unknown field; known fields: mac, name, address, gateway, dnsServers, ntpServers, hostname, bootMode, phase, kernelParams
   lab/hosts.yaml:18: ["bad\nkey"]: unknown key; the file has one key, hosts`
 	if err == nil {
 		t.Fatal("ParseHosts accepted the file")

@@ -184,6 +184,9 @@ func (h *Host) check() error {
 	default:
 		bad = append(bad, fmt.Sprintf("phase %q must be inspect, deploy or none", h.Phase))
 	}
+	if err := h.KernelParams.Check(); err != nil {
+		bad = append(bad, err.Error())
+	}
 	switch h.BootMode {
 	case "", BootModeUEFI, BootModeLegacy:
 	default:

@@ -53,6 +53,9 @@ type HostEntry struct {
 	Address  netip.Prefix
 	Gateway  netip.Addr
 	DNS, NTP []netip.Addr
+	// KernelParamsInspector and KernelParamsInstaller are the Host's own
+	// spec.kernelParams (shared with the inventory: only ever read).
+	KernelParamsInspector, KernelParamsInstaller []string
 }
 
 // Lookup returns the entry of the host whose boot MAC is mac (any case).
@@ -93,6 +96,9 @@ func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit 
 		e := HostEntry{Name: name, MAC: strings.ToLower(h.Spec.BootMACAddress), Hostname: name, Phase: PhaseAvailable}
 		if m := machineOf[name]; m != "" {
 			e.Machine, e.Hostname, e.Phase = m, m, PhaseBound
+		}
+		if kp := h.Spec.KernelParams; kp != nil {
+			e.KernelParamsInspector, e.KernelParamsInstaller = kp.Inspector, kp.Installer
 		}
 		a, ok := addrOf[schemas.ObjectRef(schemas.KindHost, name)]
 		if !ok && e.Machine != "" {

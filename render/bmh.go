@@ -65,6 +65,14 @@ func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 	if ntp := hostLease.net.NTPServers; len(ntp) > 0 {
 		annotations[AnnotationNTPServers] = strings.Join(ntp, ",")
 	}
+	if kp := h.Spec.KernelParams; kp != nil {
+		if len(kp.Inspector) > 0 {
+			annotations[AnnotationKernelParamsInspector] = strings.Join(kp.Inspector, " ")
+		}
+		if len(kp.Installer) > 0 {
+			annotations[AnnotationKernelParamsInstaller] = strings.Join(kp.Installer, " ")
+		}
+	}
 
 	bootMode := metal3v1alpha1.DefaultBootMode
 	if h.Spec.BootMode != "" {

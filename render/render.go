@@ -44,6 +44,12 @@ const (
 	// AnnotationDNSServers and AnnotationNTPServers are comma-separated.
 	AnnotationDNSServers = "metalgit.dev/dns-servers"
 	AnnotationNTPServers = "metalgit.dev/ntp-servers"
+	// AnnotationKernelParamsInspector and AnnotationKernelParamsInstaller
+	// hold the Host's own spec.kernelParams, space-separated (each
+	// parameter is one word: schemas checks it), for the boot proxy run
+	// from BareMetalHosts.
+	AnnotationKernelParamsInspector = "metalgit.dev/kernel-params-inspector"
+	AnnotationKernelParamsInstaller = "metalgit.dev/kernel-params-installer"
 	// LabelHost and LabelMachine name the inventory Host and the Machine
 	// bound to it.
 	LabelHost    = "metalgit.dev/host"

@@ -76,7 +76,7 @@ func TestRenderFacts(t *testing.T) {
 			"    ironic:\n      apiURL: http://ironic.metal3-system.svc:6385\n      httpURL: http://ironic.metal3-system.svc:6180\n      image:\n        tag: release-32.0\n",
 		}},
 		"pinned-ip": {contains: []string{
-			"metalgit.dev/ip-address: 10.1.0.5/24",
+			"metalgit.dev/ip-address: 10.1.0.5/24\n    metalgit.dev/kernel-params-inspector: ipa-debug=1 console=ttyS0,115200n8\n    metalgit.dev/kernel-params-installer: nomodeset\n",
 			"metalgit.dev/ntp-servers: 10.1.0.1,10.1.0.2",
 			"  online: false",
 			"  bootMode: UEFISecureBoot",

@@ -72,6 +72,7 @@ const (
 	RuleBMCURL       Rule = "bmc-url"           // a BMC address with credentials, no host, a bad port or an IPv6 host without brackets
 	RuleMACUnicast   Rule = "mac-unicast"       // a broadcast, multicast or all-zero MAC where a NIC's own address belongs
 	RuleMachineLimit Rule = "machine-limit"     // more machines in the inventory than MaxMachines
+	RuleKernelParam  Rule = "kernel-param"      // an extra kernel parameter the boot proxy cannot write into an iPXE script, or too many
 )
 
 // SchemaRules are the rules that the JSON Schemas express as well: for

@@ -273,6 +273,9 @@ type HostSpec struct {
 	// one. It must lie in the provisioning pool's network and outside every
 	// pool's allocatable addresses (reserve it).
 	IPAddress string `json:"ipAddress,omitempty"`
+	// KernelParams are the host's own extra kernel parameters for the
+	// inspector and installer ramdisks, after the Site's.
+	KernelParams *KernelParams `json:"kernelParams,omitempty"`
 }
 
 // BMCSpec is how to reach a host's baseboard management controller.

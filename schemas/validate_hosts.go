@@ -63,6 +63,7 @@ func (v *validator) hosts() {
 			v.at(src, obj, "spec.rootDeviceHints.minSizeGigabytes", RuleOutOfRange, "must not be negative")
 		}
 		v.interfaces(src, obj, spec, useMAC)
+		v.kernelParams(src, obj, "spec.kernelParams", spec.KernelParams)
 	}
 }
 

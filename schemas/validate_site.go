@@ -51,6 +51,7 @@ func (v *validator) sites() {
 				v.url(src, obj, "spec.bootProxy.ironic.apiURL", ir.APIURL)
 				v.url(src, obj, "spec.bootProxy.ironic.httpURL", ir.HTTPURL)
 			}
+			v.kernelParams(src, obj, "spec.bootProxy.kernelParams", bp.KernelParams)
 			if p := bp.Ports; p != nil {
 				v.port(src, obj, "spec.bootProxy.ports.dhcp", p.DHCP)
 				v.port(src, obj, "spec.bootProxy.ports.tftp", p.TFTP)

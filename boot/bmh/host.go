@@ -23,6 +23,10 @@ const (
 	// AnnotationDNSServers and AnnotationNTPServers are comma-separated.
 	AnnotationDNSServers = "metalgit.dev/dns-servers"
 	AnnotationNTPServers = "metalgit.dev/ntp-servers"
+	// AnnotationKernelParamsInspector and AnnotationKernelParamsInstaller
+	// hold the host's own extra kernel parameters, space-separated.
+	AnnotationKernelParamsInspector = "metalgit.dev/kernel-params-inspector"
+	AnnotationKernelParamsInstaller = "metalgit.dev/kernel-params-installer"
 	// LabelHost and LabelMachine name the inventory Host and the Machine
 	// bound to it.
 	LabelHost    = "metalgit.dev/host"
@@ -82,6 +86,7 @@ func Fields() []string {
 		FieldName, LabelField(LabelMachine), FieldBootMAC, FieldBootMode, FieldState,
 		AnnotationField(AnnotationIPAddress), AnnotationField(AnnotationGateway),
 		AnnotationField(AnnotationDNSServers), AnnotationField(AnnotationNTPServers),
+		AnnotationField(AnnotationKernelParamsInspector), AnnotationField(AnnotationKernelParamsInstaller),
 	}
 }
 
@@ -142,7 +147,31 @@ func HostFromObject(obj *unstructured.Unstructured) (boot.Host, error) {
 	if h.NTP, err = parseServers(ann[AnnotationNTPServers]); err != nil {
 		return fail(AnnotationField(AnnotationNTPServers), err)
 	}
+	if h.KernelParams.Inspector, err = parseKernelParams(ann[AnnotationKernelParamsInspector]); err != nil {
+		return fail(AnnotationField(AnnotationKernelParamsInspector), err)
+	}
+	if h.KernelParams.Installer, err = parseKernelParams(ann[AnnotationKernelParamsInstaller]); err != nil {
+		return fail(AnnotationField(AnnotationKernelParamsInstaller), err)
+	}
 	return h, nil
+}
+
+// parseKernelParams splits a kernel-params annotation on spaces and
+// checks the parameters as boot.NewTable does (nil for none).
+func parseKernelParams(s string) ([]string, error) {
+	params := strings.Fields(s)
+	if len(params) == 0 {
+		return nil, nil
+	}
+	// strings.Fields also splits on newlines and tabs: check what was
+	// written, so that a newline is refused rather than split away.
+	if strings.Join(params, " ") != s {
+		return nil, fmt.Errorf("%q: the parameters must be separated by single spaces", s)
+	}
+	if err := boot.CheckKernelParams(params); err != nil {
+		return nil, err
+	}
+	return params, nil
 }
 
 // PhaseOf maps a Metal3 provisioning state to the phase the proxy boots

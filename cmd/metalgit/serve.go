@@ -239,7 +239,8 @@ func publishHosts(store *boot.Store, t *reconciler.HostTable, log *slog.Logger) 
 		}
 		// Validation refuses both already; one host the boot proxy
 		// cannot serve must not freeze the table of all the others.
-		if err := errors.Join(boot.CheckMAC(mac), checkHostname(e.Hostname)); err != nil {
+		kp := boot.KernelParams{Inspector: e.KernelParamsInspector, Installer: e.KernelParamsInstaller}
+		if err := errors.Join(boot.CheckMAC(mac), checkHostname(e.Hostname), kp.Check()); err != nil {
 			log.Warn("boot proxy: host left out", "host", e.Name, "err", err)
 			continue
 		}
@@ -248,7 +249,7 @@ func publishHosts(store *boot.Store, t *reconciler.HostTable, log *slog.Logger) 
 			phase = boot.PhaseDeploy
 		}
 		hosts = append(hosts, boot.Host{MAC: mac, Name: e.Name, Address: e.Address, Gateway: e.Gateway,
-			DNS: e.DNS, NTP: e.NTP, Hostname: e.Hostname, Phase: phase})
+			DNS: e.DNS, NTP: e.NTP, Hostname: e.Hostname, Phase: phase, KernelParams: kp})
 	}
 	bt, err := boot.NewTable(t.SourceCommit, hosts)
 	if err != nil {
