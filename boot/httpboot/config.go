@@ -93,7 +93,8 @@ type Config struct {
 	// exist when the server is created.
 	Root string
 	// IronicHTTPURL is Ironic's image server (http://ironic:6180), whose
-	// /images/ holds the agent's kernel and initramfs. Required.
+	// /images/ holds the agent's kernel and initramfs. Without it,
+	// /images/ answers 503 naming the missing flag.
 	IronicHTTPURL string
 	// Hosts is the host table; Trace records what was served (nil:
 	// nothing is recorded).
@@ -250,7 +251,8 @@ func checkScriptURL(s string) error {
 // parseUpstream checks Ironic's image server URL.
 func parseUpstream(s string) (*url.URL, error) {
 	if s == "" {
-		return nil, errors.New("required (Ironic's image server, http://ironic:6180)")
+		// No image server: /images/ answers 503 saying so.
+		return nil, nil
 	}
 	u, err := url.Parse(s)
 	switch {

@@ -41,8 +41,13 @@ type proxyState struct {
 
 // serveImage answers GET /images/…: a streaming proxy to Config.IronicHTTPURL.
 func (s *Server) serveImage(x *exchange, r *http.Request) {
-	target, why := s.imageTarget(r.URL)
 	x.file = shorten(strings.TrimPrefix(r.URL.Path, "/"))
+	if s.upstream == nil {
+		s.refuse(x, http.StatusServiceUnavailable, reasonUpstream,
+			"no image server: the boot proxy was started without --ironic-http-url")
+		return
+	}
+	target, why := s.imageTarget(r.URL)
 	if why != "" {
 		s.refuse(x, http.StatusBadRequest, reasonBadPath, "bad request: "+why)
 		return

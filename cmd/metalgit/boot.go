@@ -18,9 +18,6 @@ import (
 
 	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/bmh"
-	"github.com/metalgit/metalgit/boot/dhcp"
-	"github.com/metalgit/metalgit/boot/ra"
-	"github.com/metalgit/metalgit/boot/tftp"
 	"github.com/metalgit/metalgit/boot/trace"
 )
 
@@ -33,60 +30,6 @@ const (
 	raStartTimeout = 10 * time.Second
 )
 
-// start checks the configuration, opens the DHCP socket and returns its
-// address and the function that serves it (and the router
-// advertisements) until ctx ends. Problems with flags or sockets surface
-// here, before anything runs.
-func (o *bootOptions) start(ctx context.Context, store *boot.Store, reg prometheus.Registerer, log *slog.Logger) (func(context.Context) error, net.Addr, error) {
-	cfg, err := o.dhcpConfig(store, reg, log)
-	if err != nil {
-		return nil, nil, usageError{err}
-	}
-	cfg.Trace = o.trace
-	srv, err := dhcp.New(cfg)
-	if err != nil {
-		return nil, nil, usageError{err}
-	}
-	tcfg, err := o.tftpConfig(srv.Config().ServerIP, reg, log)
-	if err != nil {
-		return nil, nil, usageError{err}
-	}
-	var tsrv *tftp.Server
-	if tcfg != nil {
-		tcfg.MACOf, tcfg.Trace = store.MACOf, o.trace
-		if tsrv, err = tftp.New(*tcfg); err != nil {
-			return nil, nil, usageError{fmt.Errorf("--tftp-root %s: %w", o.tftpRoot, err)}
-		}
-	}
-	conn, err := srv.Listen(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	var tconn net.PacketConn
-	if tsrv != nil {
-		if tconn, err = tsrv.Listen(ctx); err != nil {
-			_ = conn.Close()
-			return nil, nil, err
-		}
-	}
-	return func(ctx context.Context) error {
-		g, gctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return srv.Serve(gctx, conn) })
-		if tsrv != nil {
-			g.Go(func() error { return tsrv.Serve(gctx, tconn) })
-		}
-		if o.ra && o.iface != "" {
-			g.Go(func() error {
-				err := ra.Run(gctx, ra.Config{Interface: o.iface, StartTimeout: raStartTimeout, Logger: log, Registerer: reg})
-				if err != nil {
-					return fmt.Errorf("router advertisements (disable with --ra=false): %w", err)
-				}
-				return nil
-			})
-		}
-		return g.Wait()
-	}, conn.LocalAddr(), nil
-}
 
 type bootCmdOptions struct {
 	boot       bootOptions

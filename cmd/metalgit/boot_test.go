@@ -256,7 +256,7 @@ func TestBootCommandErrors(t *testing.T) {
 		{"--dhcp-listen 0.0.0.0:0", "no server IP"},
 		{"--dhcp-listen 127.0.0.1:0 --server-ip ::1", `--server-ip "::1": want an IPv4 address`},
 		{"--dhcp-listen 127.0.0.1:0 --efi-binary grub.efi", `--efi-binary "grub.efi"`},
-		{"--dhcp-listen 127.0.0.1:0 --http-url ftp://x", `HTTP URL "ftp://x"`},
+		{"--dhcp-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 --tftp-listen= --http-url ftp://x", `--http-url "ftp://x": want an absolute http:// or https:// URL`},
 		// 0 is refused, not taken for the default.
 		{"--dhcp-listen 127.0.0.1:0 --lease-time 0", "Error: --lease-time 0s: " + leaseRange},
 		{"--dhcp-listen 127.0.0.1:0 --lease-time 0s", "Error: --lease-time 0s: " + leaseRange},
