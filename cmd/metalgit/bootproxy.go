@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/metalgit/metalgit/boot"
+	"github.com/metalgit/metalgit/boot/callback"
 	"github.com/metalgit/metalgit/boot/dhcp"
 	"github.com/metalgit/metalgit/boot/httpboot"
 	"github.com/metalgit/metalgit/boot/ra"
@@ -32,6 +33,8 @@ type bootProxy struct {
 	tftpConn net.PacketConn
 	http     *httpboot.Server
 	httpLn   net.Listener
+	callback *callback.Server
+	cbLn     net.Listener
 	// closers release the sockets when starting fails half-way.
 	closers []io.Closer
 }
@@ -68,6 +71,11 @@ func (p *bootProxy) open(ctx context.Context, store *boot.Store, reg prometheus.
 			return err
 		}
 	}
+	if o.callbackListen != "" {
+		if p.cbLn, err = p.listenTCP(ctx, "--callback-listen", o.callbackListen); err != nil {
+			return err
+		}
+	}
 	httpURL, err := advertised("--http-url", o.httpURL, p.serverIP, addrOf(p.httpLn))
 	if err != nil {
 		return usageError{err}
@@ -88,6 +96,11 @@ func (p *bootProxy) open(ctx context.Context, store *boot.Store, reg prometheus.
 	}
 	if p.httpLn != nil {
 		if err := p.newHTTP(store, reg, httpURL.String()); err != nil {
+			return err
+		}
+	}
+	if p.cbLn != nil {
+		if err := p.newCallback(store, reg); err != nil {
 			return err
 		}
 	}
@@ -136,8 +149,37 @@ func (p *bootProxy) newHTTP(store *boot.Store, reg prometheus.Registerer, httpUR
 	return nil
 }
 
-// callbackLn is the callback proxy's listener (nil until it exists).
-func (p *bootProxy) callbackLn() net.Listener { return nil }
+// callbackLn is the callback proxy's listener (nil for none).
+func (p *bootProxy) callbackLn() net.Listener { return p.cbLn }
+
+func (p *bootProxy) newCallback(store *boot.Store, reg prometheus.Registerer) error {
+	o := p.opts
+	callbackURL, err := o.callbackBase(p.serverIP, addrOf(p.cbLn))
+	if err != nil {
+		return usageError{err}
+	}
+	agentProxy := o.agentProxyURL
+	if agentProxy == "" {
+		agentProxy = callbackURL
+	} else if _, err := parseBaseURL("--agent-proxy-url", agentProxy); err != nil {
+		return usageError{err}
+	}
+	for _, f := range []struct{ flag, v string }{{"--ironic-api-url", o.ironicAPIURL}, {"--ironic-inspector-url", o.ironicInspectorURL}} {
+		if f.v != "" {
+			if _, err := parseBaseURL(f.flag, f.v); err != nil {
+				return usageError{err}
+			}
+		}
+	}
+	p.callback, err = callback.New(callback.Config{
+		IronicAPIURL: o.ironicAPIURL, InspectorURL: o.ironicInspectorURL, AgentProxyURL: agentProxy,
+		InsecureSkipVerify: o.callbackInsecure, Hosts: store, Trace: o.trace, Logger: p.log, Registerer: reg,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	return nil
+}
 
 // callbackBase is --callback-url, else http://SERVER-IP:PORT of the
 // callback listener; "" when neither exists.
@@ -171,6 +213,9 @@ func (p *bootProxy) serve(ctx context.Context) error {
 	}
 	if p.http != nil {
 		g.Go(func() error { return p.http.Serve(gctx, p.httpLn) })
+	}
+	if p.callback != nil {
+		g.Go(func() error { return p.callback.Serve(gctx, p.cbLn) })
 	}
 	if o.ra && o.iface != "" {
 		g.Go(func() error {

@@ -36,14 +36,18 @@ type Ironic struct {
 }
 
 // ironicConf enables fake-hardware only and turns off every interface
-// whose default needs a host tool (ipmitool and the like).
+// whose default needs a host tool (ipmitool and the like). Nodes use the
+// direct (agent) deploy interface, whose heartbeat stores the agent's
+// URL, and fast track, which takes heartbeats in any state a node may
+// have before deployment (enroll, manageable, available): the tests need
+// no fake deployment to get there.
 const ironicConf = `[DEFAULT]
 auth_strategy = noauth
 rpc_transport = none
 host = metalgit-test
 enabled_hardware_types = fake-hardware
 enabled_boot_interfaces = fake
-enabled_deploy_interfaces = fake
+enabled_deploy_interfaces = fake,direct
 enabled_management_interfaces = fake
 enabled_power_interfaces = fake
 enabled_inspect_interfaces = fake,no-inspect
@@ -62,6 +66,8 @@ restrict_lookup = false
 connection = sqlite:///%s
 [dhcp]
 dhcp_provider = none
+[deploy]
+fast_track = true
 `
 
 // RequireIronic skips the test (fails it under CI) without Debian's
@@ -175,7 +181,8 @@ type Node struct {
 // mac and returns it.
 func (ir *Ironic) EnrollNode(name, mac string) (Node, error) {
 	var n Node
-	if err := ir.Do(http.MethodPost, "/v1/nodes", map[string]any{"name": name, "driver": "fake-hardware"}, &n); err != nil {
+	node := map[string]any{"name": name, "driver": "fake-hardware", "deploy_interface": "direct"}
+	if err := ir.Do(http.MethodPost, "/v1/nodes", node, &n); err != nil {
 		return n, err
 	}
 	if err := ir.Do(http.MethodPost, "/v1/ports", map[string]any{"node_uuid": n.UUID, "address": mac}, nil); err != nil {
