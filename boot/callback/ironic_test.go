@@ -116,4 +116,3 @@ func TestHeartbeatNamingAnotherAddressDialsNothing(t *testing.T) {
 		t.Fatalf("%s was dialled %d times", otherAddr, n)
 	}
 }
-
