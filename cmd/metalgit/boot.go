@@ -30,7 +30,6 @@ const (
 	raStartTimeout = 10 * time.Second
 )
 
-
 type bootCmdOptions struct {
 	boot       bootOptions
 	hostsFile  string

@@ -141,7 +141,6 @@ func (o *bootOptions) dhcpConfig(store *boot.Store, reg prometheus.Registerer, l
 	return cfg, errors.Join(errs...)
 }
 
-
 // defaultCollectors is what the inspector script asks the agent to
 // collect when --inspector-collectors is empty.
 const defaultCollectors = "default,extra-hardware,logs"

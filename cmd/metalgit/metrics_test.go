@@ -18,6 +18,7 @@ import (
 
 	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/bmh"
+	"github.com/metalgit/metalgit/boot/callback"
 	"github.com/metalgit/metalgit/boot/dhcp"
 	"github.com/metalgit/metalgit/boot/httpboot"
 	"github.com/metalgit/metalgit/boot/ra"
@@ -45,6 +46,7 @@ func TestMetricNames(t *testing.T) {
 		"boot/ra":           func() error { return ra.RegisterMetrics(reg) },
 		"boot/tftp":         func() error { return tftp.RegisterMetrics(reg) },
 		"boot/httpboot":     func() error { return httpboot.RegisterMetrics(reg) },
+		"boot/callback":     func() error { return callback.RegisterMetrics(reg) },
 		"boot/bmh":          func() error { return bmh.RegisterMetrics(reg) },
 		"boot (hosts file)": func() error { return boot.RegisterMetrics(reg) },
 		"boot/trace":        func() error { return trace.New(trace.Config{}).Register(reg) },
