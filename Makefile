@@ -73,6 +73,15 @@ DEMO_REPO ?= $(DEMO_OUT)/fleet.git
 # Unprivileged loopback ports for the demo's boot proxy (DHCP) and its replies.
 DEMO_DHCP_PORT       ?= 10067
 DEMO_DHCP_REPLY_PORT ?= 10068
+# The rest of the demo's boot proxy: TFTP, HTTP (scripts), callback proxy, and
+# serve's own HTTP server (status, metrics, the boot trace).
+DEMO_TFTP_PORT     ?= 10069
+DEMO_HTTP_PORT     ?= 10080
+DEMO_CALLBACK_PORT ?= 10081
+DEMO_SERVE_PORT    ?= 10090
+# What TFTP and HTTP serve: a copy of Debian's ipxe binaries when installed,
+# else an empty folder (the demo fetches scripts, not binaries).
+DEMO_IPXE_DIR      ?= $(DEMO_OUT)/ipxe
 # The seed commit's author, independent of the user's git configuration.
 DEMO_GIT = GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@localhost \
 	GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@localhost git
@@ -176,10 +185,13 @@ demo: build ## GitOps pass on a local bare repo seeded from examples/dc1: commit
 	@out=$$($(BINARY) reconcile --repo '$(DEMO_REPO)' --branch main --path . --output '$(DEMO_OUT)/rendered') || exit 1; \
 	echo "$$out"; \
 	if ! grep -q '^state commit: no changes' <<<"$$out"; then echo 'demo: the second pass committed again' >&2; exit 1; fi
-	@echo '>> boot proxy on loopback: metalgit serve --boot, DHCP on 127.0.0.1:$(DEMO_DHCP_PORT) (log: $(DEMO_OUT)/serve.log)'
+	@echo '>> boot proxy on loopback: metalgit serve --boot, DHCP on 127.0.0.1:$(DEMO_DHCP_PORT), TFTP :$(DEMO_TFTP_PORT), HTTP :$(DEMO_HTTP_PORT), callback :$(DEMO_CALLBACK_PORT) (log: $(DEMO_OUT)/serve.log)'
 	@echo '>> metalgit boot probe: server-01 (aa:bb:cc:dd:ee:01) asks as a BIOS PXE ROM, then as iPXE'
+	@mkdir -p -- '$(DEMO_IPXE_DIR)'; if [ -d /usr/lib/ipxe ]; then cp -- /usr/lib/ipxe/*.kpxe /usr/lib/ipxe/*.efi '$(DEMO_IPXE_DIR)'/ 2>/dev/null || true; fi
 	@$(BINARY) serve --repo '$(DEMO_REPO)' --branch main --path . --output '$(DEMO_OUT)/rendered' --no-webhook \
-	  --listen 127.0.0.1:0 --boot --dhcp-listen 127.0.0.1:$(DEMO_DHCP_PORT) --dhcp-reply-port $(DEMO_DHCP_REPLY_PORT) \
+	  --listen 127.0.0.1:$(DEMO_SERVE_PORT) --boot --dhcp-listen 127.0.0.1:$(DEMO_DHCP_PORT) --dhcp-reply-port $(DEMO_DHCP_REPLY_PORT) \
+	  --tftp-listen 127.0.0.1:$(DEMO_TFTP_PORT) --tftp-root '$(DEMO_IPXE_DIR)' --http-listen 127.0.0.1:$(DEMO_HTTP_PORT) \
+	  --callback-listen 127.0.0.1:$(DEMO_CALLBACK_PORT) --ironic-api-url http://127.0.0.1:6385 --ironic-http-url http://127.0.0.1:6180 \
 	  2>'$(DEMO_OUT)/serve.log' & pid=$$!; \
 	trap 'kill $$pid 2>/dev/null; wait $$pid 2>/dev/null' EXIT; \
 	probe() { $(BINARY) boot probe --server 127.0.0.1:$(DEMO_DHCP_PORT) --port $(DEMO_DHCP_REPLY_PORT) --mac aa:bb:cc:dd:ee:01 --timeout 500ms "$$@"; }; \
@@ -187,7 +199,11 @@ demo: build ## GitOps pass on a local bare repo seeded from examples/dc1: commit
 	  kill -0 $$pid 2>/dev/null || { cat '$(DEMO_OUT)/serve.log' >&2; exit 1; }; \
 	  [ $$i -lt 40 ] || { echo 'demo: the boot proxy never answered' >&2; cat '$(DEMO_OUT)/serve.log' >&2; exit 1; }; \
 	done; \
-	probe --user-class iPXE
+	probe --user-class iPXE; \
+	echo '>> the iPXE script iPXE would fetch: curl http://127.0.0.1:$(DEMO_HTTP_PORT)/boot/aa-bb-cc-dd-ee-01.ipxe (first lines)'; \
+	curl -fsS http://127.0.0.1:$(DEMO_HTTP_PORT)/boot/aa-bb-cc-dd-ee-01.ipxe | sed -n 1,8p; \
+	echo '>> metalgit boot trace aa:bb:cc:dd:ee:01: what the proxy did, and where the boot stopped'; \
+	$(BINARY) boot trace --server http://127.0.0.1:$(DEMO_SERVE_PORT) aa:bb:cc:dd:ee:01
 
 bench: ## Run benchmarks (BENCH=regexp, PKG=packages, BENCH_FLAGS=extra flags).
 	$(GO) test -run '^$$' -bench '$(BENCH)' $(BENCH_FLAGS) $(PKG)

@@ -89,6 +89,8 @@ type Table struct {
 	// Source says where the table came from (file name, commit, …), for
 	// logs and status.
 	Source string
+	// Site is the Site's settings for every host (WithSite).
+	Site Site
 }
 
 // NewTable checks hosts and builds a table from them. Every problem is

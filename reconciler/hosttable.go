@@ -34,7 +34,32 @@ type HostTable struct {
 	SourceCommit, StateCommit string
 	// Hosts, sorted by name.
 	Hosts []HostEntry
+	// Site is the boot proxy's part of the inventory's Site
+	// (spec.bootProxy): extra kernel parameters and Ironic's URLs.
+	Site SiteBoot
 	byMAC map[string]int
+}
+
+// SiteBoot is what the Site's spec.bootProxy says for every host.
+type SiteBoot struct {
+	KernelParamsInspector, KernelParamsInstaller []string
+	IronicAPIURL, IronicHTTPURL                  string
+}
+
+// siteBoot reads the boot proxy settings of the inventory's Site.
+func siteBoot(inv *schemas.Inventory) SiteBoot {
+	var sb SiteBoot
+	if len(inv.Sites) == 0 || inv.Sites[0].Spec.BootProxy == nil {
+		return sb
+	}
+	bp := inv.Sites[0].Spec.BootProxy
+	if kp := bp.KernelParams; kp != nil {
+		sb.KernelParamsInspector, sb.KernelParamsInstaller = kp.Inspector, kp.Installer
+	}
+	if ir := bp.Ironic; ir != nil {
+		sb.IronicAPIURL, sb.IronicHTTPURL = ir.APIURL, ir.HTTPURL
+	}
+	return sb
 }
 
 // HostEntry is one host of a HostTable.
@@ -90,7 +115,7 @@ func newHostTable(inv *schemas.Inventory, plan *alloc.Plan, source, stateCommit 
 	for name, p := range ix.IPPools {
 		pools[name], _ = p.Spec.Network()
 	}
-	t := &HostTable{SourceCommit: source, StateCommit: stateCommit, byMAC: map[string]int{}}
+	t := &HostTable{SourceCommit: source, StateCommit: stateCommit, byMAC: map[string]int{}, Site: siteBoot(inv)}
 	for _, h := range inv.Hosts {
 		name := h.Metadata.Name
 		e := HostEntry{Name: name, MAC: strings.ToLower(h.Spec.BootMACAddress), Hostname: name, Phase: PhaseAvailable}

@@ -47,8 +47,9 @@ const (
 
 // Config configures a Server.
 type Config struct {
-	// IronicAPIURL is Ironic's API (http://ironic:6385). Without it the
-	// agent's routes answer 503.
+	// IronicAPIURL is Ironic's API (http://ironic:6385); without it, the
+	// host table's Site's (boot.Site), and without that the agent's
+	// routes answer 503.
 	IronicAPIURL string
 	// InspectorURL is ironic-inspector (http://inspector:5050); POST
 	// /v1/continue answers 404 without it.

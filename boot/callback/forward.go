@@ -82,12 +82,12 @@ func (s *Server) toIronic(route string, limit int64, check func(*http.Request, b
 				return
 			}
 		}
-		base := s.up.ironic
+		base := s.ironicURL()
 		if route == routeInspector {
 			base = s.up.inspector
 		}
 		if base == nil {
-			what := "no Ironic API: the boot proxy was started without --ironic-api-url"
+			what := noIronic
 			if route == routeInspector {
 				what = "no ironic-inspector: the boot proxy was started without --ironic-inspector-url"
 			}
@@ -99,6 +99,24 @@ func (s *Server) toIronic(route string, limit int64, check func(*http.Request, b
 			detail: r.Method + " " + r.URL.Path}
 		s.forward(w, r, x, s.ironic, ironicTarget(base, r.URL), nil)
 	}
+}
+
+// noIronic says why there is no Ironic to forward to.
+const noIronic = "no Ironic API: neither --ironic-api-url nor the Site's bootProxy.ironic.apiURL is set"
+
+// ironicURL is Ironic's API: Config.IronicAPIURL, else the host table's
+// Site's (nil when neither is set).
+func (s *Server) ironicURL() *url.URL {
+	if s.up.ironic != nil {
+		return s.up.ironic
+	}
+	if t := s.cfg.Hosts.Load(); t != nil && t.Site.IronicAPIURL != "" {
+		u, err := baseURL(t.Site.IronicAPIURL, false)
+		if err == nil {
+			return u
+		}
+	}
+	return nil
 }
 
 // ironicTarget is the upstream URL of a request: the same path and query

@@ -39,9 +39,9 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusBadRequest, reasonPath, toIronic, routeHeartbeat, "bad request: the node must be a UUID or a name")
 		return
 	}
-	if s.up.ironic == nil {
-		s.refuse(w, r, http.StatusServiceUnavailable, reasonNoUpper, toIronic, routeHeartbeat,
-			"no Ironic API: the boot proxy was started without --ironic-api-url")
+	ironic := s.ironicURL()
+	if ironic == nil {
+		s.refuse(w, r, http.StatusServiceUnavailable, reasonNoUpper, toIronic, routeHeartbeat, noIronic)
 		return
 	}
 	b, tooBig, err := readBody(w, r, s.cfg.MaxBodyBytes)
@@ -64,7 +64,7 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{route: routeHeartbeat, direction: toIronic, mac: ag.mac, start: time.Now(),
 		detail: "heartbeat of node " + node + " from " + ag.addr.String(),
 		attrs:  map[string]string{trace.AttrNode: node, trace.AttrCallbackURL: AgentURL(s.up.agentProxy, node)}}
-	s.forward(w, r, x, s.ironic, ironicTarget(s.up.ironic, r.URL), func(resp *http.Response) {
+	s.forward(w, r, x, s.ironic, ironicTarget(ironic, r.URL), func(resp *http.Response) {
 		if resp.StatusCode/100 == 2 {
 			s.metrics.agents.Set(float64(s.agents.put(ag)))
 		}

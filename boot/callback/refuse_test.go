@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/callback"
 )
 
@@ -232,4 +233,27 @@ func selfSigned(t *testing.T, ip string) (tls.Certificate, string) {
 	}
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key},
 		string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}
+
+// TestIronicFromTheSite: without --ironic-api-url, the host table's Site
+// names Ironic (serve --boot); with neither, the agent gets 503.
+func TestIronicFromTheSite(t *testing.T) {
+	ir := startFakeIronic(t, 0)
+	store := hostTable(t)
+	l := startProxy(t, "", "", store, nil)
+	if code, body := do(t, l.agent, http.MethodGet, l.url+"/v1/lookup?addresses="+hostMAC.String(), ""); code != http.StatusServiceUnavailable ||
+		!strings.Contains(body, "bootProxy.ironic.apiURL") {
+		t.Fatalf("lookup with no Ironic: %d %s", code, body)
+	}
+	tab, err := store.Load().WithSite(boot.Site{IronicAPIURL: ir.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Swap(tab)
+	if code, _ := do(t, l.agent, http.MethodGet, l.url+"/v1/lookup?addresses="+hostMAC.String(), ""); code != http.StatusOK {
+		t.Fatalf("lookup with the Site's Ironic: %d", code)
+	}
+	if got := ir.requests(); len(got) != 1 || !strings.HasPrefix(got[0], "GET /v1/lookup") {
+		t.Fatalf("Ironic got %v", got)
+	}
 }

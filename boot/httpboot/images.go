@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/metalgit/metalgit/boot"
 )
 
 // PassedHeaders are the only client headers an image request carries
@@ -42,12 +44,13 @@ type proxyState struct {
 // serveImage answers GET /images/…: a streaming proxy to Config.IronicHTTPURL.
 func (s *Server) serveImage(x *exchange, r *http.Request) {
 	x.file = shorten(strings.TrimPrefix(r.URL.Path, "/"))
-	if s.upstream == nil {
+	upstream := s.upstreamFor(siteOf(s.cfg.Hosts.Load()))
+	if upstream == nil {
 		s.refuse(x, http.StatusServiceUnavailable, reasonUpstream,
-			"no image server: the boot proxy was started without --ironic-http-url")
+			"no image server: neither --ironic-http-url nor the Site's bootProxy.ironic.httpURL is set")
 		return
 	}
-	target, why := s.imageTarget(r.URL)
+	target, why := imageTarget(upstream, r.URL)
 	if why != "" {
 		s.refuse(x, http.StatusBadRequest, reasonBadPath, "bad request: "+why)
 		return
@@ -79,7 +82,7 @@ func (s *Server) serveImage(x *exchange, r *http.Request) {
 // directory: "." and ".." segments, empty segments, backslashes, NUL and
 // encoded dots, slashes and backslashes (%2e, %2f, %5c), which a server
 // behind might decode again.
-func (s *Server) imageTarget(u *url.URL) (*url.URL, string) {
+func imageTarget(upstream, u *url.URL) (*url.URL, string) {
 	rest, ok := strings.CutPrefix(u.Path, "/images/")
 	if !ok || rest == "" {
 		return nil, "an image path is /images/<file>"
@@ -98,14 +101,27 @@ func (s *Server) imageTarget(u *url.URL) (*url.URL, string) {
 			return nil, "empty, . or .. segment in the path"
 		}
 	}
-	base := s.upstream.Path + "/images/"
+	base := upstream.Path + "/images/"
 	p := path.Clean(base + rest)
 	if !strings.HasPrefix(p, base) {
 		return nil, "the path leaves /images/"
 	}
-	t := *s.upstream
+	t := *upstream
 	t.Path, t.RawPath, t.RawQuery = p, "", ""
 	return &t, ""
+}
+
+// upstreamFor is Ironic's image server: Config.IronicHTTPURL, else the
+// host table's Site's (nil when neither is set).
+func (s *Server) upstreamFor(site boot.Site) *url.URL {
+	if s.upstream != nil || site.IronicHTTPURL == "" {
+		return s.upstream
+	}
+	u, err := parseUpstream(site.IronicHTTPURL)
+	if err != nil {
+		return nil
+	}
+	return u
 }
 
 // newTransport builds the transport to Ironic's image server, shared by

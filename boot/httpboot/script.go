@@ -48,7 +48,8 @@ type script struct {
 
 // scriptFor writes the script of a MAC from the current host table.
 func (s *Server) scriptFor(mac net.HardwareAddr) script {
-	h, ok := s.cfg.Hosts.Load().Lookup(mac)
+	tab := s.cfg.Hosts.Load()
+	h, ok := tab.Lookup(mac)
 	if !ok {
 		return script{kind: ScriptUnknown, text: unknownScript(mac)}
 	}
@@ -63,7 +64,7 @@ func (s *Server) scriptFor(mac net.HardwareAddr) script {
 		sc.text = noneScript(h)
 		return sc
 	}
-	params := s.kernelParams(h)
+	params := s.kernelParams(h, siteOf(tab))
 	cmdline := strings.Join(params, " ")
 	if len(cmdline) > MaxKernelCommandLine {
 		sc.kind = ScriptBroken
@@ -74,10 +75,18 @@ func (s *Server) scriptFor(mac net.HardwareAddr) script {
 	return sc
 }
 
+// siteOf is a table's Site settings (none for no table).
+func siteOf(t *boot.Table) boot.Site {
+	if t == nil {
+		return boot.Site{}
+	}
+	return t.Site
+}
+
 // kernelParams returns a host's kernel command line, in order: the
-// proxy's own parameters, the Site's, the host's, the flags', and
-// initrd= last.
-func (s *Server) kernelParams(h boot.Host) []string {
+// proxy's own parameters, the Site's (Config.SiteParams, then the host
+// table's Site), the host's, the flags', and initrd= last.
+func (s *Server) kernelParams(h boot.Host, site boot.Site) []string {
 	params := []string{"BOOTIF=${mac}", "ipa-api-url=" + s.cfg.CallbackURL}
 	var flags []string
 	if h.Phase == boot.PhaseInspect {
@@ -92,6 +101,7 @@ func (s *Server) kernelParams(h boot.Host) []string {
 		flags = s.cfg.InstallerParams
 	}
 	params = append(params, s.cfg.SiteParams.For(h.Phase)...)
+	params = append(params, site.KernelParams.For(h.Phase)...)
 	params = append(params, h.KernelParams.For(h.Phase)...)
 	params = append(params, flags...)
 	return append(params, "initrd="+InitramfsName)

@@ -210,3 +210,23 @@ func TestScriptUpperCaseMAC(t *testing.T) {
 		t.Errorf("upper and lower case differ:\n%s\n%s", lower, upper)
 	}
 }
+
+// TestSiteOfTheTable: under serve --boot the Site's kernel parameters
+// come with the host table (after Config.SiteParams), and so does Ironic's
+// image server when no flag names one.
+func TestSiteOfTheTable(t *testing.T) {
+	store := testHosts(t)
+	tab, err := store.Load().WithSite(boot.Site{KernelParams: boot.KernelParams{Inspector: []string{"table-site=1"}},
+		IronicHTTPURL: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Swap(tab)
+	cfg := scriptConfig()
+	cfg.Hosts = store
+	env := newEnv(t, cfg)
+	_, body := get(t, env.url+"/boot/02-00-00-00-00-01.ipxe", nil)
+	if !strings.Contains(body, " site-inspector=1 table-site=1 host-inspector=1 ") {
+		t.Fatalf("the table's Site parameters are not after the configured ones:\n%s", body)
+	}
+}

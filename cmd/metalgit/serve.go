@@ -252,6 +252,12 @@ func publishHosts(store *boot.Store, t *reconciler.HostTable, log *slog.Logger) 
 			DNS: e.DNS, NTP: e.NTP, Hostname: e.Hostname, Phase: phase, KernelParams: kp})
 	}
 	bt, err := boot.NewTable(t.SourceCommit, hosts)
+	if err == nil {
+		bt, err = bt.WithSite(boot.Site{
+			KernelParams: boot.KernelParams{Inspector: t.Site.KernelParamsInspector, Installer: t.Site.KernelParamsInstaller},
+			IronicAPIURL: t.Site.IronicAPIURL, IronicHTTPURL: t.Site.IronicHTTPURL,
+		})
+	}
 	if err != nil {
 		log.Error("boot proxy: host table refused; still serving the previous one", "commit", t.SourceCommit, "err", err)
 		return

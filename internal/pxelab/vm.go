@@ -122,10 +122,18 @@ func (v *VM) Lines() []string {
 	return out
 }
 
+// ScriptGaveUp is what metalgit's iPXE script prints when it stops
+// trying.
+const ScriptGaveUp = "giving up"
+
 // WaitLine waits until the agent prints a line starting with prefix and
-// returns it; an agent line starting with "FAILED" ends the wait early.
+// returns it; an agent line starting with "FAILED", or the iPXE script
+// giving up, ends the wait early.
 func (v *VM) WaitLine(ctx context.Context, prefix string) (string, error) {
 	for {
+		if strings.Contains(v.Console.String(), "metalgit: ") && strings.Contains(v.Console.String(), ScriptGaveUp) {
+			return "", fmt.Errorf("the iPXE script gave up before the agent printed %q", prefix)
+		}
 		for _, l := range v.Lines() {
 			if strings.HasPrefix(l, prefix) {
 				return l, nil
