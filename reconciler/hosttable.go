@@ -36,7 +36,7 @@ type HostTable struct {
 	Hosts []HostEntry
 	// Site is the boot proxy's part of the inventory's Site
 	// (spec.bootProxy): extra kernel parameters and Ironic's URLs.
-	Site SiteBoot
+	Site  SiteBoot
 	byMAC map[string]int
 }
 
