@@ -26,6 +26,9 @@ DEB_PACKAGES=(
 	curl            # serve test: the remote's post-receive hook posts webhooks; boot TFTP tests: curl tftp://
 	tftp-hpa        # boot TFTP tests: the tftp-hpa client (no options, 512-byte blocks)
 	ipxe            # boot TFTP: /usr/lib/ipxe, the default --tftp-root (undionly.kpxe, snponly.efi)
+	python3-ironic  # callback proxy and end-to-end PXE tests: Debian's Ironic 21.4, run by the tests
+	python3-ironic-inspector # callback proxy: inspection data through the proxy to ironic-inspector 11.1
+	cpio            # pxelab: the test reads its ramdisk back with cpio -t
 )
 read -r -a extra <<<"${CI_EXTRA_DEB_PACKAGES:-}"
 DEB_PACKAGES+=("${extra[@]}")

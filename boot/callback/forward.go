@@ -192,7 +192,9 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			default:
 				s.metrics.upstream.WithLabelValues(x.direction).Inc()
 			}
-			s.cfg.Logger.Warn("callback proxy: forwarding failed", "route", x.route, "target", target.Redacted(), "err", err)
+			// The query may hold the agent token: it stays out of logs.
+			s.cfg.Logger.Warn("callback proxy: forwarding failed", "route", x.route,
+				"target", target.Scheme+"://"+target.Host+target.Path, "err", redactQuery(err, target))
 			http.Error(w, fmt.Sprintf("%s: %s", http.StatusText(status), upstreamName(x.direction)), status)
 		},
 		ErrorLog: nil,
@@ -201,6 +203,15 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	s.metrics.requests.WithLabelValues(x.direction, x.route, strconv.Itoa(status)).Inc()
 	s.metrics.durations.WithLabelValues(x.direction).Observe(time.Since(x.start).Seconds())
 	s.record(x, status)
+}
+
+// redactQuery keeps the target's query (an agent token) out of an error
+// that quotes the URL.
+func redactQuery(err error, target *url.URL) string {
+	if target.RawQuery == "" {
+		return err.Error()
+	}
+	return strings.ReplaceAll(err.Error(), target.RawQuery, "…")
 }
 
 func upstreamName(direction string) string {

@@ -79,6 +79,9 @@ func TestRealIronicThroughProxy(t *testing.T) {
 	if strings.Join(kinds, " ") != strings.Join(wantKinds, " ") {
 		t.Errorf("trace kinds %v, want %v", kinds, wantKinds)
 	}
+	if strings.Contains(l.logs.String(), token) {
+		t.Errorf("the proxy logged the agent token:\n%s", l.logs)
+	}
 	if v := trace.Diagnose(l.trace.Events(hostMAC), true); !v.OK {
 		t.Errorf("verdict %+v, want OK", v)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,15 +83,20 @@ func RequireIronic(t testing.TB) {
 	}
 }
 
-// StartIronic runs Ironic on host:port, through command (exec.Command, or
-// a namespace's Command), until the test ends; client reaches it.
-func StartIronic(t testing.TB, command func(ctx context.Context, name string, args ...string) *exec.Cmd,
-	client *http.Client, host, port string) *Ironic {
+// Command makes the command that runs a program: exec.CommandContext, or a
+// network namespace's Command.
+type Command func(ctx context.Context, name string, args ...string) *exec.Cmd
+
+// StartIronic runs Ironic on host:port, through command, until the test
+// ends; client reaches it. extraConf is appended to its configuration
+// (oslo.config takes the last value of a key).
+func StartIronic(t testing.TB, command Command, client *http.Client, host, port string, extraConf ...string) *Ironic {
 	t.Helper()
 	RequireIronic(t)
 	dir := t.TempDir()
 	conf := filepath.Join(dir, "ironic.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, ironicConf, host, port, filepath.Join(dir, "ironic.db")), 0o600); err != nil {
+	text := fmt.Sprintf(ironicConf, host, port, filepath.Join(dir, "ironic.db")) + strings.Join(extraConf, "\n")
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	entry := func(module, argv0 string, args ...string) []string {
@@ -105,9 +111,18 @@ func StartIronic(t testing.TB, command func(ctx context.Context, name string, ar
 		t.Fatalf("ironic-dbsync: %v\n%s", err, out)
 	}
 	ir := &Ironic{URL: "http://" + host + ":" + port, Client: client, Log: &testlog.Buffer{}}
-	ctx, cancel = context.WithCancel(context.Background())
-	cmd := command(ctx, Python, entry("ironic.cmd.singleprocess", "ironic")...)
-	cmd.Stdout, cmd.Stderr = ir.Log, ir.Log
+	startProcess(t, command, ir.Log, Python, entry("ironic.cmd.singleprocess", "ironic")...)
+	waitUp(t, client, ir.URL+"/v1", "Ironic", ir.Log)
+	return ir
+}
+
+// startProcess runs a server until the test ends; it is stopped by its
+// PID, SIGTERM first.
+func startProcess(t testing.TB, command Command, log *testlog.Buffer, name string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := command(ctx, name, args...)
+	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
@@ -118,17 +133,22 @@ func StartIronic(t testing.TB, command func(ctx context.Context, name string, ar
 		cancel()
 		_ = cmd.Wait()
 	})
+}
+
+// waitUp waits until url answers 200.
+func waitUp(t testing.TB, client *http.Client, url, what string, log *testlog.Buffer) {
+	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		resp, err := client.Get(ir.URL + "/v1")
+		resp, err := client.Get(url)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return ir
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Ironic did not start: %v\n%s", err, ir.Log)
+			t.Fatalf("%s did not start: %v\n%s", what, err, log)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
