@@ -35,8 +35,8 @@ type agents struct {
 	order *list.List // of *agent, most recent first
 }
 
-func newAgents(max int) *agents {
-	return &agents{max: max, nodes: map[string]*agent{}, order: list.New()}
+func newAgents(limit int) *agents {
+	return &agents{max: limit, nodes: map[string]*agent{}, order: list.New()}
 }
 
 // put records a node's agent and returns how many are remembered.
@@ -48,8 +48,9 @@ func (a *agents) put(ag *agent) int {
 	}
 	for a.order.Len() >= a.max {
 		oldest := a.order.Back()
-		delete(a.nodes, oldest.Value.(*agent).node)
-		a.order.Remove(oldest)
+		if old, ok := a.order.Remove(oldest).(*agent); ok {
+			delete(a.nodes, old.node)
+		}
 	}
 	ag.element = a.order.PushFront(ag)
 	a.nodes[ag.node] = ag

@@ -3,11 +3,11 @@ package callback
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"regexp"
-	"strconv"
 	"time"
 
 	"github.com/metalgit/metalgit/boot/trace"
@@ -93,11 +93,13 @@ func (s *Server) rewriteHeartbeat(b []byte, node string, from netip.Addr) (*agen
 	if err != nil || ip.Unmap() != from {
 		return nil, nil, fmt.Sprintf("callback_url %q does not name the address the heartbeat came from (%s)", cb, from)
 	}
-	port := 9999 // IPA's default
+	port := "9999" // IPA's default
 	if p := u.Port(); p != "" {
-		if port, err = strconv.Atoi(p); err != nil || port < 1 || port > 65535 {
-			return nil, nil, fmt.Sprintf("callback_url %q: bad port", cb)
-		}
+		port = p
+	}
+	addr, err := netip.ParseAddrPort(net.JoinHostPort(ip.Unmap().String(), port))
+	if err != nil || addr.Port() == 0 {
+		return nil, nil, fmt.Sprintf("callback_url %q: bad port", cb)
 	}
 	var ca string
 	if raw, ok := fields["agent_verify_ca"]; ok {
@@ -109,7 +111,7 @@ func (s *Server) rewriteHeartbeat(b []byte, node string, from netip.Addr) (*agen
 	if !ok {
 		return nil, nil, "agent_verify_ca is not a PEM certificate"
 	}
-	ag := &agent{node: node, scheme: u.Scheme, addr: netip.AddrPortFrom(ip.Unmap(), uint16(port)),
+	ag := &agent{node: node, scheme: u.Scheme, addr: addr,
 		path: stripSlash(u.Path), transport: rt}
 	fields["callback_url"], _ = json.Marshal(AgentURL(s.up.agentProxy, node))
 	delete(fields, "agent_verify_ca")

@@ -28,7 +28,7 @@ func TestRealIronicThroughProxy(t *testing.T) {
 	if node != n.UUID || token == "" || token == "******" {
 		t.Fatalf("lookup: node %q token %q, want node %s and its first token", node, token, n.UUID)
 	}
-	cb := fmt.Sprintf("http://%s:%d", hostLease.Addr(), agent.port())
+	cb := fmt.Sprintf("http://%s:%s", hostLease.Addr(), agent.port())
 	for i := range 3 {
 		if code, body := post(t, l.agent, l.url+"/v1/heartbeat/"+node, heartbeatBody(cb, token)); code != http.StatusAccepted {
 			t.Fatalf("heartbeat %d: %d %s\nproxy log:\n%s", i+1, code, body, l.logs)

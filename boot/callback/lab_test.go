@@ -10,7 +10,6 @@ import (
 	"net/netip"
 	"net/url"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,7 +61,10 @@ func startAgent(t *testing.T, addr string) *agentServer {
 	return a
 }
 
-func (a *agentServer) port() int { return a.ln.Addr().(*net.TCPAddr).Port }
+func (a *agentServer) port() string {
+	_, port, _ := net.SplitHostPort(a.ln.Addr().String())
+	return port
+}
 
 func (a *agentServer) requests() []string {
 	a.mu.Lock()
@@ -105,13 +107,12 @@ func clientFrom(addr string) *http.Client {
 }
 
 type lab struct {
-	ironic *pxelab.Ironic
-	url    string // the proxy
-	ln     net.Listener
-	agent  *http.Client
-	trace  *trace.Ring
-	store  *boot.Store
-	logs   *testlog.Buffer
+	url   string // the proxy
+	ln    net.Listener
+	agent *http.Client
+	trace *trace.Ring
+	store *boot.Store
+	logs  *testlog.Buffer
 }
 
 func freePort(t *testing.T) string {
@@ -121,7 +122,8 @@ func freePort(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer func() { _ = ln.Close() }()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
 }
 
 // startIronic runs a real Ironic for the test (skipped without it, a
