@@ -3,7 +3,6 @@ package boot
 import (
 	"errors"
 	"fmt"
-	"net/url"
 )
 
 // Site is what the inventory's Site says for every host of a table:
@@ -25,9 +24,8 @@ func (t *Table) WithSite(site Site) (*Table, error) {
 		if u.v == "" {
 			continue
 		}
-		p, err := url.Parse(u.v)
-		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" || p.User != nil || p.RawQuery != "" || p.Fragment != "" {
-			errs = append(errs, fmt.Errorf("%s %q: want an absolute http:// or https:// URL without user, query or fragment", u.field, u.v))
+		if _, err := ParseBaseURL(u.v); err != nil {
+			errs = append(errs, fmt.Errorf("%s %w", u.field, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

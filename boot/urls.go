@@ -1,7 +1,9 @@
 package boot
 
 import (
+	"fmt"
 	"net"
+	"net/url"
 	"strings"
 )
 
@@ -34,4 +36,26 @@ func ScriptURL(base string, mac net.HardwareAddr) string {
 // HTTP boot: BASE/NAME.
 func BinaryURL(base, name string) string {
 	return strings.TrimSuffix(base, "/") + "/" + name
+}
+
+// ParseBaseURL parses the base URL of a server the boot proxy talks to or
+// advertises (Ironic, its image server, the proxy's own URLs): absolute
+// http or https, with a host and no user, query or fragment (credentials
+// never go in flags or the inventory). The path loses its trailing
+// slashes.
+func ParseBaseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%q is not a URL", s)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("%q: want an absolute http:// or https:// URL", s)
+	case u.Host == "":
+		return nil, fmt.Errorf("%q: no host", s)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
+		return nil, fmt.Errorf("%q: a base URL has no user, query or fragment", s)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
 }

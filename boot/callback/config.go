@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -161,8 +160,8 @@ func (c Config) withDefaults() (Config, upstreams, error) {
 	return c, u, errors.Join(errs...)
 }
 
-// baseURL parses an absolute http(s) base URL without user, query or
-// fragment; "" is nil unless required.
+// baseURL parses a base URL (boot.ParseBaseURL); "" is nil unless
+// required.
 func baseURL(s string, required bool) (*url.URL, error) {
 	if s == "" {
 		if required {
@@ -170,18 +169,5 @@ func baseURL(s string, required bool) (*url.URL, error) {
 		}
 		return nil, nil
 	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%q is not a URL", s)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%q: the scheme must be http or https", s)
-	case u.Host == "":
-		return nil, fmt.Errorf("%q: no host", s)
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("%q: a base URL has no user, query or fragment", s)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
+	return boot.ParseBaseURL(s)
 }

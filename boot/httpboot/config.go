@@ -254,18 +254,5 @@ func parseUpstream(s string) (*url.URL, error) {
 		// No image server: /images/ answers 503 saying so.
 		return nil, nil
 	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("%q is not a URL", s)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("%q: the scheme must be http or https", s)
-	case u.Host == "":
-		return nil, fmt.Errorf("%q: no host", s)
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "":
-		return nil, fmt.Errorf("%q: a base URL has no user, query or fragment", s)
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
+	return boot.ParseBaseURL(s)
 }

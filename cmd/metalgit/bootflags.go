@@ -188,15 +188,11 @@ func advertised(flag, value string, serverIP netip.Addr, ln net.Addr) (*url.URL,
 	return parseBaseURL(flag, value)
 }
 
-// parseBaseURL checks a flag's URL: absolute http or https, no query or
-// fragment, no user information (credentials never go in flags).
+// parseBaseURL checks a flag's URL (boot.ParseBaseURL).
 func parseBaseURL(flag, value string) (*url.URL, error) {
-	u, err := url.Parse(value)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%s %q: want an absolute http:// or https:// URL", flag, value)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, fmt.Errorf("%s %q: no user, query or fragment (credentials never go in flags)", flag, value)
+	u, err := boot.ParseBaseURL(value)
+	if err != nil {
+		return nil, fmt.Errorf("%s %w", flag, err)
 	}
 	return u, nil
 }

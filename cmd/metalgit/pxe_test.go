@@ -58,23 +58,10 @@ func nsClient(ns *netnstest.NS) *http.Client {
 // serveImages serves Ironic's HTTP root (images/ holds the agent's kernel
 // and ramdisk) on the server namespace's loopback, as Ironic's httpd
 // would.
-func serveImages(ctx context.Context, t *testing.T, ns *netnstest.NS, kernel pxelab.Kernel) {
+func serveImages(ctx context.Context, t testing.TB, ns *netnstest.NS, kernel pxelab.Kernel) {
 	t.Helper()
 	dir := t.TempDir()
-	images := filepath.Join(dir, "images")
-	if err := os.Mkdir(images, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	k, err := os.ReadFile(kernel.Image)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(images, "ironic-python-agent.kernel"), k, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := pxelab.WriteInitramfs(filepath.Join(images, "ironic-python-agent.initramfs"), kernel); err != nil {
-		t.Fatal(err)
-	}
+	writeImages(t, filepath.Join(dir, "images"), kernel)
 	var ln net.Listener
 	if err := ns.Do(func() error {
 		var err error
@@ -88,10 +75,28 @@ func serveImages(ctx context.Context, t *testing.T, ns *netnstest.NS, kernel pxe
 	context.AfterFunc(ctx, func() { _ = srv.Close() })
 }
 
+// writeImages writes the agent's kernel and ramdisk into dir.
+func writeImages(t testing.TB, dir string, kernel pxelab.Kernel) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	k, err := os.ReadFile(kernel.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ironic-python-agent.kernel"), k, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := pxelab.WriteInitramfs(filepath.Join(dir, "ironic-python-agent.initramfs"), kernel); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // startMetalgit runs `metalgit args…` (this test binary, running main) in
 // ns until the test ends; it is stopped by its PID with SIGTERM and must
 // exit cleanly.
-func startMetalgit(t *testing.T, ns *netnstest.NS, log *testlog.Buffer, args ...string) {
+func startMetalgit(t testing.TB, ns *netnstest.NS, log *testlog.Buffer, args ...string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := ns.Command(ctx, os.Args[0], args...)
@@ -120,7 +125,7 @@ func runMetalgit(ctx context.Context, ns *netnstest.NS, args ...string) (string,
 }
 
 // waitHTTP waits until url answers in the server namespace.
-func (l *pxeLab) waitHTTP(t *testing.T, url string) {
+func (l *pxeLab) waitHTTP(t testing.TB, url string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -184,7 +189,7 @@ var labHosts = []labHost{
 
 // startPXELab builds the namespaces, Ironic with a node per host, the
 // image server and `metalgit boot` with every server on.
-func startPXELab(t *testing.T) *pxeLab {
+func startPXELab(t testing.TB) *pxeLab {
 	t.Helper()
 	kernel := pxelab.RequireKernel(t)
 	pxelab.RequireFirmware(t)
