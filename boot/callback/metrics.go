@@ -42,6 +42,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Agents the callback proxy can reach: nodes whose heartbeat Ironic accepted.",
 		}),
 	}
+	// Every series a dashboard expects exists at zero from the start.
+	for _, d := range []string{toIronic, toAgent} {
+		m.upstream.WithLabelValues(d)
+		m.durations.WithLabelValues(d)
+	}
+	for _, r := range []string{routeLookup, routeHeartbeat, routeInspection, routeInspector} {
+		m.requests.WithLabelValues(toIronic, r, "200")
+	}
+	m.requests.WithLabelValues(toAgent, routeAgent, "200")
+	for _, r := range []string{reasonPath, reasonBusy, reasonNotLease, reasonLookupMAC, reasonBody, reasonCallback,
+		reasonNoUpper, reasonNoAgent, reasonFromLease} {
+		m.refused.WithLabelValues(r)
+	}
 	if reg == nil {
 		return m, nil
 	}
