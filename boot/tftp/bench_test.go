@@ -27,8 +27,9 @@ const benchSize = 32 << 20
 const benchClientCPU = "METALGIT_BENCH_CLIENT_CPU"
 
 // BenchmarkFetch32MiB fetches a 32 MiB file at blksize 1468 with curl
-// from this server and from tftpd-hpa (in.tftpd in the foreground on a
-// loopback port, started and stopped by its PID), one after the other:
+// from this server, from tftpd-hpa (in.tftpd in the foreground on a
+// loopback port) and from dnsmasq's TFTP server (on 127.0.0.1:69), the
+// peers started and stopped by their PIDs, one after the other:
 // with -count N the two alternate N times. ns/op is one whole fetch,
 // curl's start included. hack/bench/tftp.sh runs it and sums it up.
 func BenchmarkFetch32MiB(b *testing.B) {
@@ -85,6 +86,30 @@ func BenchmarkFetch32MiB(b *testing.B) {
 			}
 		}()
 		benchCurl(b, addr)
+	})
+	b.Run("server=dnsmasq", func(b *testing.B) {
+		requireCommands(b, "dnsmasq")
+		if os.Geteuid() != 0 {
+			b.Skip("dnsmasq's TFTP listens on port 69 only: needs root")
+		}
+		// dnsmasq's TFTP server has no port option: it takes 127.0.0.1:69,
+		// which must be free. DNS and DHCP are off.
+		ctx, cancel := context.WithCancel(context.Background())
+		cmd := exec.CommandContext(ctx, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
+			"--listen-address=127.0.0.1", "--bind-interfaces", "--enable-tftp", "--tftp-root="+dir, "--pid-file=")
+		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+		cmd.WaitDelay = 5 * time.Second
+		if err := cmd.Start(); err != nil {
+			cancel()
+			b.Fatal(err)
+		}
+		defer func() {
+			cancel()
+			if err := cmd.Wait(); err != nil && !stoppedBySIGTERM(err) {
+				b.Errorf("dnsmasq: %v", err)
+			}
+		}()
+		benchCurl(b, "127.0.0.1:69")
 	})
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side TFTP benchmark: a 32 MiB file at blksize 1468 fetched with
-# curl from metalgit's server (boot/tftp) and from tftpd-hpa, in one run,
-# interleaved: each round runs BenchmarkFetch32MiB's two sub-benchmarks
-# (server=metalgit, server=tftpd-hpa) once each, the order alternating per
+# curl from metalgit's server (boot/tftp), from tftpd-hpa and from dnsmasq,
+# in one run, interleaved: each round runs BenchmarkFetch32MiB's three
+# sub-benchmarks (server=metalgit, server=tftpd-hpa, server=dnsmasq) once
+# each, the order alternating per
 # round, so that both see the same machine. Prints each server's MB/s as
 # the median of the rounds with the min-max spread, and their ratio.
 #
@@ -21,14 +22,17 @@
 # Needs curl and in.tftpd (Debian tftpd-hpa; CI_EXTRA_DEB_PACKAGES=tftpd-hpa
 # bash hack/ci-deps.sh installs it — its package also sets up a tftpd-hpa
 # service on port 69, which this script does not use). in.tftpd runs in the
-# foreground (-L) on a free loopback port and is stopped by its PID.
+# foreground (-L) on a free loopback port and is stopped by its PID; dnsmasq
+# (Debian dnsmasq-base) serves TFTP on 127.0.0.1:69 only (it has no port
+# option), DNS and DHCP off, in the foreground, stopped by its PID: port 69 on
+# loopback must be free (stop a tftpd-hpa service first).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${1:-7}
 benchtime=${BENCHTIME:-3x}
 
-for c in curl in.tftpd; do
-	command -v "$c" >/dev/null || { echo "tftp.sh: $c not found (Debian: curl, tftpd-hpa)" >&2; exit 1; }
+for c in curl in.tftpd dnsmasq; do
+	command -v "$c" >/dev/null || { echo "tftp.sh: $c not found (Debian: curl, tftpd-hpa, dnsmasq-base)" >&2; exit 1; }
 done
 if [ "$(id -u)" -ne 0 ]; then
 	echo "tftp.sh: needs root (in.tftpd -s chroots into the served directory)" >&2
@@ -48,8 +52,8 @@ fi
 
 : >"$tmp/results"
 for r in $(seq "$rounds"); do
-	order="metalgit tftpd-hpa"
-	[ $((r % 2)) -eq 0 ] && order="tftpd-hpa metalgit"
+	order="metalgit tftpd-hpa dnsmasq"
+	[ $((r % 2)) -eq 0 ] && order="dnsmasq tftpd-hpa metalgit"
 	for server in $order; do
 		echo "round $r/$rounds: $server" >&2
 		(cd "$tmp" && "${pin[@]}" ./tftp.test -test.run '^$' -test.bench "^BenchmarkFetch32MiB\$/^server=$server\$" \
@@ -71,5 +75,7 @@ END {
 	printf "%-10s %6s %22s\n", "server", "rounds", "MB/s median (min-max)"
 	m1 = median(v["metalgit"]); printf "%-10s %6d %22s\n", "metalgit", n["metalgit"], sprintf("%.2f (%.2f-%.2f)", m1, lo, hi)
 	m2 = median(v["tftpd-hpa"]); printf "%-10s %6d %22s\n", "tftpd-hpa", n["tftpd-hpa"], sprintf("%.2f (%.2f-%.2f)", m2, lo, hi)
+	m3 = median(v["dnsmasq"]); printf "%-10s %6d %22s\n", "dnsmasq", n["dnsmasq"], sprintf("%.2f (%.2f-%.2f)", m3, lo, hi)
 	if (m2 > 0) printf "metalgit/tftpd-hpa: %.2f\n", m1 / m2
+	if (m3 > 0) printf "metalgit/dnsmasq: %.2f\n", m1 / m3
 }' "$tmp/results"
