@@ -93,9 +93,14 @@ dhcp-boot=tag:ipxe,http://%s:8080/boot.ipxe
 }
 
 // timeToHeartbeat boots a UEFI VM with EDK2's own PXE and returns the
-// time from power-on to the agent's first accepted heartbeat.
-func timeToHeartbeat(b *testing.B, ns *netnstest.NS, tap string, mac net.HardwareAddr) time.Duration {
+// time from power-on to the agent's first accepted heartbeat. The node is
+// powered off through Ironic first, as Ironic does before a boot: that
+// wipes the agent token the last boot's lookup took.
+func timeToHeartbeat(b *testing.B, ir *pxelab.Ironic, node string, ns *netnstest.NS, tap string, mac net.HardwareAddr) time.Duration {
 	b.Helper()
+	if err := ir.PowerOff(node); err != nil {
+		b.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	vmCtx, stop := context.WithCancel(ctx)
@@ -125,11 +130,11 @@ func BenchmarkPXEToHeartbeat(b *testing.B) {
 		// Alternate who goes first, so that both see the same machine.
 		var o, p time.Duration
 		if i%2 == 0 {
-			o = timeToHeartbeat(b, ours.pair.Client.NS, ours.tap, uefi.mac)
-			p = timeToHeartbeat(b, peer.pair.Client.NS, peer.tap, uefi.mac)
+			o = timeToHeartbeat(b, ours.ironic, uefi.name, ours.pair.Client.NS, ours.tap, uefi.mac)
+			p = timeToHeartbeat(b, peer.ironic, "peer", peer.pair.Client.NS, peer.tap, uefi.mac)
 		} else {
-			p = timeToHeartbeat(b, peer.pair.Client.NS, peer.tap, uefi.mac)
-			o = timeToHeartbeat(b, ours.pair.Client.NS, ours.tap, uefi.mac)
+			p = timeToHeartbeat(b, peer.ironic, "peer", peer.pair.Client.NS, peer.tap, uefi.mac)
+			o = timeToHeartbeat(b, ours.ironic, uefi.name, ours.pair.Client.NS, ours.tap, uefi.mac)
 		}
 		b.Logf("round %d: metalgit %.1f s, dnsmasq %.1f s", i+1, o.Seconds(), p.Seconds())
 		oursT, peerT = append(oursT, o.Seconds()), append(peerT, p.Seconds())

@@ -108,3 +108,29 @@ func (ir *Ironic) Provision(id, target, want string) error {
 		time.Sleep(300 * time.Millisecond)
 	}
 }
+
+// PowerOff powers a node off through Ironic, as Ironic does before it
+// boots a node again: that wipes the agent token, so the next boot's
+// lookup gets a new one.
+func (ir *Ironic) PowerOff(id string) error {
+	if err := ir.Do(http.MethodPut, "/v1/nodes/"+id+"/states/power", map[string]any{"target": "power off"}, nil); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var n struct {
+			PowerState  string `json:"power_state"`
+			TargetPower any    `json:"target_power_state"`
+		}
+		if err := ir.Do(http.MethodGet, "/v1/nodes/"+id, nil, &n); err != nil {
+			return err
+		}
+		if n.PowerState == "power off" && n.TargetPower == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("node %s is still %q a minute after power off", id, n.PowerState)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
