@@ -96,7 +96,9 @@ func BenchmarkFetch32MiB(b *testing.B) {
 		// which must be free. DNS and DHCP are off.
 		ctx, cancel := context.WithCancel(context.Background())
 		cmd := exec.CommandContext(ctx, "dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--port=0",
-			"--listen-address=127.0.0.1", "--bind-interfaces", "--enable-tftp", "--tftp-root="+dir, "--pid-file=")
+			"--listen-address=127.0.0.1", "--bind-interfaces", "--enable-tftp", "--tftp-root="+dir, "--pid-file=",
+			// The test's temporary directories are private to root.
+			"--user=root")
 		cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 		cmd.WaitDelay = 5 * time.Second
 		if err := cmd.Start(); err != nil {
