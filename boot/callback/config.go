@@ -2,7 +2,6 @@ package callback
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
 	"time"
@@ -84,14 +83,8 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// FieldError is a problem with one field of a Config.
-type FieldError struct {
-	Field string
-	Err   error
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
-func (e *FieldError) Unwrap() error { return e.Err }
+// FieldError is a problem with one Config field.
+type FieldError = boot.FieldError
 
 // upstreams are the parsed URLs of a Config.
 type upstreams struct {
@@ -104,56 +97,30 @@ func (c Config) withDefaults() (Config, upstreams, error) {
 	var u upstreams
 	var err error
 	if u.ironic, err = baseURL(c.IronicAPIURL, false); err != nil {
-		errs = append(errs, &FieldError{"IronicAPIURL", err})
+		errs = append(errs, &FieldError{Field: "IronicAPIURL", Err: err})
 	}
 	if u.inspector, err = baseURL(c.InspectorURL, false); err != nil {
-		errs = append(errs, &FieldError{"InspectorURL", err})
+		errs = append(errs, &FieldError{Field: "InspectorURL", Err: err})
 	}
 	if u.agentProxy, err = baseURL(c.AgentProxyURL, true); err != nil {
-		errs = append(errs, &FieldError{"AgentProxyURL", err})
+		errs = append(errs, &FieldError{Field: "AgentProxyURL", Err: err})
 	}
 	if c.Hosts == nil {
-		errs = append(errs, &FieldError{"Hosts", errors.New("required (who may call, which agents may be dialled)")})
+		errs = append(errs, &FieldError{Field: "Hosts", Err: errors.New("required (who may call, which agents may be dialled)")})
 	}
-	for _, n := range []struct {
-		name string
-		v    *int64
-		def  int64
-	}{{"MaxBodyBytes", &c.MaxBodyBytes, DefaultMaxBodyBytes}, {"MaxInspectionBytes", &c.MaxInspectionBytes, DefaultMaxInspectionBytes},
-		{"MaxAgentBodyBytes", &c.MaxAgentBodyBytes, DefaultMaxAgentBodyBytes}} {
-		if *n.v == 0 {
-			*n.v = n.def
-		}
-		if *n.v < 0 {
-			errs = append(errs, &FieldError{n.name, fmt.Errorf("%d: must be at least 1", *n.v)})
-		}
-	}
-	for _, n := range []struct {
-		name string
-		v    *int
-		def  int
-	}{{"MaxRequests", &c.MaxRequests, DefaultMaxRequests}, {"MaxAgents", &c.MaxAgents, DefaultMaxAgents}} {
-		if *n.v == 0 {
-			*n.v = n.def
-		}
-		if *n.v < 0 {
-			errs = append(errs, &FieldError{n.name, fmt.Errorf("%d: must be at least 1", *n.v)})
-		}
-	}
-	for _, d := range []struct {
-		name string
-		v    *time.Duration
-		def  time.Duration
-	}{{"ReadHeaderTimeout", &c.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {"DialTimeout", &c.DialTimeout, DefaultDialTimeout},
-		{"IronicTimeout", &c.IronicTimeout, DefaultIronicTimeout}, {"AgentTimeout", &c.AgentTimeout, DefaultAgentTimeout},
-		{"ShutdownGrace", &c.ShutdownGrace, DefaultShutdownGrace}} {
-		if *d.v == 0 {
-			*d.v = d.def
-		}
-		if *d.v < 0 {
-			errs = append(errs, &FieldError{d.name, fmt.Errorf("%s: must be positive", *d.v)})
-		}
-	}
+	errs = append(errs, boot.ApplyLimits(
+		boot.Limit[int64]{Field: "MaxBodyBytes", Value: &c.MaxBodyBytes, Default: DefaultMaxBodyBytes},
+		boot.Limit[int64]{Field: "MaxInspectionBytes", Value: &c.MaxInspectionBytes, Default: DefaultMaxInspectionBytes},
+		boot.Limit[int64]{Field: "MaxAgentBodyBytes", Value: &c.MaxAgentBodyBytes, Default: DefaultMaxAgentBodyBytes}))
+	errs = append(errs, boot.ApplyLimits(
+		boot.Limit[int]{Field: "MaxRequests", Value: &c.MaxRequests, Default: DefaultMaxRequests},
+		boot.Limit[int]{Field: "MaxAgents", Value: &c.MaxAgents, Default: DefaultMaxAgents}))
+	errs = append(errs, boot.ApplyLimits(
+		boot.Limit[time.Duration]{Field: "ReadHeaderTimeout", Value: &c.ReadHeaderTimeout, Default: DefaultReadHeaderTimeout},
+		boot.Limit[time.Duration]{Field: "DialTimeout", Value: &c.DialTimeout, Default: DefaultDialTimeout},
+		boot.Limit[time.Duration]{Field: "IronicTimeout", Value: &c.IronicTimeout, Default: DefaultIronicTimeout},
+		boot.Limit[time.Duration]{Field: "AgentTimeout", Value: &c.AgentTimeout, Default: DefaultAgentTimeout},
+		boot.Limit[time.Duration]{Field: "ShutdownGrace", Value: &c.ShutdownGrace, Default: DefaultShutdownGrace}))
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -119,18 +119,8 @@ type Config struct {
 	Registerer prometheus.Registerer
 }
 
-// FieldError is a problem of one Config field.
-type FieldError struct {
-	// Field is the Config field (and the flag that sets it, when one
-	// does).
-	Field string
-	Err   error
-}
-
-func (e *FieldError) Error() string { return e.Field + ": " + e.Err.Error() }
-
-// Unwrap returns the problem.
-func (e *FieldError) Unwrap() error { return e.Err }
+// FieldError is a problem with one Config field.
+type FieldError = boot.FieldError
 
 // withDefaults fills the zero fields and checks the rest; every problem
 // names its field.
@@ -140,31 +130,31 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		c.Listen = netip.MustParseAddrPort(DefaultListen)
 	}
 	if err := checkScriptURL(c.HTTPURL); err != nil {
-		errs = append(errs, &FieldError{"HTTPURL", err})
+		errs = append(errs, &FieldError{Field: "HTTPURL", Err: err})
 	}
 	if err := checkScriptURL(c.CallbackURL); err != nil {
-		errs = append(errs, &FieldError{"CallbackURL", err})
+		errs = append(errs, &FieldError{Field: "CallbackURL", Err: err})
 	}
 	c.HTTPURL = strings.TrimSuffix(c.HTTPURL, "/")
 	c.CallbackURL = strings.TrimSuffix(c.CallbackURL, "/")
 	upstream, err := parseUpstream(c.IronicHTTPURL)
 	if err != nil {
-		errs = append(errs, &FieldError{"IronicHTTPURL", err})
+		errs = append(errs, &FieldError{Field: "IronicHTTPURL", Err: err})
 	}
 	if c.InspectorCollectors == "" {
 		c.InspectorCollectors = DefaultInspectorCollectors
 	}
 	if err := boot.CheckKernelParam("ipa-inspection-collectors=" + c.InspectorCollectors); err != nil {
-		errs = append(errs, &FieldError{"InspectorCollectors", err})
+		errs = append(errs, &FieldError{Field: "InspectorCollectors", Err: err})
 	}
 	if err := c.SiteParams.Check(); err != nil {
-		errs = append(errs, &FieldError{"SiteParams", err})
+		errs = append(errs, &FieldError{Field: "SiteParams", Err: err})
 	}
 	if err := boot.CheckKernelParams(c.InspectorParams); err != nil {
-		errs = append(errs, &FieldError{"InspectorParams (--inspector-extra-kernel-param)", err})
+		errs = append(errs, &FieldError{Field: "InspectorParams (--inspector-extra-kernel-param)", Err: err})
 	}
 	if err := boot.CheckKernelParams(c.InstallerParams); err != nil {
-		errs = append(errs, &FieldError{"InstallerParams (--installer-extra-kernel-param)", err})
+		errs = append(errs, &FieldError{Field: "InstallerParams (--installer-extra-kernel-param)", Err: err})
 	}
 	switch {
 	case c.ScriptRetries == 0:
@@ -172,7 +162,7 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 	case c.ScriptRetries == -1:
 		c.ScriptRetries = 0
 	case c.ScriptRetries < 0 || c.ScriptRetries > MaxScriptRetries:
-		errs = append(errs, &FieldError{"ScriptRetries", fmt.Errorf("%d: must be -1 (none) to %d", c.ScriptRetries, MaxScriptRetries)})
+		errs = append(errs, &FieldError{Field: "ScriptRetries", Err: fmt.Errorf("%d: must be -1 (none) to %d", c.ScriptRetries, MaxScriptRetries)})
 	}
 	if c.Root == "" {
 		c.Root = DefaultRoot
@@ -182,41 +172,25 @@ func (c Config) withDefaults() (Config, *url.URL, error) {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		errs = append(errs, &FieldError{"Root", fmt.Errorf("%s: %w (Debian's ipxe package installs the boot binaries in %s)", c.Root, err, DefaultRoot)})
+		errs = append(errs, &FieldError{Field: "Root", Err: fmt.Errorf("%s: %w (Debian's ipxe package installs the boot binaries in %s)", c.Root, err, DefaultRoot)})
 	} else if !fi.IsDir() {
-		errs = append(errs, &FieldError{"Root", fmt.Errorf("%s: not a directory", c.Root)})
+		errs = append(errs, &FieldError{Field: "Root", Err: fmt.Errorf("%s: not a directory", c.Root)})
 	}
 	if c.Hosts == nil {
-		errs = append(errs, &FieldError{"Hosts", errors.New("required (the host table the scripts are written from)")})
+		errs = append(errs, &FieldError{Field: "Hosts", Err: errors.New("required (the host table the scripts are written from)")})
 	}
-	for _, n := range []struct {
-		name string
-		v    *int
-		def  int
-	}{{"MaxRequests", &c.MaxRequests, DefaultMaxRequests}, {"MaxImageStreams", &c.MaxImageStreams, DefaultMaxImageStreams},
-		{"MaxConns", &c.MaxConns, DefaultMaxConns}, {"MaxHeaderBytes", &c.MaxHeaderBytes, DefaultMaxHeaderBytes}} {
-		if *n.v == 0 {
-			*n.v = n.def
-		}
-		if *n.v < 0 {
-			errs = append(errs, &FieldError{n.name, fmt.Errorf("%d: must be at least 1", *n.v)})
-		}
-	}
-	for _, d := range []struct {
-		name string
-		v    *time.Duration
-		def  time.Duration
-	}{{"ReadHeaderTimeout", &c.ReadHeaderTimeout, DefaultReadHeaderTimeout}, {"IdleTimeout", &c.IdleTimeout, DefaultIdleTimeout},
-		{"StallTimeout", &c.StallTimeout, DefaultStallTimeout}, {"UpstreamDialTimeout", &c.UpstreamDialTimeout, DefaultUpstreamDialTimeout},
-		{"UpstreamHeaderTimeout", &c.UpstreamHeaderTimeout, DefaultUpstreamHeaderTimeout},
-		{"ShutdownGrace", &c.ShutdownGrace, DefaultShutdownGrace}} {
-		if *d.v == 0 {
-			*d.v = d.def
-		}
-		if *d.v < 0 {
-			errs = append(errs, &FieldError{d.name, fmt.Errorf("%s: must be positive", *d.v)})
-		}
-	}
+	errs = append(errs, boot.ApplyLimits(
+		boot.Limit[int]{Field: "MaxRequests", Value: &c.MaxRequests, Default: DefaultMaxRequests},
+		boot.Limit[int]{Field: "MaxImageStreams", Value: &c.MaxImageStreams, Default: DefaultMaxImageStreams},
+		boot.Limit[int]{Field: "MaxConns", Value: &c.MaxConns, Default: DefaultMaxConns},
+		boot.Limit[int]{Field: "MaxHeaderBytes", Value: &c.MaxHeaderBytes, Default: DefaultMaxHeaderBytes}))
+	errs = append(errs, boot.ApplyLimits(
+		boot.Limit[time.Duration]{Field: "ReadHeaderTimeout", Value: &c.ReadHeaderTimeout, Default: DefaultReadHeaderTimeout},
+		boot.Limit[time.Duration]{Field: "IdleTimeout", Value: &c.IdleTimeout, Default: DefaultIdleTimeout},
+		boot.Limit[time.Duration]{Field: "StallTimeout", Value: &c.StallTimeout, Default: DefaultStallTimeout},
+		boot.Limit[time.Duration]{Field: "UpstreamDialTimeout", Value: &c.UpstreamDialTimeout, Default: DefaultUpstreamDialTimeout},
+		boot.Limit[time.Duration]{Field: "UpstreamHeaderTimeout", Value: &c.UpstreamHeaderTimeout, Default: DefaultUpstreamHeaderTimeout},
+		boot.Limit[time.Duration]{Field: "ShutdownGrace", Value: &c.ShutdownGrace, Default: DefaultShutdownGrace}))
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

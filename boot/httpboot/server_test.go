@@ -51,7 +51,7 @@ func TestNewChecksConfig(t *testing.T) {
 		`InstallerParams (--installer-extra-kernel-param): [0]: kernel parameter "" is not a usable kernel parameter: it is empty`,
 		"Root: " + file + ": not a directory",
 		"Hosts: required",
-		"MaxRequests: -1: must be at least 1",
+		"MaxRequests: -1: must be positive",
 		"StallTimeout: -1s: must be positive",
 	} {
 		if !strings.Contains(err.Error(), want) {
