@@ -53,8 +53,8 @@ type HostsFileConfig struct {
 
 // WatchHostsFile keeps cfg.Store's table in step with the hosts file until
 // ctx ends, then returns nil: every Interval it looks at the file's size
-// and modification time, and when they changed it loads the file and
-// swaps the new table in. A file that fails to load (a broken edit, a
+// and modification time, and when they changed and then stayed the same
+// for one Interval it loads the file and swaps the new table in. A file that fails to load (a broken edit, a
 // file removed) is logged with every problem, counted as refused, and
 // the table in service stays until an edit loads. It returns an error at
 // once when the configuration is incomplete.
@@ -76,6 +76,7 @@ func WatchHostsFile(ctx context.Context, cfg HostsFileConfig) error {
 		return err
 	}
 	last := fileStamp(cfg.Path)
+	pending := last
 	tick := cfg.clock.NewTicker(cfg.Interval)
 	defer tick.Stop()
 	for {
@@ -84,12 +85,16 @@ func WatchHostsFile(ctx context.Context, cfg HostsFileConfig) error {
 			return nil
 		case <-tick.C():
 		}
+		// A change is loaded once the file has kept it for one interval:
+		// a file being written (truncated, then filled) is never read
+		// half-way, and its empty state never replaces the table.
 		now := fileStamp(cfg.Path)
-		changed := now != last
+		changed := now != last && now == pending
 		if changed {
 			last = now
 			reload(cfg, reloads)
 		}
+		pending = now
 		if cfg.looked != nil {
 			cfg.looked(changed)
 		}

@@ -104,6 +104,17 @@ func (w *hostsWatch) look() bool {
 	}
 }
 
+// settle looks twice after an edit: the first look only notes the change
+// (the file may still be being written), the second, one interval later
+// with the file unchanged, loads it. It returns what the second found.
+func (w *hostsWatch) settle() bool {
+	w.t.Helper()
+	if w.look() {
+		w.t.Error("a change was loaded the moment it was seen, before it kept still for an interval")
+	}
+	return w.look()
+}
+
 // check compares the table in service and the reload counters.
 func (w *hostsWatch) check(what string, hosts int, reloaded, refused int) {
 	w.t.Helper()
@@ -135,14 +146,14 @@ func TestWatchHostsFile(t *testing.T) {
 	w.check("unchanged", 1, 0, 0)
 
 	w.write(twoHosts)
-	if !w.look() {
+	if !w.settle() {
 		t.Fatal("an edit was not seen")
 	}
 	w.check("an added host", 2, 1, 0)
 	inService := w.store.Load()
 
 	w.write(twoHosts + "  - mac: nope\n")
-	if !w.look() {
+	if !w.settle() {
 		t.Fatal("a broken edit was not seen")
 	}
 	w.check("a broken edit", 2, 1, 1)
@@ -153,7 +164,7 @@ func TestWatchHostsFile(t *testing.T) {
 	if err := os.Remove(w.path); err != nil {
 		t.Fatal(err)
 	}
-	if !w.look() {
+	if !w.settle() {
 		t.Fatal("the removal was not seen")
 	}
 	w.check("a removed file", 2, 1, 2)
@@ -162,10 +173,30 @@ func TestWatchHostsFile(t *testing.T) {
 	}
 
 	w.write(oneHost)
-	if !w.look() {
+	if !w.settle() {
 		t.Fatal("the file's return was not seen")
 	}
 	w.check("the file back", 1, 2, 2)
+}
+
+// TestWatchHostsFileMidWrite: a file caught between its truncation and
+// its new content (an editor or os.WriteFile writing it in place) never
+// replaces the table: only what stays for an interval is loaded.
+func TestWatchHostsFileMidWrite(t *testing.T) {
+	w := startHostsWatch(t, oneHost)
+	w.write("")
+	if w.look() {
+		t.Fatal("the truncated file was loaded at once")
+	}
+	w.write(twoHosts)
+	if w.look() {
+		t.Fatal("the file was loaded while it was changing")
+	}
+	w.check("mid-write", 1, 0, 0)
+	if !w.look() {
+		t.Fatal("the file, still for an interval, was not loaded")
+	}
+	w.check("written", 2, 1, 0)
 }
 
 func TestWatchHostsFileConfig(t *testing.T) {
