@@ -162,6 +162,7 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, x *exchange, rt
 	if x.direction == toAgent {
 		timeout = s.cfg.AgentTimeout
 	}
+	bound(w, timeout)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	status := 0
@@ -261,6 +262,20 @@ func shorten(s string) string {
 		return s[:200] + "…"
 	}
 	return s
+}
+
+// answerGrace is how long past a request's bound its error answer may
+// take to be written.
+const answerGrace = 10 * time.Second
+
+// bound ends the connection of a request that is not read within timeout,
+// or answered within timeout and answerGrace: a client that trickles its
+// body, or never reads the answer, holds no slot for longer.
+func bound(w http.ResponseWriter, timeout time.Duration) {
+	rc := http.NewResponseController(w)
+	now := time.Now()
+	_ = rc.SetReadDeadline(now.Add(timeout))
+	_ = rc.SetWriteDeadline(now.Add(timeout + answerGrace))
 }
 
 // readBody reads a whole bounded body; tooBig tells the limit was hit.

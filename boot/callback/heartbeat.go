@@ -44,6 +44,7 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 		s.refuse(w, r, http.StatusServiceUnavailable, reasonNoUpper, toIronic, routeHeartbeat, noIronic)
 		return
 	}
+	bound(w, s.cfg.IronicTimeout)
 	b, tooBig, err := readBody(w, r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		code := http.StatusBadRequest

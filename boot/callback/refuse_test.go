@@ -257,3 +257,28 @@ func TestIronicFromTheSite(t *testing.T) {
 		t.Fatalf("Ironic got %v", got)
 	}
 }
+
+// TestTrickledBodyBounded: a heartbeat whose body never finishes holds
+// its connection no longer than the bound.
+func TestTrickledBodyBounded(t *testing.T) {
+	ir := startFakeIronic(t, 0)
+	l := startProxy(t, ir.URL, "", hostTable(t), func(c *callback.Config) { c.IronicTimeout = 300 * time.Millisecond })
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(hostLease.Addr().String())}}
+	conn, err := d.Dial("tcp4", l.ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	if _, err := fmt.Fprintf(conn, "POST /v1/heartbeat/n1 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"call"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, _ = io.Copy(io.Discard, conn) // until the proxy answers and closes, or gives up
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("the connection was held %s", d)
+	}
+	if got := ir.requests(); len(got) != 0 {
+		t.Fatalf("a body that never finished reached Ironic: %v", got)
+	}
+}
