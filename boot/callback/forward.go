@@ -145,6 +145,11 @@ func (s *Server) fromLease(w http.ResponseWriter, r *http.Request, route string)
 // (IPA sends all its MACs): no machine may learn another's node or its
 // one-time agent token.
 func checkLookup(r *http.Request, host boot.Host) string {
+	// With node_uuid, Ironic ignores the addresses: a host could name
+	// another's node and take its token.
+	if r.URL.Query().Has("node_uuid") {
+		return "a lookup through the proxy is by addresses only (node_uuid is refused)"
+	}
 	want := host.MAC.String()
 	for _, a := range strings.Split(r.URL.Query().Get("addresses"), ",") {
 		if strings.EqualFold(strings.TrimSpace(a), want) {

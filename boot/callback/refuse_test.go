@@ -88,6 +88,7 @@ func TestRefusals(t *testing.T) {
 		{"a stranger's lookup", stranger, "GET", "/v1/lookup?addresses=" + hostMAC.String(), "", 403, "not the address of a host"},
 		{"a stranger's heartbeat", stranger, "POST", "/v1/heartbeat/n1", heartbeatBody("http://127.0.0.9:9999", "t"), 403, "not the address"},
 		{"a lookup of another MAC", l.agent, "GET", "/v1/lookup?addresses=52:54:00:00:00:99", "", 403, "its own MAC"},
+		{"a lookup by node", l.agent, "GET", "/v1/lookup?addresses=" + hostMAC.String() + "&node_uuid=n2", "", 403, "node_uuid is refused"},
 		{"a heartbeat without callback_url", l.agent, "POST", "/v1/heartbeat/n1", `{"agent_token": "t"}`, 400, "no callback_url"},
 		{"a heartbeat that is not JSON", l.agent, "POST", "/v1/heartbeat/n1", `callback_url=x`, 400, "not a JSON object"},
 		{"a heartbeat naming a name", l.agent, "POST", "/v1/heartbeat/n1", heartbeatBody("http://localhost:9999", "t"), 400, "does not name the address"},
@@ -117,7 +118,7 @@ func TestRefusals(t *testing.T) {
 func TestHeadersAndBodiesPass(t *testing.T) {
 	ir := startFakeIronic(t, 0)
 	l := startProxy(t, ir.URL, "http://cluster.example:8081/proxy", hostTable(t), nil)
-	req, _ := http.NewRequest(http.MethodGet, l.url+"/v1/lookup?addresses="+hostMAC.String()+"&node_uuid=n1", nil)
+	req, _ := http.NewRequest(http.MethodGet, l.url+"/v1/lookup?addresses="+hostMAC.String()+"&wait=1", nil)
 	req.Header.Set("X-OpenStack-Ironic-API-Version", "1.80")
 	req.Header.Set("X-OpenStack-Request-Id", "req-1")
 	req.Header.Set("Authorization", "Bearer stolen")
@@ -135,7 +136,7 @@ func TestHeadersAndBodiesPass(t *testing.T) {
 	}
 	ir.mu.Lock()
 	defer ir.mu.Unlock()
-	if want := "GET /v1/lookup?addresses=" + hostMAC.String() + "&node_uuid=n1"; ir.seen[0] != want {
+	if want := "GET /v1/lookup?addresses=" + hostMAC.String() + "&wait=1"; ir.seen[0] != want {
 		t.Errorf("Ironic got %q, want %q", ir.seen[0], want)
 	}
 	h := ir.headers[0]

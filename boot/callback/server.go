@@ -102,7 +102,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		MaxHeaderBytes:    16 << 10,
 		IdleTimeout:       time.Minute,
-		ErrorLog:          slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
+		// Set, so that the server resets each request's write deadline:
+		// one set by bound for a request must not carry over to the next
+		// request of a kept-alive connection.
+		WriteTimeout: s.cfg.AgentTimeout + answerGrace,
+		ErrorLog:     slog.NewLogLogger(s.cfg.Logger.Handler(), slog.LevelDebug),
 	}
 	s.cfg.Logger.Info("callback proxy listening", "addr", ln.Addr().String(), "ironic", s.up.ironic.Redacted(),
 		"inspector", s.up.inspector.Redacted(), "agent_proxy_url", s.up.agentProxy.Redacted())
