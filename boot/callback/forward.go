@@ -192,7 +192,9 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, x *exchange, rt
 			case errors.As(err, &tooBig):
 				status = http.StatusRequestEntityTooLarge
 				s.metrics.refused.WithLabelValues(reasonBody).Inc()
-			case errors.Is(err, context.DeadlineExceeded):
+			case errors.Is(err, context.DeadlineExceeded) || time.Since(x.start) >= timeout:
+				// The connection's read deadline (bound) may end the
+				// request a moment before its context does.
 				status = http.StatusGatewayTimeout
 				s.metrics.upstream.WithLabelValues(x.direction).Inc()
 			default:
@@ -273,13 +275,18 @@ func shorten(s string) string {
 // take to be written.
 const answerGrace = 10 * time.Second
 
-// bound ends the connection of a request that is not read within timeout,
+// readGrace puts a request's read deadline just past its context's, so
+// that a silent upstream ends as a 504 rather than a dropped connection.
+const readGrace = time.Second
+
+// bound ends the connection of a request that is not read within timeout
+// and readGrace,
 // or answered within timeout and answerGrace: a client that trickles its
 // body, or never reads the answer, holds no slot for longer.
 func bound(w http.ResponseWriter, timeout time.Duration) {
 	rc := http.NewResponseController(w)
 	now := time.Now()
-	_ = rc.SetReadDeadline(now.Add(timeout))
+	_ = rc.SetReadDeadline(now.Add(timeout + readGrace))
 	_ = rc.SetWriteDeadline(now.Add(timeout + answerGrace))
 }
 
