@@ -185,6 +185,7 @@ type labHost struct {
 var labHosts = []labHost{
 	{"bios-ipxe", net.HardwareAddr{0x52, 0x54, 0x00, 0x6d, 0x67, 0x11}, "10.77.0.11/24", "inspect", pxelab.BIOSiPXE},
 	{"uefi-pxe", net.HardwareAddr{0x52, 0x54, 0x00, 0x6d, 0x67, 0x12}, "10.77.0.12/24", "deploy", pxelab.UEFIPXE},
+	{"bios-tftp", net.HardwareAddr{0x52, 0x54, 0x00, 0x6d, 0x67, 0x13}, "10.77.0.13/24", "inspect", pxelab.BIOSTFTP},
 }
 
 // startPXELab builds the namespaces, Ironic with a node per host, the
@@ -226,7 +227,8 @@ func startPXELab(t testing.TB) *pxeLab {
 // TestPXEToHeartbeat boots each VM of the lab from the network through
 // metalgit's boot proxy to a heartbeat at real Ironic: BIOS with QEMU's
 // iPXE ROM (script over HTTP), UEFI with EDK2's own PXE (snponly.efi over
-// TFTP, then the script). Then Ironic's stored agent URL carries a
+// TFTP, then the script), BIOS with a plain PXE first stage (undionly.kpxe
+// over TFTP, then the script). Then Ironic's stored agent URL carries a
 // command to the VM's agent, and the boot trace of each MAC shows every
 // step.
 func TestPXEToHeartbeat(t *testing.T) {
@@ -284,7 +286,10 @@ func (l *pxeLab) bootToHeartbeat(t *testing.T, h labHost) {
 		fail("boot trace: %v\n%s", err, out)
 	}
 	var report struct {
-		Events  []struct{ Server, Kind string } `json:"events"`
+		Events []struct {
+			Server, Kind string
+			Attrs        map[string]string
+		} `json:"events"`
 		Verdict struct {
 			OK      bool   `json:"ok"`
 			Message string `json:"message"`
@@ -294,10 +299,19 @@ func (l *pxeLab) bootToHeartbeat(t *testing.T, h labHost) {
 	seen := map[string]bool{}
 	for _, e := range report.Events {
 		seen[e.Kind] = true
+		if e.Kind == "tftp" {
+			seen["tftp "+e.Attrs["file"]] = true
+		}
 	}
 	want := []string{"dhcp-offer", "dhcp-ack", "script", "image", "lookup", "heartbeat", "agent-command"}
-	if h.fw == pxelab.UEFIPXE {
-		want = append(want, "tftp")
+	switch h.fw {
+	case pxelab.UEFIPXE:
+		want = append(want, "tftp snponly.efi")
+	case pxelab.BIOSTFTP:
+		want = append(want, "tftp undionly.kpxe")
+		if !strings.Contains(vm.Console.String(), "first stage: undionly.kpxe from "+labServerIP) {
+			fail("the first stage was not offered undionly.kpxe")
+		}
 	}
 	for _, k := range want {
 		if !seen[k] {

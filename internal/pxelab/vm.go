@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +21,8 @@ const (
 	OVMF = "/usr/share/ovmf/OVMF.fd"
 	// IPXEROM is the option ROM QEMU gives virtio-net-pci by default.
 	IPXEROM = "/usr/lib/ipxe/qemu/efi-virtio.rom"
+	// IPXELKRN is iPXE as a Linux kernel image (Debian package ipxe).
+	IPXELKRN = "/usr/lib/ipxe/ipxe.lkrn"
 )
 
 // AgentMarker starts every line the agent prints.
@@ -36,17 +39,34 @@ const (
 	// UEFIPXE: OVMF with EDK2's own PXE (no iPXE ROM); it fetches
 	// snponly.efi over TFTP, which fetches the script over HTTP.
 	UEFIPXE Firmware = "uefi-pxe"
+	// BIOSTFTP: SeaBIOS without an option ROM, whose first stage asks
+	// DHCP as a plain BIOS PXE ROM does (no iPXE user class), fetches
+	// the file offered (undionly.kpxe) over TFTP and runs it on the
+	// first stage's PXE API; undionly.kpxe then fetches the script over
+	// HTTP. QEMU has no BIOS PXE ROM but iPXE's, so the first stage is
+	// ipxe.lkrn running BIOSTFTPFirstStage.
+	BIOSTFTP Firmware = "bios-tftp"
 )
+
+// BIOSTFTPFirstStage is the script of BIOSTFTP's first stage: a DHCP
+// request without iPXE's user class, then the boot file over TFTP from
+// the offered server, as a BIOS PXE ROM does.
+const BIOSTFTPFirstStage = `#!ipxe
+set user-class PXEClient
+dhcp || exit 1
+echo first stage: ${filename} from ${next-server}
+chain tftp://${next-server}/${filename} || exit 1
+`
 
 // RequireFirmware skips the test (fails it under CI) when QEMU or the
 // firmware is missing.
 func RequireFirmware(t testing.TB) {
 	t.Helper()
 	netnstest.RequireCommands(t, QEMU)
-	for _, f := range []string{OVMF, IPXEROM, Busybox} {
+	for _, f := range []string{OVMF, IPXEROM, IPXELKRN, Busybox} {
 		if _, err := os.Stat(f); err != nil {
 			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing (Debian packages ovmf, ipxe-qemu, busybox-static)", f)
+				t.Fatalf("%s is missing (Debian packages ovmf, ipxe, ipxe-qemu, busybox-static)", f)
 			}
 			t.Skipf("%s is missing", f)
 		}
@@ -90,6 +110,13 @@ func StartVM(ctx context.Context, t testing.TB, ns *netnstest.NS, tap string, ma
 		args = append(args, "-machine", "pc", "-m", "256")
 	case UEFIPXE:
 		args = append(args, "-machine", "q35", "-m", "512", "-bios", OVMF)
+		dev += ",romfile="
+	case BIOSTFTP:
+		script := filepath.Join(t.TempDir(), "first-stage.ipxe")
+		if err := os.WriteFile(script, []byte(BIOSTFTPFirstStage), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, "-machine", "pc", "-m", "256", "-kernel", IPXELKRN, "-initrd", script)
 		dev += ",romfile="
 	default:
 		t.Fatalf("unknown firmware %q", fw)
