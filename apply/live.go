@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -68,9 +69,11 @@ func (l *live) ensure(ctx context.Context, gvr schema.GroupVersionResource) erro
 		w.informer = dynamicinformer.NewFilteredDynamicInformer(l.dyn, gvr, metav1.NamespaceAll, 0, cache.Indexers{},
 			func(o *metav1.ListOptions) { o.LabelSelector = l.selector }).Informer()
 		_, _ = w.informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { l.seen(w, obj, false) },
-			UpdateFunc: func(_, obj any) { l.seen(w, obj, false) },
-			DeleteFunc: func(obj any) { l.seen(w, obj, true) },
+			AddFunc: func(obj any) { l.seen(w, obj, false, true) },
+			UpdateFunc: func(old, obj any) {
+				l.seen(w, obj, false, specChanged(old, obj))
+			},
+			DeleteFunc: func(obj any) { l.seen(w, obj, true, true) },
 		})
 		l.watches[gvr] = w
 		go w.informer.Run(l.stop)
@@ -83,8 +86,9 @@ func (l *live) ensure(ctx context.Context, gvr schema.GroupVersionResource) erro
 }
 
 // seen takes an event of the watch: the version metalgit applied ends
-// its pending copy; any other change is reported.
-func (l *live) seen(w *watch, obj any, deleted bool) {
+// its pending copy; any other change that may touch what metalgit renders
+// (report) is reported.
+func (l *live) seen(w *watch, obj any, deleted, report bool) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
@@ -100,7 +104,7 @@ func (l *live) seen(w *watch, obj any, deleted bool) {
 		delete(w.pending, id)
 	}
 	l.mu.Unlock()
-	if !ours && !pending && l.onChange != nil {
+	if report && !ours && !pending && l.onChange != nil {
 		l.onChange(KeyOf(u))
 	}
 }
@@ -181,4 +185,20 @@ func (l *live) close() {
 		l.closed = true
 		close(l.stop)
 	}
+}
+
+// specChanged tells an update that may touch what metalgit renders from
+// one that cannot: a status written through its subresource (the Bare
+// Metal Operator's, every few seconds while a host provisions) changes
+// neither the generation nor the labels and annotations.
+func specChanged(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(*unstructured.Unstructured)
+	n, ok2 := newObj.(*unstructured.Unstructured)
+	if !ok1 || !ok2 {
+		return true
+	}
+	if n.GetGeneration() == 0 || o.GetGeneration() != n.GetGeneration() || n.GetDeletionTimestamp() != nil {
+		return true
+	}
+	return !maps.Equal(o.GetLabels(), n.GetLabels()) || !maps.Equal(o.GetAnnotations(), n.GetAnnotations())
 }

@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/metalgit/metalgit/apply"
 	"github.com/metalgit/metalgit/reconciler/internal/gitrepo"
 	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/schemas"
@@ -75,8 +76,18 @@ type Config struct {
 	// 0 means DefaultFollowWindow; negative turns following off, so that
 	// every pass pushes its changes itself.
 	FollowWindow time.Duration
+	// Applier, when set, applies every pass's manifests to a cluster
+	// (apply.Cluster); nil leaves the cluster to Flux or Argo CD reading
+	// Output.
+	Applier Applier
 	// Logger receives progress; default discards.
 	Logger *slog.Logger
+}
+
+// Applier puts a pass's rendered manifests into a cluster, labelled and
+// inventoried for the inventory's Site (package apply).
+type Applier interface {
+	Apply(ctx context.Context, site string, manifests []byte) (*apply.Result, error)
 }
 
 // Credentials name where the remote's secrets are read from (on every

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"github.com/metalgit/metalgit/apply"
 )
 
 // Defaults of ControllerConfig.
@@ -49,6 +51,35 @@ type Status struct {
 	// FastForwards counts the passes that started at the head a push
 	// event named without fetching (Result.FastForward).
 	FastForwards int `json:"fastForwards"`
+	// LastApply is what the last pass that reached the cluster did there;
+	// nil without an Applier or before such a pass.
+	LastApply *ApplySummary `json:"lastApply,omitempty"`
+}
+
+// maxApplyListed bounds the drift and failures ApplySummary lists.
+const maxApplyListed = 50
+
+// ApplySummary is what one pass did to the cluster.
+type ApplySummary struct {
+	Counts map[apply.Outcome]int `json:"counts"`
+	// Drift lists fields another manager had changed, taken back (the
+	// first maxApplyListed).
+	Drift []apply.Drift `json:"drift,omitempty"`
+	// Failed lists objects that failed or were in conflict (the first
+	// maxApplyListed).
+	Failed []apply.ObjectResult `json:"failed,omitempty"`
+	Time   time.Time            `json:"time"`
+}
+
+func summarizeApply(r *apply.Result, at time.Time) *ApplySummary {
+	s := &ApplySummary{Counts: r.Counts, Time: at}
+	s.Drift = r.Drift[:min(len(r.Drift), maxApplyListed)]
+	for _, o := range r.Objects {
+		if (o.Outcome == apply.Failed || o.Outcome == apply.Conflict) && len(s.Failed) < maxApplyListed {
+			s.Failed = append(s.Failed, o)
+		}
+	}
+	return s
 }
 
 // GoodPass describes a successful pass.
@@ -232,7 +263,8 @@ func (c *Controller) pass(ctx context.Context) time.Duration {
 		c.notify()
 		return res.RetryAfter
 	}
-	if err == nil && res.Hosts != nil {
+	// A pass that failed only to apply some objects has its host table.
+	if res != nil && !res.Deferred && res.Hosts != nil {
 		c.hosts.Store(res.Hosts)
 		if c.r.cfg.OnResult != nil {
 			c.r.cfg.OnResult(res.Hosts)
@@ -242,6 +274,9 @@ func (c *Controller) pass(ctx context.Context) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.status.Passes++
+	if res != nil && res.Applied != nil {
+		c.status.LastApply = summarizeApply(res.Applied, end)
+	}
 	if err == nil && res.FastForward {
 		c.status.FastForwards++
 	}
@@ -278,6 +313,10 @@ func (s Status) copy() Status {
 	if s.LastError != nil {
 		e := *s.LastError
 		s.LastError = &e
+	}
+	if s.LastApply != nil {
+		a := *s.LastApply
+		s.LastApply = &a
 	}
 	return s
 }

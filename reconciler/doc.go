@@ -12,6 +12,8 @@
 //	                    that made the same changes
 //	render   output.go  render the manifests and the host table (package render)
 //	publish  output.go  write the output folder
+//	apply    output.go  apply the manifests to the cluster (package apply),
+//	                    on every pass; its error comes with the Result
 //
 // A failed step returns a PassError naming it and the commit; credentials
 // never appear in its text (gitrepo.Redact), and errors.Is still finds

@@ -91,5 +91,24 @@ func (r *Reconciler) publish(ctx context.Context, p *passRun) (stepResult, error
 		}
 		p.res.OutputFiles = files
 	}
+	return proceed, nil
+}
+
+// apply applies the rendered manifests to the cluster, on every pass,
+// even one that reused everything: a watch there tells the applier what
+// changed, so a pass with nothing to change sends nothing.
+func (r *Reconciler) apply(ctx context.Context, p *passRun) (stepResult, error) {
+	if r.cfg.Applier == nil {
+		return finished, nil
+	}
+	site := ""
+	if sites := p.at.inv.Sites; len(sites) > 0 {
+		site = sites[0].Metadata.Name
+	}
+	res, err := r.cfg.Applier.Apply(ctx, site, p.at.stream)
+	p.res.Applied = res
+	if err != nil {
+		return finished, fmt.Errorf("applying commit %s: %w", cmp.Or(p.res.StateCommit, p.res.SourceCommit), err)
+	}
 	return finished, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/metalgit/metalgit/alloc"
+	"github.com/metalgit/metalgit/apply"
 	"github.com/metalgit/metalgit/reconciler/internal/gitrepo"
 )
 
@@ -44,6 +45,8 @@ const (
 	StageRender Stage = "render"
 	// StagePublish writes the output folder.
 	StagePublish Stage = "publish"
+	// StageApply applies the manifests to the cluster (Config.Applier).
+	StageApply Stage = "apply"
 )
 
 // PassError is a failed pass: the step it failed in, the commit it was at
@@ -97,6 +100,10 @@ type Result struct {
 	// Reused says what the final attempt took from earlier passes
 	// instead of computing it.
 	Reused Reuse
+	// Applied is what the pass did to the cluster; nil without
+	// Config.Applier. A pass whose apply failed for some objects returns
+	// it with its PassError (see ApplyResult).
+	Applied *apply.Result
 }
 
 // Reuse counts what a pass took from earlier passes (see memo).
@@ -148,7 +155,9 @@ type passRun struct {
 	res      *Result
 }
 
-// Pass runs one reconcile pass. Errors never carry credentials.
+// Pass runs one reconcile pass. Errors never carry credentials. A pass
+// that failed only to apply some objects (StageApply) returns its Result
+// with the error.
 func (r *Reconciler) Pass(ctx context.Context) (*Result, error) {
 	return r.PassAt(ctx, "")
 }
@@ -170,6 +179,12 @@ func (r *Reconciler) PassAt(ctx context.Context, head string) (*Result, error) {
 	if err == nil {
 		res.Following = r.following
 		return res, nil
+	}
+	if inner := (*PassError)(nil); errors.As(err, &inner) && inner.Stage == StageApply {
+		// Git and the output are done: the result goes with the error.
+		res.Following = r.following
+		inner.Err = gitrepo.Redact(inner.Err, p.secrets)
+		return res, inner
 	}
 	if !errors.Is(err, ErrInvalidInventory) {
 		// The working clone may hold a half-written state: clone afresh.
@@ -200,6 +215,7 @@ func (r *Reconciler) run(ctx context.Context, p *passRun) (*Result, error) {
 		{StageCommit, r.commitAndPush},
 		{StageRender, r.render},
 		{StagePublish, r.publish},
+		{StageApply, r.apply},
 	} {
 		next, err := r.step(ctx, p, s)
 		if err != nil || next == finished {

@@ -13,6 +13,7 @@ import (
 func newReconcileCmd() *cobra.Command {
 	var cfg reconciler.Config
 	var verbose bool
+	var af applyFlags
 	cmd := &cobra.Command{
 		Use:   "reconcile --repo URL [--branch BRANCH] [--path DIR] [--output OUTDIR]",
 		Short: "Run one GitOps pass: fetch, validate, allocate, commit and push the state, render",
@@ -24,7 +25,14 @@ state changed, commits the state directory alone (author metalgit
 Metalgit-Source-Commit trailer) and pushes it. When the push is rejected
 because someone pushed first, it fetches the new head, recomputes from it and
 pushes again, up to --max-push-attempts times with jittered backoff; it never
-force-pushes. It then renders the manifests to --output.
+force-pushes. It then renders the manifests to --output and, with
+--kubeconfig or --in-cluster, applies them to the cluster: server-side apply
+as field manager metalgit, each object labelled app.kubernetes.io/managed-by:
+metalgit and metalgit.dev/site: <Site>; a rendered field someone changed is
+set back and reported; an object in the way without those labels is
+reported, not overwritten (unless --adopt); what metalgit applied earlier
+and no longer renders is deleted (the record of what it applied is the
+ConfigMap metalgit-inventory-<Site> in --inventory-namespace).
 
 --repo may be a local path, file://, http://, https://,
 ssh://[user@]host[:port]/path or scp-like [user@]host:path. Credentials are
@@ -51,12 +59,23 @@ METALGIT_SIGNING_KEY_PASSPHRASE.`,
 				level = slog.LevelInfo
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+			cluster, err := af.applier(nil, nil, &cfg)
+			if err != nil {
+				return err
+			}
+			if cluster != nil {
+				defer cluster.Close()
+			}
 			r, err := reconciler.New(cfg)
 			if err != nil {
 				return usageError{err}
 			}
 			defer func() { _ = r.Close() }()
 			res, err := r.Pass(cmd.Context())
+			if res != nil && err != nil {
+				// Git and the output are done; some objects were not applied.
+				printApplied(cmd.OutOrStdout(), res.Applied)
+			}
 			if err != nil {
 				return err
 			}
@@ -74,11 +93,13 @@ METALGIT_SIGNING_KEY_PASSPHRASE.`,
 			if cfg.Output != "" {
 				fmt.Fprintf(w, "wrote %d files to %s\n", len(res.OutputFiles), cfg.Output)
 			}
+			printApplied(w, res.Applied)
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	addGitFlags(f, &cfg)
+	addApplyFlags(f, &af)
 	f.BoolVarP(&verbose, "verbose", "v", false, "log each step to stderr")
 	return cmd
 }

@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/metalgit/metalgit/apply"
 	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/trace"
 	"github.com/metalgit/metalgit/reconciler"
@@ -34,6 +36,7 @@ const (
 
 type serveOptions struct {
 	cfg               reconciler.Config
+	apply             applyFlags
 	interval          time.Duration
 	followWindow      time.Duration
 	passTimeout       time.Duration
@@ -110,6 +113,7 @@ result="deferred" in the metrics and in /status.`,
 	}
 	f := cmd.Flags()
 	addGitFlags(f, &o.cfg)
+	addApplyFlags(f, &o.apply)
 	f.DurationVar(&o.interval, "interval", reconciler.DefaultInterval, "time between passes when no webhook arrives")
 	f.DurationVar(&o.followWindow, "follow-window", reconciler.DefaultFollowWindow, "how long a controller whose push lost to another writer's identical commit leaves its next changes to that writer before pushing them itself; 0 turns following off")
 	f.DurationVar(&o.passTimeout, "pass-timeout", reconciler.DefaultPassTimeout, "upper bound of one pass (shutdown waits for a pass in flight up to this)")
@@ -177,6 +181,20 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	if o.withBoot {
 		cfg.OnResult = func(t *reconciler.HostTable) { publishHosts(store, t, log) }
 	}
+	var ctl *reconciler.Controller
+	var ctlReady atomic.Bool
+	cluster, err := o.apply.applier(metrics.Registry, func(apply.Key) {
+		// Another hand changed an object: a pass takes it back.
+		if ctlReady.Load() {
+			ctl.Trigger()
+		}
+	}, &cfg)
+	if err != nil {
+		return err
+	}
+	if cluster != nil {
+		defer cluster.Close()
+	}
 	r, err := reconciler.New(cfg)
 	if err != nil {
 		return usageError{err}
@@ -193,9 +211,10 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 		}
 		o.dhcpAddr = dhcpAddr
 	}
-	ctl := reconciler.NewController(r, reconciler.ControllerConfig{
+	ctl = reconciler.NewController(r, reconciler.ControllerConfig{
 		Interval: o.interval, PassTimeout: o.passTimeout, Metrics: metrics, Logger: log,
 	})
+	ctlReady.Store(true)
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.listen)
 	if err != nil {
 		return fmt.Errorf("listening: %w", err)

@@ -1,0 +1,97 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+)
+
+// ClusterConfig says how to reach the cluster: a kubeconfig file, or the
+// service account of the pod metalgit runs in.
+type ClusterConfig struct {
+	Kubeconfig string
+	InCluster  bool
+}
+
+// Enabled reports whether a cluster is named at all.
+func (c ClusterConfig) Enabled() bool { return c.Kubeconfig != "" || c.InCluster }
+
+// RESTConfig loads the configuration c names.
+func (c ClusterConfig) RESTConfig() (*rest.Config, error) {
+	switch {
+	case c.Kubeconfig != "" && c.InCluster:
+		return nil, errors.New("--kubeconfig and --in-cluster name two clusters: give one")
+	case c.InCluster:
+		rc, err := rest.InClusterConfig()
+		if err != nil {
+			return nil, fmt.Errorf("--in-cluster: %w", err)
+		}
+		return rc, nil
+	case c.Kubeconfig != "":
+		if _, err := os.Stat(c.Kubeconfig); err != nil {
+			return nil, fmt.Errorf("--kubeconfig: %w", err)
+		}
+		rc, err := clientcmd.BuildConfigFromFlags("", c.Kubeconfig)
+		if err != nil {
+			return nil, fmt.Errorf("--kubeconfig %s: %w", c.Kubeconfig, err)
+		}
+		return rc, nil
+	}
+	return nil, errors.New("no cluster: give --kubeconfig or --in-cluster")
+}
+
+// Cluster applies rendered manifests for any Site of an inventory: one
+// Applier per Site, made on the Site's first pass.
+type Cluster struct {
+	rc  *rest.Config
+	cfg Config
+
+	mu       sync.Mutex
+	appliers map[string]*Applier
+}
+
+// NewCluster returns a Cluster for rc; cfg is every Applier's, its Site
+// set per Apply.
+func NewCluster(rc *rest.Config, cfg Config) *Cluster {
+	return &Cluster{rc: rc, cfg: cfg, appliers: map[string]*Applier{}}
+}
+
+// Apply parses the rendered manifests, labels them for site and applies
+// them (Applier.Apply).
+func (c *Cluster) Apply(ctx context.Context, site string, manifests []byte) (*Result, error) {
+	if site == "" {
+		return nil, errors.New("apply: the inventory has no Site: metalgit labels and prunes by Site")
+	}
+	objs, err := Parse(manifests, site)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	c.mu.Lock()
+	a, ok := c.appliers[site]
+	if !ok {
+		cfg := c.cfg
+		cfg.Site = site
+		a, err = New(c.rc, cfg)
+		if err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+		c.appliers[site] = a
+	}
+	c.mu.Unlock()
+	return a.Apply(ctx, objs)
+}
+
+// Close stops every Applier's watches.
+func (c *Cluster) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, a := range c.appliers {
+		a.Close()
+	}
+}
