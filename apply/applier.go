@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -126,6 +127,9 @@ const (
 	// Deleting: pruned, and still held by a finalizer (a BareMetalHost
 	// being deprovisioned).
 	Deleting Outcome = "deleting"
+	// Held: no longer rendered, kept while a BareMetalHost being
+	// deleted names it.
+	Held     Outcome = "held"
 	Failed   Outcome = "failed"
 	Conflict Outcome = "conflict"
 )
@@ -273,14 +277,31 @@ func (a *Applier) Apply(ctx context.Context, objs []Object) (*Result, error) {
 		}
 	}
 	res.Objects = results
-	for k, uid := range inv {
-		if rendered[k] {
-			continue
+	// BareMetalHosts go first: the Secrets a host being deprovisioned
+	// names are kept until the operator let it go (it reads them while
+	// it deletes the host).
+	var gone []Key
+	for k := range inv {
+		if !rendered[k] {
+			gone = append(gone, k)
 		}
-		r := a.prune(ctx, mapping, k, uid)
+	}
+	sort.Slice(gone, func(i, j int) bool { return isBMH(gone[i]) && !isBMH(gone[j]) })
+	held := map[Key]bool{}
+	for _, k := range gone {
+		r := ObjectResult{Key: k, Outcome: Held, Error: "a BareMetalHost being deleted names it"}
+		if !held[k] {
+			var cur *unstructured.Unstructured
+			r, cur = a.prune(ctx, mapping, k, inv[k])
+			if isBMH(k) && cur != nil && r.Outcome == Deleting {
+				for _, name := range bmhSecrets(cur) {
+					held[Key{Version: "v1", Kind: "Secret", Namespace: k.Namespace, Name: name}] = true
+				}
+			}
+		}
 		res.Objects = append(res.Objects, r)
-		if r.Outcome == Deleting || r.Outcome == Failed {
-			final[k] = uid
+		if r.Outcome == Deleting || r.Outcome == Failed || r.Outcome == Held {
+			final[k] = inv[k]
 		}
 	}
 	if !final.equal(next) {
@@ -366,22 +387,23 @@ func (a *Applier) applyOne(ctx context.Context, m *meta.RESTMapping, o Object, i
 
 // prune deletes an object metalgit applied and no longer renders, only
 // while it carries metalgit's labels and the uid metalgit applied.
-func (a *Applier) prune(ctx context.Context, mapping func(schema.GroupVersionKind) (*meta.RESTMapping, error), k Key, uid types.UID) ObjectResult {
+// It returns the live object it found, if any.
+func (a *Applier) prune(ctx context.Context, mapping func(schema.GroupVersionKind) (*meta.RESTMapping, error), k Key, uid types.UID) (ObjectResult, *unstructured.Unstructured) {
 	res := ObjectResult{Key: k}
 	m, err := mapping(k.GVK())
 	if err != nil {
 		res.Outcome, res.Error = Failed, err.Error()
-		return res
+		return res, nil
 	}
 	cur := a.live.get(m.Resource, k.Namespace, k.Name)
 	if cur == nil || (uid != "" && cur.GetUID() != uid) {
 		// Gone, or no longer metalgit's: nothing to delete.
 		res.Outcome = Pruned
-		return res
+		return res, nil
 	}
 	if cur.GetDeletionTimestamp() != nil {
 		res.Outcome = Deleting
-		return res
+		return res, cur
 	}
 	precond := cur.GetUID()
 	err = a.resource(m, k.Namespace).Delete(ctx, k.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &precond}})
@@ -395,7 +417,26 @@ func (a *Applier) prune(ctx context.Context, mapping func(schema.GroupVersionKin
 	default:
 		res.Outcome = Pruned
 	}
-	return res
+	return res, cur
+}
+
+func isBMH(k Key) bool { return k.Group == "metal3.io" && k.Kind == "BareMetalHost" }
+
+// bmhSecrets lists the Secrets a BareMetalHost names besides its BMC
+// credentials (which metalgit never renders).
+func bmhSecrets(u *unstructured.Unstructured) []string {
+	var out []string
+	for _, path := range [][]string{
+		{"spec", "preprovisioningNetworkDataName"},
+		{"spec", "networkData", "name"},
+		{"spec", "userData", "name"},
+		{"spec", "metaData", "name"},
+	} {
+		if name, _, _ := unstructured.NestedString(u.Object, path...); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func (a *Applier) ours(u *unstructured.Unstructured) bool {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -190,7 +191,7 @@ func (l *live) close() {
 // specChanged tells an update that may touch what metalgit renders from
 // one that cannot: a status written through its subresource (the Bare
 // Metal Operator's, every few seconds while a host provisions) changes
-// neither the generation nor the labels and annotations.
+// neither the generation nor the labels, annotations and finalizers.
 func specChanged(oldObj, newObj any) bool {
 	o, ok1 := oldObj.(*unstructured.Unstructured)
 	n, ok2 := newObj.(*unstructured.Unstructured)
@@ -200,5 +201,6 @@ func specChanged(oldObj, newObj any) bool {
 	if n.GetGeneration() == 0 || o.GetGeneration() != n.GetGeneration() || n.GetDeletionTimestamp() != nil {
 		return true
 	}
-	return !maps.Equal(o.GetLabels(), n.GetLabels()) || !maps.Equal(o.GetAnnotations(), n.GetAnnotations())
+	return !maps.Equal(o.GetLabels(), n.GetLabels()) || !maps.Equal(o.GetAnnotations(), n.GetAnnotations()) ||
+		!slices.Equal(o.GetFinalizers(), n.GetFinalizers())
 }

@@ -20,7 +20,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		objects: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "metalgit_apply_objects_total",
-			Help: "Objects passes applied to the cluster, by outcome (created, updated, unchanged, adopted, pruned, deleting, failed, conflict).",
+			Help: "Objects passes applied to the cluster, by outcome (created, updated, unchanged, adopted, pruned, deleting, held, failed, conflict).",
 		}, []string{"outcome"}),
 		drift: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "metalgit_apply_drift_total",
@@ -51,7 +51,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
-var outcomes = []Outcome{Created, Updated, Unchanged, Adopted, Pruned, Deleting, Failed, Conflict}
+var outcomes = []Outcome{Created, Updated, Unchanged, Adopted, Pruned, Deleting, Held, Failed, Conflict}
 
 func (m *Metrics) observe(r *Result) {
 	if m == nil {

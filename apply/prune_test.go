@@ -3,6 +3,8 @@ package apply_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -135,5 +137,56 @@ func TestPruneOnlyOwn(t *testing.T) {
 	}
 	if res.Counts[apply.Pruned] != 0 || res.Counts[apply.Deleting] != 0 {
 		t.Errorf("third pass: %v", res.Counts)
+	}
+}
+
+// TestPruneHoldsSecretsOfDeletingHost: a Secret that a BareMetalHost being
+// deleted names (its preprovisioning network data) is kept until the
+// operator let the host go: the operator reads it while deprovisioning.
+func TestPruneHoldsSecretsOfDeletingHost(t *testing.T) {
+	c := startCluster(t)
+	ctx := context.Background()
+	changes := make(chan apply.Key, 100)
+	a := c.applier(t, func(cfg *apply.Config) { cfg.OnChange = func(k apply.Key) { changes <- k } })
+	stream := fleet(2, func(i int, b *strings.Builder) {
+		fmt.Fprintf(b, "  preprovisioningNetworkDataName: server-%02d-bmc\n", i)
+	})
+	if _, _, err := c.run(t, a, stream); err != nil {
+		t.Fatal(err)
+	}
+	fin := `{"metadata":{"finalizers":["baremetalhost.metal3.io"]}}`
+	if _, err := c.dyn.Resource(bmhGVR).Namespace(ns).Patch(ctx, "server-01", types.MergePatchType, []byte(fin), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitChanges(t, changes, "server-01", 1)
+	var kept []apply.Object
+	for _, o := range parse(t, stream) {
+		if !strings.HasPrefix(o.Key.Name, "server-01") {
+			kept = append(kept, o)
+		}
+	}
+	res, err := a.Apply(ctx, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomeOf(res, "BareMetalHost", "server-01"); got != apply.Deleting {
+		t.Fatalf("server-01: %s, want deleting", got)
+	}
+	if got := outcomeOf(res, "Secret", "server-01-bmc"); got != apply.Held {
+		t.Fatalf("server-01-bmc while its host is deleted: %s, want held", got)
+	}
+	c.get(t, secretGVR, "server-01-bmc")
+
+	if _, err := c.dyn.Resource(bmhGVR).Namespace(ns).Patch(ctx, "server-01", types.MergePatchType,
+		[]byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitChanges(t, changes, "server-01", 1)
+	res, err = a.Apply(ctx, kept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomeOf(res, "Secret", "server-01-bmc"); got != apply.Pruned {
+		t.Fatalf("server-01-bmc after its host is gone: %s, want pruned", got)
 	}
 }

@@ -136,6 +136,26 @@ func (e *Env) UserConfig(t testing.TB, name string, groups ...string) *rest.Conf
 	return u.Config()
 }
 
+// Kubeconfig writes a kubeconfig file for the user name in groups (as
+// system:masters for an administrator) into the test's temporary
+// directory and returns its path: for processes the test starts.
+func (e *Env) Kubeconfig(t testing.TB, name string, groups ...string) string {
+	t.Helper()
+	u, err := e.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		t.Fatalf("kubetest: add user %s: %v", name, err)
+	}
+	b, err := u.KubeConfig()
+	if err != nil {
+		t.Fatalf("kubetest: kubeconfig of %s: %v", name, err)
+	}
+	path := filepath.Join(t.TempDir(), name+".kubeconfig")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // Namespace creates a namespace named after prefix (with a random suffix)
 // and returns its name. It is not deleted: the API server has no
 // namespace controller and goes away with the test anyway.

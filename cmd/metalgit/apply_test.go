@@ -1,0 +1,212 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/metalgit/metalgit/internal/bmotest"
+	"github.com/metalgit/metalgit/internal/kubetest"
+)
+
+// metal3CRDs are the eleven CRDs the Bare Metal Operator watches.
+var metal3CRDs = []string{"baremetalhosts", "bmceventsubscriptions", "dataimages", "firmwareschemas", "hardwaredata",
+	"hostclaims", "hostdeploypolicies", "hostfirmwarecomponents", "hostfirmwaresettings", "hostupdatepolicies",
+	"preprovisioningimages"}
+
+var bmhGVR = schema.GroupVersionResource{Group: "metal3.io", Version: "v1alpha1", Resource: "baremetalhosts"}
+
+// operatorCluster is a real API server with the Metal3 and Multus CRDs
+// and the real Bare Metal Operator in its test mode; it returns the
+// administrator's kubeconfig.
+func operatorCluster(t *testing.T) (string, dynamic.Interface, *kubetest.Env) {
+	t.Helper()
+	env := kubetest.Start(t)
+	files := []string{kubetest.CRDFile(t, "networks-crd.yaml")}
+	for _, c := range metal3CRDs {
+		files = append(files, kubetest.CRDFile(t, "metal3.io_"+c+".yaml"))
+	}
+	env.InstallCRDs(t, files...)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "metal3-system"}}
+	if _, err := env.Client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := env.Kubeconfig(t, "admin", "system:masters")
+	bmotest.Start(t, kubeconfig)
+	return kubeconfig, dynamic.NewForConfigOrDie(env.Config), env
+}
+
+// bmcSecrets creates the BMC credentials of the hosts named, as an
+// operator does by hand (metalgit never holds BMC passwords).
+func bmcSecrets(t *testing.T, env *kubetest.Env, hosts ...string) {
+	t.Helper()
+	for _, h := range hosts {
+		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: h + "-bmc", Namespace: "metal3-system"},
+			StringData: map[string]string{"username": "admin", "password": "pw-" + h}}
+		if _, err := env.Client.CoreV1().Secrets("metal3-system").Create(t.Context(), s, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// siteWithoutComponents drops the Site's deploy and metallb sections, whose
+// HelmReleases and MetalLB pools need CRDs this cluster has not.
+func siteWithoutComponents(t *testing.T, seed string) {
+	t.Helper()
+	path := filepath.Join(seed, "inventory.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start, end := strings.Index(s, "  deploy:"), strings.Index(s, "  bootstrap:")
+	if start < 0 || end < start {
+		t.Fatalf("inventory.yaml has no deploy … bootstrap sections")
+	}
+	if err := os.WriteFile(path, []byte(s[:start]+s[end:]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func provisioningState(t *testing.T, dyn dynamic.Interface, name string) (string, error) {
+	t.Helper()
+	u, err := dyn.Resource(bmhGVR).Namespace("metal3-system").Get(t.Context(), name, metav1.GetOptions{})
+	if err != nil {
+		return "", err
+	}
+	state, _, _ := unstructured.NestedString(u.Object, "status", "provisioning", "state")
+	return state, nil
+}
+
+func waitState(t *testing.T, dyn dynamic.Interface, name string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	var state string
+	for time.Now().Before(deadline) {
+		s, err := provisioningState(t, dyn, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state = s
+		for _, w := range want {
+			if state == w {
+				return
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("BareMetalHost %s stayed %q, want one of %v", name, state, want)
+}
+
+// TestReconcileAppliesToOperator: `metalgit reconcile --kubeconfig` puts
+// the rendered fleet into a cluster where the real Bare Metal Operator
+// takes the BareMetalHosts through registration and inspection to
+// provisioned (a bound machine's image) or available; a second pass
+// changes nothing; a host removed from Git is deleted through the
+// operator's finalizer, kept in the inventory as deleting until it is
+// gone, then pruned.
+func TestReconcileAppliesToOperator(t *testing.T) {
+	kubeconfig, dyn, env := operatorCluster(t)
+	remote := bareRemoteWith(t, siteWithoutComponents)
+	hosts := []string{"server-01", "server-02", "server-03", "server-04", "server-05", "server-06",
+		"server-07", "server-08", "server-09", "server-10"}
+	bmcSecrets(t, env, hosts...)
+	args := []string{"reconcile", "--repo", "file://" + remote, "--kubeconfig", kubeconfig}
+
+	out := reconcileOK(t, args)
+	if !strings.Contains(out, " 0 failed") && strings.Contains(out, "failed") {
+		t.Fatalf("first pass:\n%s", out)
+	}
+	if !strings.Contains(out, "created") {
+		t.Fatalf("first pass created nothing:\n%s", out)
+	}
+	waitState(t, dyn, "server-01", "provisioned") // bound: gpu-workers-0's image
+	waitState(t, dyn, "server-03", "available")   // unbound
+
+	out = reconcileOK(t, args)
+	if strings.Contains(out, "created") || strings.Contains(out, "updated") {
+		t.Errorf("second pass changed objects:\n%s", out)
+	}
+
+	// server-07 leaves Git.
+	work := filepath.Join(t.TempDir(), "work")
+	gitOut(t, filepath.Dir(work), "clone", "-q", remote, work)
+	gitOut(t, work, "rm", "-q", "hosts/server-07.yaml")
+	gitOut(t, work, "-c", "user.name=t", "-c", "user.email=t@example", "commit", "-q", "-m", "server-07 leaves")
+	gitOut(t, work, "push", "-q", "origin", "main")
+	out = reconcileOK(t, args)
+	if !strings.Contains(out, "deleting") && !strings.Contains(out, "pruned") {
+		t.Fatalf("pass after removal:\n%s", out)
+	}
+	// The operator deprovisions it and lets it go.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		_, err := provisioningState(t, dyn, "server-07")
+		if apierrors.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			u, _ := dyn.Resource(bmhGVR).Namespace("metal3-system").Get(t.Context(), "server-07", metav1.GetOptions{})
+			var status, fin any
+			if u != nil {
+				status, fin = u.Object["status"], u.GetFinalizers()
+			}
+			t.Fatalf("server-07 was never deleted (%v): finalizers %v, status %v", err, fin, status)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	out = reconcileOK(t, args)
+	if strings.Contains(out, "deleting") {
+		t.Errorf("server-07 still deleting after it is gone:\n%s", out)
+	}
+	cm, err := env.Client.CoreV1().ConfigMaps("metalgit-system").Get(t.Context(), "metalgit-inventory-dc1", metav1.GetOptions{})
+	if err != nil || len(cm.BinaryData["inventory.json.gz"]) == 0 {
+		t.Fatalf("inventory ConfigMap: %v", err)
+	}
+}
+
+func reconcileOK(t *testing.T, args []string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if code := run(ctx, args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("metalgit %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, &stdout, &stderr)
+	}
+	t.Logf("metalgit reconcile:\n%s", &stdout)
+	return stdout.String()
+}
+
+// bareRemoteWith is bareRemote with edit applied to the seed before its
+// first commit.
+func bareRemoteWith(t *testing.T, edit func(t *testing.T, seed string)) string {
+	t.Helper()
+	tmp := t.TempDir()
+	bare, seed := filepath.Join(tmp, "remote.git"), filepath.Join(tmp, "seed")
+	gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
+	if out, err := exec.Command("cp", "-R", "../../examples/dc1", seed).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if err := os.RemoveAll(filepath.Join(seed, "state")); err != nil {
+		t.Fatal(err)
+	}
+	edit(t, seed)
+	gitOut(t, seed, "init", "-q", "-b", "main")
+	gitOut(t, seed, "add", "-A")
+	gitOut(t, seed, "commit", "-q", "-m", "inventory")
+	gitOut(t, seed, "push", "-q", bare, "main")
+	return bare
+}
