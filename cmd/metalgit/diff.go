@@ -149,7 +149,7 @@ func openSide(name, root, rev string) (diffSide, error) {
 	}
 	return diffSide{
 		name:  name,
-		label: fmt.Sprintf("%s (%s)", rev, r.Commit[:min(12, len(r.Commit))]),
+		label: fmt.Sprintf("%s at %s", rev, r.Commit[:min(12, len(r.Commit))]),
 		src:   inventorySource{fsys: r.FS, root: r.Root},
 	}, nil
 }
