@@ -266,3 +266,28 @@ func TestDiffFetchesNothing(t *testing.T) {
 		t.Fatalf("diff sent %d requests to the URL in the kustomization", n)
 	}
 }
+
+// TestDiffDocExample makes the change docs/commands.md describes and
+// checks that diff prints what the page shows, the commit aside.
+func TestDiffDocExample(t *testing.T) {
+	page, err := os.ReadFile("../../docs/commands.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const command = "$ metalgit diff --base main dc1\n"
+	_, block, ok := strings.Cut(string(page), "```text\n"+command)
+	if !ok {
+		t.Fatalf("docs/commands.md shows no %q", command)
+	}
+	want, _, _ := strings.Cut(block, "```\n")
+	repo := newDiffRepo(t)
+	diffCases["markdown"].change(t, filepath.Join(repo, "dc1"))
+	code, stdout, stderr := runCLI(t, strings.Fields(command)[2:]...)
+	if code != exitOK || stderr != "" {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	norm := func(s string) string { return commitHash.ReplaceAllString(s, " at COMMIT") }
+	if d := cmp.Diff(norm(want), norm(stdout)); d != "" {
+		t.Errorf("docs/commands.md shows another output (-page +actual):\n%s", d)
+	}
+}
