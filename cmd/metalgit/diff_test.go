@@ -291,3 +291,47 @@ func TestDiffDocExample(t *testing.T) {
 		t.Errorf("docs/commands.md shows another output (-page +actual):\n%s", d)
 	}
 }
+
+// TestDiffOutputKustomization: each side's render/kustomization.yaml is
+// read from that side's tree and applied to it; one reached through a
+// link is refused as render refuses it.
+func TestDiffOutputKustomization(t *testing.T) {
+	repo := newDiffRepo(t)
+	overlay := filepath.Join(repo, "dc1", "render")
+	if err := os.Mkdir(overlay, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	k := "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ncommonAnnotations: {team: infra}\n"
+	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, repo, "an output kustomization")
+	if err := os.RemoveAll(overlay); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, "diff", "--base", "main", "dc1")
+	want := "~ BareMetalHost metal3-system/server-01\n    metadata.annotations.team: \"infra\" → (none)\n"
+	if code != exitOK || !strings.Contains(stdout, want) {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s\nwant %q", code, stdout, stderr, want)
+	}
+
+	if err := os.MkdirAll(filepath.Join(repo, "elsewhere"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "elsewhere", "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../elsewhere", overlay); err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, repo, "a linked output kustomization")
+	_, _, renderErr := runCLI(t, "render", "dc1")
+	if err := os.Remove(overlay); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI(t, "diff", "--base", "main", "dc1")
+	wantErr := "is not a directory (a symbolic link is not followed)"
+	if code != exitDiffFailed || stdout != "" || !strings.Contains(renderErr, wantErr) || !strings.Contains(stderr, "Error: base (main at ") || !strings.Contains(stderr, wantErr) {
+		t.Errorf("exit %d, stdout %q, stderr %q (render: %q); want %d and %q", code, stdout, stderr, renderErr, exitDiffFailed, wantErr)
+	}
+}
