@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -91,7 +92,7 @@ func runDiff(cmd *cobra.Command, root string, flags diffFlags) error {
 	if err != nil {
 		return err
 	}
-	head := diffSide{name: "head", label: "working tree", src: inventorySource{root: root}}
+	head := diffSide{name: "head", label: "working tree", path: root, src: inventorySource{root: root}}
 	if flags.head != "" {
 		if head, err = openSide("head", root, flags.head); err != nil {
 			return err
@@ -138,7 +139,27 @@ func runDiff(cmd *cobra.Command, root string, flags diffFlags) error {
 type diffSide struct {
 	name  string // base or head
 	label string // the revision and its commit, or "working tree"
+	path  string // the inventory path as the user wrote it
 	src   inventorySource
+}
+
+// file names a file of the side as the working tree's would be named:
+// below the path the user wrote, not the revision's tree.
+func (s diffSide) file(name string) string {
+	if s.src.fsys == nil {
+		return name
+	}
+	if name == s.src.root {
+		return s.path
+	}
+	rest := name
+	if s.src.root != "." {
+		var below bool
+		if rest, below = strings.CutPrefix(name, s.src.root+"/"); !below {
+			return name
+		}
+	}
+	return filepath.Join(s.path, filepath.FromSlash(rest))
 }
 
 // openSide reads the inventory directory root as revision rev has it.
@@ -149,6 +170,7 @@ func openSide(name, root, rev string) (diffSide, error) {
 	}
 	return diffSide{
 		name:  name,
+		path:  root,
 		label: fmt.Sprintf("%s at %s", rev, r.Commit[:min(12, len(r.Commit))]),
 		src:   inventorySource{fsys: r.FS, root: r.Root},
 	}, nil
@@ -185,6 +207,7 @@ func printSideProblems(w io.Writer, s diffSide, problems schemas.Problems) {
 	problems.Sort()
 	fmt.Fprintf(w, "%s (%s) has %s:\n", s.name, s.label, problemCount(problems))
 	for _, p := range problems.Truncate(schemas.MaxProblems) {
+		p.File = s.file(p.File)
 		fmt.Fprintf(w, "%s: %s\n", s.name, p.String())
 	}
 }

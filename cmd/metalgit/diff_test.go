@@ -226,6 +226,14 @@ func TestDiffRefusesEscapingSymlink(t *testing.T) {
 	if strings.Contains(stderr, "head") {
 		t.Errorf("the head is blamed too:\n%s", stderr)
 	}
+
+	// From inside the inventory, the base's files are named as render
+	// names the working tree's: below the path given.
+	t.Chdir(filepath.Join(repo, "dc1"))
+	want := "\nbase: hosts/evil.yaml: " + strings.TrimPrefix(problem, "dc1/hosts/evil.yaml: ") + "\n"
+	if code, _, stderr := runCLI(t, "diff", "--base", "main"); code != exitDiffFailed || !strings.Contains(stderr, want) {
+		t.Errorf("diff in dc1: exit %d, stderr:\n%s\nwant the line %q", code, stderr, want)
+	}
 }
 
 // TestDiffFetchesNothing: a revision whose inventory is a kustomization
