@@ -5,7 +5,7 @@ import "context"
 // BuildWith exposes buildWith to the tests: the kustomize pass forced on or
 // off, without a cache.
 func BuildWith(objs []object, overlay string, viaKustomize bool) ([]byte, error) {
-	return buildWith(context.Background(), objs, overlay, viaKustomize, nil)
+	return buildWith(context.Background(), objs, overlaySource{path: overlay}, viaKustomize, nil)
 }
 
 // Objects returns the generated objects of an input, unbuilt.

@@ -71,14 +71,14 @@ const partSize = 64
 // A cache (nil for none) skips the work for what an earlier build did:
 // each object's YAML without an output kustomization, each part's build
 // with one.
-func build(ctx context.Context, objs []object, overlay string, cache *Cache) ([]byte, error) {
-	return buildWith(ctx, objs, overlay, overlay != "", cache)
+func build(ctx context.Context, objs []object, overlay overlaySource, cache *Cache) ([]byte, error) {
+	return buildWith(ctx, objs, overlay, overlay.path != "", cache)
 }
 
 // buildWith is build, with the kustomize pass forced on or off.
 // Parts not started when ctx is done are not built, and the build
 // returns ctx's error.
-func buildWith(ctx context.Context, objs []object, overlay string, viaKustomize bool, cache *Cache) ([]byte, error) {
+func buildWith(ctx context.Context, objs []object, overlay overlaySource, viaKustomize bool, cache *Cache) ([]byte, error) {
 	sortObjects(objs)
 	// Two objects must not share a file name (fileName), checked without
 	// building the names: by lower-cased kind and name.
@@ -98,7 +98,7 @@ func buildWith(ctx context.Context, objs []object, overlay string, viaKustomize 
 		seen[f] = true
 	}
 	var ov *overlayFiles
-	if viaKustomize && overlay != "" {
+	if viaKustomize && overlay.path != "" {
 		var err error
 		if ov, err = loadOverlay(overlay); err != nil {
 			return nil, err
@@ -155,7 +155,7 @@ func buildWith(ctx context.Context, objs []object, overlay string, viaKustomize 
 			id := objectKey{r.kind, r.namespace, r.name}
 			if i, dup := byID[id]; dup {
 				if !bytes.Equal(out[i].doc, r.doc) {
-					return nil, fmt.Errorf("applying the output kustomization %s: it makes %s/%s/%s differently for different hosts; metalgit applies it to a few hosts at a time, so it must not copy values between objects", overlay, r.kind, r.namespace, r.name)
+					return nil, fmt.Errorf("applying the output kustomization %s: it makes %s/%s/%s differently for different hosts; metalgit applies it to a few hosts at a time, so it must not copy values between objects", overlay.path, r.kind, r.namespace, r.name)
 				}
 				continue
 			}
@@ -356,21 +356,30 @@ type overlayFiles struct {
 	key   cacheKey          // of names and files
 }
 
+// overlaySource names the output kustomization: a file of the operating
+// system (fsys nil), or a slash-separated path in fsys, such as a Git
+// revision's tree; path "" for none.
+type overlaySource struct {
+	fsys fs.FS
+	path string
+}
+
 // loadOverlay reads the output kustomization's directory (every file
 // below it, hidden ones excepted), the kustomization as kustomization.yaml
 // with the generated objects added as a base resource and metalgit's
 // transformer configuration added to its configurations. Files it
 // references outside its directory are not read: kustomize reports them
 // as missing.
-func loadOverlay(path string) (*overlayFiles, error) {
+func loadOverlay(src overlaySource) (*overlayFiles, error) {
+	path := src.path
 	dir := filepath.Dir(path)
-	data, err := os.ReadFile(path)
+	data, err := readFile(src.fsys, path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the output kustomization: %w", err)
 	}
 	files := map[string][]byte{}
 	var total int64
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = walkDir(src.fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -400,7 +409,7 @@ func loadOverlay(path string) (*overlayFiles, error) {
 		if total += info.Size(); total > schemas.MaxInventoryBytes {
 			return fmt.Errorf("the files hold more than %d bytes", schemas.MaxInventoryBytes)
 		}
-		content, err := os.ReadFile(p)
+		content, err := readFile(src.fsys, p)
 		if err != nil {
 			return err
 		}
@@ -470,4 +479,23 @@ func loadOverlay(path string) (*overlayFiles, error) {
 	}
 	ov.key = kh.sum()
 	return ov, nil
+}
+
+// readFile reads the file at name: in fsys, or, for a nil fsys, on the
+// operating system's files.
+func readFile(fsys fs.FS, name string) ([]byte, error) {
+	if fsys == nil {
+		return os.ReadFile(name)
+	}
+	return fs.ReadFile(fsys, name)
+}
+
+// walkDir walks dir: in fsys, or, for a nil fsys, on the operating
+// system's files with filepath.WalkDir, which does not follow dir itself
+// when it is a symbolic link. Neither follows the links below dir.
+func walkDir(fsys fs.FS, dir string, fn fs.WalkDirFunc) error {
+	if fsys == nil {
+		return filepath.WalkDir(dir, fn)
+	}
+	return fs.WalkDir(fsys, dir, fn)
 }

@@ -25,7 +25,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -78,6 +80,13 @@ type Input struct {
 	// Root is the inventory root, where render/kustomization.yaml is
 	// looked up; "" means Inventory.Root.
 	Root string
+	// FS, when set, is where Root lies (a slash-separated path in FS, as
+	// schemas.LoadOptions.FS has it): the inventory's output kustomization
+	// is read from FS, under the same rules (a real directory, a regular
+	// file, no link followed), so that a Git revision renders without
+	// being checked out. Options.OutputKustomization is still a file of
+	// the operating system.
+	FS fs.FS
 }
 
 // Options tune Render.
@@ -173,7 +182,7 @@ func Report(in Input, opts Options) ([]byte, []Omission, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	overlay, err := outputKustomization(in.Root, opts.OutputKustomization)
+	overlay, err := outputKustomization(in.FS, in.Root, opts.OutputKustomization)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -188,47 +197,55 @@ func Report(in Input, opts Options) ([]byte, []Omission, error) {
 	return out, omitted, nil
 }
 
-// outputKustomization returns the overlay to apply, "" for none.
-func outputKustomization(root, explicit string) (string, error) {
+// outputKustomization returns the overlay to apply, path "" for none:
+// explicit, a file of the operating system, or else the inventory's own
+// below root (in fsys when it is set).
+func outputKustomization(fsys fs.FS, root, explicit string) (overlaySource, error) {
 	if explicit != "" {
 		info, err := os.Stat(explicit)
 		if err != nil {
-			return "", fmt.Errorf("reading the output kustomization: %w", err)
+			return overlaySource{}, fmt.Errorf("reading the output kustomization: %w", err)
 		}
 		if info.IsDir() {
-			return "", fmt.Errorf("output kustomization %s is a directory; name the kustomization file", explicit)
+			return overlaySource{}, fmt.Errorf("output kustomization %s is a directory; name the kustomization file", explicit)
 		}
-		return explicit, nil
+		return overlaySource{path: explicit}, nil
 	}
 	if root == "" {
-		return "", nil
+		return overlaySource{}, nil
 	}
 	// The inventory's own output kustomization is read from the
 	// repository, which pull requests write to: it must be a regular
 	// file in a real directory below root, not reached through a link.
 	dir, file := filepath.Split(filepath.FromSlash(DefaultOutputKustomization))
-	path := filepath.Join(root, dir, file)
-	info, err := os.Lstat(filepath.Join(root, dir))
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+	join, lstat := filepath.Join, os.Lstat
+	if fsys != nil {
+		dir, file = path.Split(DefaultOutputKustomization)
+		join = path.Join
+		lstat = func(name string) (fs.FileInfo, error) { return fs.Lstat(fsys, name) }
+	}
+	file = join(root, dir, file)
+	info, err := lstat(join(root, dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return overlaySource{}, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading the output kustomization: %w", err)
+		return overlaySource{}, fmt.Errorf("reading the output kustomization: %w", err)
 	}
 	if !info.IsDir() {
-		return "", fmt.Errorf("reading the output kustomization: %s is not a directory (a symbolic link is not followed)", filepath.Join(root, dir))
+		return overlaySource{}, fmt.Errorf("reading the output kustomization: %s is not a directory (a symbolic link is not followed)", join(root, dir))
 	}
-	info, err = os.Lstat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return "", nil
+	info, err = lstat(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return overlaySource{}, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading the output kustomization: %w", err)
+		return overlaySource{}, fmt.Errorf("reading the output kustomization: %w", err)
 	}
 	if !info.Mode().IsRegular() {
-		return "", fmt.Errorf("reading the output kustomization: %s is not a regular file (a symbolic link is not followed)", path)
+		return overlaySource{}, fmt.Errorf("reading the output kustomization: %s is not a regular file (a symbolic link is not followed)", file)
 	}
-	return path, nil
+	return overlaySource{fsys: fsys, path: file}, nil
 }
 
 // object is one generated manifest.

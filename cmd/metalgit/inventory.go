@@ -8,7 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/metalgit/metalgit/alloc"
@@ -66,17 +68,36 @@ func checkInventory(ctx context.Context, root string, flags inventoryFlags, rend
 	if err := checkRoot(root); err != nil {
 		return nil, err
 	}
-	inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir, Context: ctx})
+	return checkInventoryIn(ctx, inventorySource{root: root}, flags, rendering)
+}
+
+// inventorySource is where an inventory is read: the operating system's
+// files (fsys nil, root a path on disk), or a file system such as a Git
+// revision's tree (root a slash-separated path in fsys).
+type inventorySource struct {
+	fsys fs.FS
+	root string
+}
+
+// checkInventoryIn is checkInventory for an inventory in src, whose root
+// the caller checked, with flags checked.
+func checkInventoryIn(ctx context.Context, src inventorySource, flags inventoryFlags, rendering bool) (*check, error) {
+	root := src.root
+	inv, problems, err := schemas.Load(root, schemas.LoadOptions{StateDir: flags.stateDir, Context: ctx, FS: src.fsys})
 	if err != nil {
 		return nil, err
 	}
 	problems = append(problems, inv.Validate()...)
-	c := &check{loaded: &loaded{inv: inv, stateDir: filepath.Join(root, flags.stateDir)}}
+	stateDir := filepath.Join(root, flags.stateDir)
+	if src.fsys != nil {
+		stateDir = path.Join(root, filepath.ToSlash(flags.stateDir))
+	}
+	c := &check{loaded: &loaded{inv: inv, stateDir: stateDir}}
 	if len(problems) > 0 {
 		c.problems = problems
 		return c, nil
 	}
-	st, problems, err := readState(root, flags)
+	st, problems, err := readState(src, flags)
 	if err != nil {
 		return nil, err
 	}
@@ -144,13 +165,41 @@ func (f *inventoryFlags) check() error {
 	return nil
 }
 
-// readState reads the state directory below root, refusing one reached
-// through a symbolic link.
-func readState(root string, flags inventoryFlags) (*state.State, schemas.Problems, error) {
-	if err := schemas.CheckStateDirOnDisk(root, flags.stateDir); err != nil {
+// readState reads the state directory below the inventory root,
+// refusing one reached through a symbolic link.
+func readState(src inventorySource, flags inventoryFlags) (*state.State, schemas.Problems, error) {
+	if src.fsys != nil {
+		dir := path.Join(src.root, filepath.ToSlash(flags.stateDir))
+		if err := checkStateDirIn(src.fsys, src.root, flags.stateDir); err != nil {
+			return nil, nil, err
+		}
+		return state.ReadFS(src.fsys, dir)
+	}
+	if err := schemas.CheckStateDirOnDisk(src.root, flags.stateDir); err != nil {
 		return nil, nil, err
 	}
-	return state.Read(filepath.Join(root, flags.stateDir))
+	return state.Read(filepath.Join(src.root, flags.stateDir))
+}
+
+// checkStateDirIn is schemas.CheckStateDirOnDisk for a state directory
+// in fsys: every element of its path that exists must be a directory,
+// not a symbolic link.
+func checkStateDirIn(fsys fs.FS, root, dir string) error {
+	p := root
+	for part := range strings.SplitSeq(path.Clean(filepath.ToSlash(dir)), "/") {
+		p = path.Join(p, part)
+		info, err := fs.Lstat(fsys, p)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return &schemas.StateDirError{Dir: dir, Reason: err.Error()}
+		}
+		if !info.IsDir() {
+			return &schemas.StateDirError{Dir: dir, Reason: fmt.Sprintf("cannot be read: %s is not a directory (a symbolic link is never followed); remove it", p)}
+		}
+	}
+	return nil
 }
 
 func (f *inventoryFlags) register(cmdFlags interface {

@@ -32,6 +32,19 @@ type reportedError struct{ msg string }
 
 func (e reportedError) Error() string { return e.msg }
 
+// exitError ends a command with an exit code of its own, for commands
+// whose codes differ from the others': diff's 1 means differences, so
+// its failures exit 2, as git diff --exit-code and kubectl diff do. err
+// is printed as the others are (a reportedError with no message prints
+// nothing).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
 // run executes the command line and returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
@@ -42,10 +55,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	var reported reportedError
 	var usage usageError
+	var coded exitError
 	switch {
 	case ctx.Err() != nil && errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "Error: interrupted")
 		return exitInterrupted
+	case errors.As(err, &coded):
+		if errors.As(err, &reported) && reported.msg == "" {
+			return coded.code
+		}
+		fmt.Fprintln(stderr, "Error:", err)
+		if errors.As(err, &usage) {
+			fmt.Fprintln(stderr, "Run 'metalgit --help' for usage.")
+		}
+		return coded.code
 	case errors.As(err, &reported):
 		if reported.msg != "" {
 			fmt.Fprintln(stderr, "Error:", reported.msg)
@@ -86,7 +109,7 @@ writes those decisions to the state directory.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newValidateCmd(), newPlanCmd(), newAllocateCmd(), newRenderCmd(), newReconcileCmd(), newServeCmd(), newBootCmd(), newVersionCmd())
+	root.AddCommand(newValidateCmd(), newPlanCmd(), newAllocateCmd(), newRenderCmd(), newDiffCmd(), newReconcileCmd(), newServeCmd(), newBootCmd(), newVersionCmd())
 	return root
 }
 
