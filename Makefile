@@ -59,6 +59,13 @@ KUBE_DIR          ?= $(CACHE_DIR)/kube-$(KUBE_VERSION)
 # Passed to `go test` by `make test`: the directory holding kube-apiserver and etcd.
 METALGIT_KUBE_BIN ?= $(abspath $(KUBE_DIR))/bin
 
+# The Metal3 Bare Metal Operator the apply tests run in its test mode
+# (hack/bmo.sh builds it from the module proxy; about 15 minutes cold).
+BMO_VERSION      ?= $(METAL3_APIS_VERSION)
+BMO_DIR          ?= $(CACHE_DIR)/bmo-$(BMO_VERSION)
+# Passed to `go test` by `make test`: the directory holding bmo.
+METALGIT_BMO_BIN ?= $(abspath $(BMO_DIR))/bin
+
 # The Linux kernel the end-to-end PXE tests boot in QEMU (hack/pxe-kernel.sh:
 # Debian's linux-image package, downloaded with apt, never installed).
 PXE_DIR          ?= $(CACHE_DIR)/pxe-kernel
@@ -87,7 +94,7 @@ DEMO_GIT = GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@localhost \
 	GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@localhost git
 
 .PHONY: kube clean-kube help build test check fmt-check vet tidy-check lint lint-config tools \
-        versions ci demo bench fuzz clean clean-tools crds clean-crds pxe-kernel
+        versions ci demo bench fuzz clean clean-tools crds clean-crds pxe-kernel bmo
 
 help: ## Show this help.
 	@echo 'Usage: make <target> [VAR=value ...]'
@@ -104,7 +111,8 @@ build: ## Build bin/metalgit.
 test: export METALGIT_CRD_DIR := $(METALGIT_CRD_DIR)
 test: export METALGIT_KUBE_BIN := $(METALGIT_KUBE_BIN)
 test: export METALGIT_PXE_DIR := $(METALGIT_PXE_DIR)
-test: crds kube pxe-kernel ## Run all tests with the race detector (what CI runs).
+test: export METALGIT_BMO_BIN := $(METALGIT_BMO_BIN)
+test: crds kube bmo pxe-kernel ## Run all tests with the race detector (what CI runs).
 	$(GO) test $(TEST_FLAGS) $(PKG)
 
 check: fmt-check vet tidy-check lint ## gofmt check, go vet, go mod tidy -diff and lint (use `make -k check` to see every failure).
@@ -220,6 +228,10 @@ clean-tools: ## Remove cached tools (CACHE_DIR/bin); they are reinstalled on dem
 kube: ## Build kube-apiserver and etcd for the API-server tests into CACHE_DIR (cached; see hack/kube.sh).
 	@GO='$(GO)' CACHE_DIR='$(abspath $(CACHE_DIR))' KUBE_VERSION='$(KUBE_VERSION)' \
 	  ETCD_VERSION='$(ETCD_VERSION)' KUBE_DIR='$(abspath $(KUBE_DIR))' bash hack/kube.sh >/dev/null
+
+bmo: ## Build the Metal3 Bare Metal Operator for the apply tests into CACHE_DIR (cached; see hack/bmo.sh).
+	@GO='$(GO)' CACHE_DIR='$(abspath $(CACHE_DIR))' BMO_VERSION='$(BMO_VERSION)' \
+	  BMO_DIR='$(abspath $(BMO_DIR))' bash hack/bmo.sh >/dev/null
 
 clean-kube: ## Remove the cached kube-apiserver and etcd; they are rebuilt on demand.
 	rm -rf -- '$(KUBE_DIR)'

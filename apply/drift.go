@@ -80,7 +80,7 @@ func owner(live *unstructured.Unstructured, path []string, self string) string {
 	var latest string
 	var latestTime *metav1.Time
 	for _, e := range live.GetManagedFields() {
-		if e.Manager == self || e.FieldsV1 == nil || !holds(e.FieldsV1.Raw, path) {
+		if e.Manager == self || e.FieldsV1 == nil || !holds(e.FieldsV1.GetRawBytes(), path) {
 			continue
 		}
 		if latest == "" || (e.Time != nil && latestTime != nil && latestTime.Before(e.Time)) {

@@ -51,7 +51,7 @@ func (inv inventory) entries() []Entry {
 	for k, uid := range inv {
 		out = append(out, Entry{Key: k, UID: uid})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key.String() < out[j].Key.String() })
+	sort.Slice(out, func(i, j int) bool { return out[i].String() < out[j].String() })
 	return out
 }
 

@@ -24,8 +24,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}, []string{"outcome"}),
 		drift: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "metalgit_apply_drift_total",
-			Help: "Rendered fields another field manager had changed and metalgit took back, by object kind and manager.",
-		}, []string{"kind", "manager"}),
+			Help: "Rendered fields another field manager had changed and metalgit took back, by object kind (the manager is in the log and in status).",
+		}, []string{"kind"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "metalgit_apply_duration_seconds",
 			Help:    "Time a pass took to apply and prune its objects.",
@@ -39,6 +39,9 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	for _, o := range outcomes {
 		m.objects.WithLabelValues(string(o))
 		m.last.WithLabelValues(string(o))
+	}
+	for _, k := range []string{"BareMetalHost", "Secret"} {
+		m.drift.WithLabelValues(k)
 	}
 	if reg == nil {
 		return m, nil
@@ -62,7 +65,7 @@ func (m *Metrics) observe(r *Result) {
 		m.last.WithLabelValues(string(o)).Set(float64(r.Counts[o]))
 	}
 	for _, d := range r.Drift {
-		m.drift.WithLabelValues(d.Object.Kind, d.Manager).Inc()
+		m.drift.WithLabelValues(d.Object.Kind).Inc()
 	}
 	m.duration.Observe(r.Duration.Seconds())
 }

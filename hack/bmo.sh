@@ -44,7 +44,7 @@ have=""
 if [ -x "$bin/bmo" ]; then
 	have="$("$GO" version -m "$bin/bmo" 2>/dev/null | awk -v mod="$BMO_MODULE" '
 		NR == 1 { gover = $2 }
-		$1 == "dep" && $2 == mod { ver = $3 }
+		($1 == "dep" || $1 == "mod") && $2 == mod { ver = $3 }
 		END { if (gover != "" && ver != "") print ver, gover }' || true)"
 fi
 if [ "$have" = "$BMO_VERSION $go_version" ]; then

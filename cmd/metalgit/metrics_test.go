@@ -16,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/metalgit/metalgit/apply"
 	"github.com/metalgit/metalgit/boot"
 	"github.com/metalgit/metalgit/boot/bmh"
 	"github.com/metalgit/metalgit/boot/callback"
@@ -50,6 +51,10 @@ func TestMetricNames(t *testing.T) {
 		"boot/bmh":          func() error { return bmh.RegisterMetrics(reg) },
 		"boot (hosts file)": func() error { return boot.RegisterMetrics(reg) },
 		"boot/trace":        func() error { return trace.New(trace.Config{}).Register(reg) },
+		"apply": func() error {
+			_, err := apply.NewMetrics(reg)
+			return err
+		},
 	} {
 		if err := register(); err != nil {
 			t.Errorf("registering the %s metrics next to the reconciler's: %v", name, err)

@@ -45,7 +45,8 @@ func Start(t testing.TB, kubeconfig string) *Operator {
 		t.Skip(msg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "-test-mode", "-webhook-port", "0", "-kubeconfig", kubeconfig,
+	cmd := exec.CommandContext(ctx, bin, //nolint:gosec // the operator the test environment names
+		"-test-mode", "-webhook-port", "0", "-kubeconfig", kubeconfig,
 		"-health-addr", "127.0.0.1:0", "-metrics-addr", "0")
 	op := &Operator{Log: &testlog.Buffer{}}
 	cmd.Stdout, cmd.Stderr = op.Log, op.Log
