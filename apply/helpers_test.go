@@ -44,9 +44,15 @@ func startCluster(t *testing.T) *cluster {
 	if _, err := dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).Create(context.Background(), nsObj, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	// The applier's own configuration counts its write requests.
+	cfg, writes := countingConfig(env.Config)
+	return &cluster{env: env, dyn: dyn, writes: writes, cfg: cfg}
+}
+
+// countingConfig is a copy of rc that counts its write requests (every
+// method but GET).
+func countingConfig(rc *rest.Config) (*rest.Config, *atomic.Int64) {
 	writes := &atomic.Int64{}
-	cfg := rest.CopyConfig(env.Config)
+	cfg := rest.CopyConfig(rc)
 	cfg.WrapTransport = func(rt http.RoundTripper) http.RoundTripper {
 		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			if r.Method != http.MethodGet {
@@ -55,7 +61,7 @@ func startCluster(t *testing.T) *cluster {
 			return rt.RoundTrip(r)
 		})
 	}
-	return &cluster{env: env, dyn: dyn, writes: writes, cfg: cfg}
+	return cfg, writes
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

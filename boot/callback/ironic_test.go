@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/metalgit/metalgit/boot/trace"
 )
@@ -34,13 +35,23 @@ func TestRealIronicThroughProxy(t *testing.T) {
 			t.Fatalf("heartbeat %d: %d %s\nproxy log:\n%s", i+1, code, body, l.logs)
 		}
 	}
-	got, err := ir.GetNode(node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	agentURL, err := got.AgentURL()
-	if err != nil {
-		t.Fatalf("%v\nIronic log:\n%s", err, ir.Log)
+	// Ironic answers 202 and takes the heartbeat in the background (a
+	// locked node waits for the next one): wait until it stored the URL.
+	var agentURL string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		got, err := ir.GetNode(node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if agentURL, err = got.AgentURL(); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v\nIronic log:\n%s", err, ir.Log)
+		}
+		if code, body := post(t, l.agent, l.url+"/v1/heartbeat/"+node, heartbeatBody(cb, token)); code != http.StatusAccepted {
+			t.Fatalf("heartbeat: %d %s", code, body)
+		}
 	}
 	if want := l.url + "/agents/" + node; agentURL != want {
 		t.Fatalf("Ironic stored agent_url %q, want %q", agentURL, want)

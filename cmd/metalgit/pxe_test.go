@@ -263,13 +263,20 @@ func (l *pxeLab) bootToHeartbeat(t *testing.T, h labHost) {
 		}
 	}
 	node, token := fieldAfter(lookup, "node"), fieldAfter(lookup, "token")
-	n, err := l.ironic.GetNode(node)
-	if err != nil {
-		fail("%v", err)
-	}
-	agentURL, err := n.AgentURL()
-	if err != nil {
-		fail("%v", err)
+	// Ironic takes heartbeats in the background: wait until it stored
+	// the agent's URL.
+	var agentURL string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		n, err := l.ironic.GetNode(node)
+		if err != nil {
+			fail("%v", err)
+		}
+		if agentURL, err = n.AgentURL(); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			fail("%v", err)
+		}
 	}
 	if want := "http://" + labServerIP + ":8081/agents/" + node; agentURL != want {
 		fail("Ironic stored agent_url %q, want %q", agentURL, want)
