@@ -49,9 +49,6 @@ func TestRealIronicThroughProxy(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%v\nIronic log:\n%s", err, ir.Log)
 		}
-		if code, body := post(t, l.agent, l.url+"/v1/heartbeat/"+node, heartbeatBody(cb, token)); code != http.StatusAccepted {
-			t.Fatalf("heartbeat: %d %s", code, body)
-		}
 	}
 	if want := l.url + "/agents/" + node; agentURL != want {
 		t.Fatalf("Ironic stored agent_url %q, want %q", agentURL, want)

@@ -77,6 +77,9 @@ func startFirmwareLab(t *testing.T, mac net.HardwareAddr) *firmwareLab {
 	f := &firmwareLab{nsLab: l, progress: make(chan struct{}, 1)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	// The router advertisements need the veth's link-local address, which
+	// a loaded machine may take a moment to assign.
+	l.pair.Server.WaitLinkLocal(t, 30*time.Second)
 	err = l.pair.Server.NS.Do(func() error {
 		ln, err := net.Listen("tcp4", "10.77.0.1:8080")
 		if err != nil {
