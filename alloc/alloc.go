@@ -29,7 +29,19 @@ type Status string
 const (
 	StatusKept Status = "kept"
 	StatusNew  Status = "new"
+	// StatusWaiting: the address of a host no longer in the inventory,
+	// kept while its BareMetalHost is still in the cluster (the operator
+	// deprovisions it behind a finalizer; Options.Deleting). A later pass
+	// releases it once the object is gone.
+	StatusWaiting Status = "waiting"
 )
+
+// Options are what a pass learns outside the inventory and its state.
+type Options struct {
+	// Deleting reports whether the BareMetalHost of a host that left the
+	// inventory is still in the cluster; nil: none is.
+	Deleting func(host string) bool
+}
 
 // Binding is one machine → host binding the state holds after the pass.
 type Binding struct {
@@ -143,8 +155,24 @@ func (p *Plan) Counts() (newB, keptB, newA, keptA int) {
 // Summary is one line counting the plan's changes.
 func (p *Plan) Summary() string {
 	newB, keptB, newA, keptA := p.Counts()
-	return fmt.Sprintf("%d new and %d kept bindings, %d new and %d kept allocations, %d released, %d problems",
+	line := fmt.Sprintf("%d new and %d kept bindings, %d new and %d kept allocations, %d released, %d problems",
 		newB, keptB, newA, keptA, len(p.Releases), len(p.Problems))
+	if w := len(p.Waiting()); w > 0 {
+		line += fmt.Sprintf(", %d waiting for BareMetalHost deletion", w)
+	}
+	return line
+}
+
+// Waiting lists the allocations kept for hosts that left the inventory
+// while their BareMetalHosts are deleted (StatusWaiting).
+func (p *Plan) Waiting() []Allocation {
+	var out []Allocation
+	for _, a := range p.Allocations {
+		if a.Status == StatusWaiting {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // demand is one (pool, owner) pair the inventory asks an address for.
@@ -157,6 +185,13 @@ type demand struct{ pool, owner string }
 // trusted. Entries whose owner, machine, host or pool left the inventory
 // are released.
 func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
+	return ComputeWith(inv, prev, Options{})
+}
+
+// ComputeWith is Compute with what the cluster tells: a host that left
+// the inventory keeps its address (StatusWaiting) while opts.Deleting
+// says its BareMetalHost is still there.
+func ComputeWith(inv *schemas.Inventory, prev *state.State, opts Options) (*Plan, error) {
 	if prev == nil {
 		prev = &state.State{}
 	}
@@ -239,6 +274,11 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 		case !wanted[d]:
 			rel.Reason = releaseReason(a.Owner, ix, machineTypes, bound, pool.Name() == provPool)
 		}
+		status := StatusKept
+		if kind, name, _ := schemas.SplitObjectRef(a.Owner); pool != nil && kind == schemas.KindHost &&
+			ix.Hosts[name] == nil && opts.Deleting != nil && opts.Deleting(name) {
+			rel.Reason, status = "", StatusWaiting
+		}
 		if rel.Reason != "" {
 			plan.Releases = append(plan.Releases, rel)
 			continue
@@ -251,7 +291,7 @@ func Compute(inv *schemas.Inventory, prev *state.State) (*Plan, error) {
 			continue
 		}
 		held[d] = true
-		plan.Allocations = append(plan.Allocations, Allocation{Pool: a.Pool, Address: a.Address, Owner: a.Owner, Status: StatusKept})
+		plan.Allocations = append(plan.Allocations, Allocation{Pool: a.Pool, Address: a.Address, Owner: a.Owner, Status: status})
 	}
 	if len(stateProblems) > 0 {
 		stateProblems.Sort()

@@ -355,3 +355,41 @@ func assertSettled(t *testing.T, inv *schemas.Inventory, p *alloc.Plan) {
 		}
 	}
 }
+
+// TestComputeWaitsForBareMetalHostDeletion: a host that left the
+// inventory keeps its address while its BareMetalHost is still in the
+// cluster (nothing changes, nobody else gets the address), and the pass
+// after the object is gone releases it.
+func TestComputeWaitsForBareMetalHostDeletion(t *testing.T) {
+	inv := load(t, host("g2", "gpu", 2, ""))
+	prev := &state.State{Allocations: []state.Allocation{
+		{Pool: "prov", Address: netip.MustParseAddr("192.168.0.3"), Owner: "Host/g1"},
+	}}
+	present := true
+	opts := alloc.Options{Deleting: func(h string) bool { return h == "g1" && present }}
+	p, err := alloc.ComputeWith(inv, prev, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"waiting prov 192.168.0.3 Host/g1", "new prov 192.168.0.4 Host/g2"}
+	if diff := cmp.Diff(want, entries(p)); diff != "" {
+		t.Errorf("while the BareMetalHost is deleted (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(p.Summary(), "1 waiting for BareMetalHost deletion") {
+		t.Errorf("summary: %s", p.Summary())
+	}
+	again, err := alloc.ComputeWith(inv, p.Next, opts)
+	if err != nil || again.Changed() {
+		t.Fatalf("a pass while it is still deleted changes the state: %v %v", err, entries(again))
+	}
+
+	present = false
+	p, err = alloc.ComputeWith(inv, again.Next, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{"kept prov 192.168.0.4 Host/g2", "release allocation Host/g1 192.168.0.3: host no longer in the inventory"}
+	if diff := cmp.Diff(want, entries(p)); diff != "" {
+		t.Errorf("once it is gone (-want +got):\n%s", diff)
+	}
+}

@@ -450,3 +450,36 @@ func (a *Applier) resource(m *meta.RESTMapping, namespace string) dynamic.Resour
 	}
 	return a.dyn.Resource(m.Resource)
 }
+
+// LabelHost names the Host a rendered object belongs to (render sets it).
+const LabelHost = "metalgit.dev/host"
+
+// bmhGVK is the kind BareMetalHosts are rendered as.
+var bmhGVK = schema.GroupVersionKind{Group: "metal3.io", Version: "v1alpha1", Kind: "BareMetalHost"}
+
+// BareMetalHosts names the hosts (LabelHost) whose BareMetalHosts the
+// cluster holds with metalgit's labels, from the watch. A cluster that
+// serves no BareMetalHost holds none.
+func (a *Applier) BareMetalHosts(ctx context.Context) (map[string]bool, error) {
+	m, err := a.mapper.RESTMapping(bmhGVK.GroupKind(), bmhGVK.Version)
+	if meta.IsNoMatchError(err) {
+		a.mapper.Reset()
+		m, err = a.mapper.RESTMapping(bmhGVK.GroupKind(), bmhGVK.Version)
+	}
+	if meta.IsNoMatchError(err) {
+		return map[string]bool{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	if err := a.live.ensure(ctx, m.Resource); err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, u := range a.live.list(m.Resource) {
+		if h := u.GetLabels()[LabelHost]; h != "" {
+			out[h] = true
+		}
+	}
+	return out, nil
+}

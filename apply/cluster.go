@@ -71,20 +71,40 @@ func (c *Cluster) Apply(ctx context.Context, site string, manifests []byte) (*Re
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
 	}
-	c.mu.Lock()
-	a, ok := c.appliers[site]
-	if !ok {
-		cfg := c.cfg
-		cfg.Site = site
-		a, err = New(c.rc, cfg)
-		if err != nil {
-			c.mu.Unlock()
-			return nil, err
-		}
-		c.appliers[site] = a
+	a, err := c.applier(site)
+	if err != nil {
+		return nil, err
 	}
-	c.mu.Unlock()
 	return a.Apply(ctx, objs)
+}
+
+// BareMetalHosts is Applier.BareMetalHosts of site's Applier.
+func (c *Cluster) BareMetalHosts(ctx context.Context, site string) (map[string]bool, error) {
+	if site == "" {
+		return nil, errors.New("apply: the inventory has no Site")
+	}
+	a, err := c.applier(site)
+	if err != nil {
+		return nil, err
+	}
+	return a.BareMetalHosts(ctx)
+}
+
+// applier returns site's Applier, made on first use.
+func (c *Cluster) applier(site string) (*Applier, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if a, ok := c.appliers[site]; ok {
+		return a, nil
+	}
+	cfg := c.cfg
+	cfg.Site = site
+	a, err := New(c.rc, cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.appliers[site] = a
+	return a, nil
 }
 
 // Close stops every Applier's watches.

@@ -140,6 +140,23 @@ func (l *live) get(gvr schema.GroupVersionResource, namespace, name string) *uns
 	return u
 }
 
+// list returns every object of gvr the watch holds.
+func (l *live) list(gvr schema.GroupVersionResource) []*unstructured.Unstructured {
+	l.mu.Lock()
+	w := l.watches[gvr]
+	l.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range w.informer.GetStore().List() {
+		if u, ok := o.(*unstructured.Unstructured); ok {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // applied records the answer of an apply until the watch delivers it.
 func (l *live) applied(gvr schema.GroupVersionResource, u *unstructured.Unstructured) {
 	l.mu.Lock()

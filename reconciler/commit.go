@@ -149,7 +149,8 @@ func (r *Reconciler) commitState(p *passRun, move bool) (*gitrepo.Commit, error)
 	if err != nil {
 		return nil, fmt.Errorf("committing state: %w", err)
 	}
-	next := r.memo.entry(memoKey{inventory: p.at.key.inventory, state: made.Trees[dir]})
+	// The settled plan holds for the same hosts still being deleted.
+	next := r.memo.entry(memoKey{inventory: p.at.key.inventory, state: made.Trees[dir], deleting: p.at.key.deleting})
 	if next.inv == nil {
 		next.inv = p.at.inv
 	}

@@ -2,6 +2,7 @@ package reconciler
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 
@@ -18,6 +19,22 @@ import (
 type memoKey struct {
 	inventory string
 	state     plumbing.Hash // zero: no state directory
+	// deleting lists, comma-separated and sorted, the hosts that left the
+	// inventory and whose BareMetalHosts the cluster still holds: their
+	// addresses wait (alloc.StatusWaiting), so the plan depends on it.
+	deleting string
+}
+
+// deletingHosts is the plan's view of key.deleting; nil when empty.
+func (k memoKey) deletingHosts() func(string) bool {
+	if k.deleting == "" {
+		return nil
+	}
+	set := map[string]bool{}
+	for _, h := range strings.Split(k.deleting, ",") {
+		set[h] = true
+	}
+	return func(h string) bool { return set[h] }
 }
 
 // memoEntry is what passes learnt about one key. inv and state are set

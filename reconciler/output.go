@@ -101,11 +101,7 @@ func (r *Reconciler) apply(ctx context.Context, p *passRun) (stepResult, error) 
 	if r.cfg.Applier == nil {
 		return finished, nil
 	}
-	site := ""
-	if sites := p.at.inv.Sites; len(sites) > 0 {
-		site = sites[0].Metadata.Name
-	}
-	res, err := r.cfg.Applier.Apply(ctx, site, p.at.stream)
+	res, err := r.cfg.Applier.Apply(ctx, siteOf(p.at.inv), p.at.stream)
 	p.res.Applied = res
 	if err != nil {
 		return finished, fmt.Errorf("applying commit %s: %w", cmp.Or(p.res.StateCommit, p.res.SourceCommit), err)

@@ -117,7 +117,8 @@ func waitState(t *testing.T, dyn dynamic.Interface, name string, want ...string)
 // provisioned (a bound machine's image) or available; a second pass
 // changes nothing; a host removed from Git is deleted through the
 // operator's finalizer, kept in the inventory as deleting until it is
-// gone, then pruned.
+// gone, then pruned, and its address is released only by a state commit
+// after that.
 func TestReconcileAppliesToOperator(t *testing.T) {
 	kubeconfig, dyn, env := operatorCluster(t)
 	remote := bareRemoteWith(t, siteWithoutComponents)
@@ -151,6 +152,10 @@ func TestReconcileAppliesToOperator(t *testing.T) {
 	if !strings.Contains(out, "deleting") && !strings.Contains(out, "pruned") {
 		t.Fatalf("pass after removal:\n%s", out)
 	}
+	// Its address stays in the state until the object is gone.
+	if strings.Contains(out, "release 192.168.100.9") || !strings.Contains(out, "1 waiting for BareMetalHost deletion") {
+		t.Fatalf("server-07's address was not kept while its BareMetalHost is deleted:\n%s", out)
+	}
 	// The operator deprovisions it and lets it go.
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
@@ -171,6 +176,14 @@ func TestReconcileAppliesToOperator(t *testing.T) {
 	out = reconcileOK(t, args)
 	if strings.Contains(out, "deleting") {
 		t.Errorf("server-07 still deleting after it is gone:\n%s", out)
+	}
+	// Now a state commit releases the address.
+	if !strings.Contains(out, "release 192.168.100.9 from Host/server-07 (pool provisioning): host no longer in the inventory") {
+		t.Errorf("the pass after the deletion did not release server-07's address:\n%s", out)
+	}
+	out = reconcileOK(t, args)
+	if !strings.Contains(out, "state commit: no changes") {
+		t.Errorf("a further pass changed the state:\n%s", out)
 	}
 	cm, err := env.Client.CoreV1().ConfigMaps("metalgit-system").Get(t.Context(), "metalgit-inventory-dc1", metav1.GetOptions{})
 	if err != nil || len(cm.BinaryData["inventory.json.gz"]) == 0 {
