@@ -124,7 +124,7 @@ func TestReconcileAppliesToOperator(t *testing.T) {
 	remote := bareRemoteWith(t, siteWithoutComponents)
 	hosts := []string{"server-01", "server-02", "server-03", "server-04", "server-05", "server-06",
 		"server-07", "server-08", "server-09", "server-10"}
-	bmcSecrets(t, env, hosts...)
+	bmcSecrets(t, env, hosts[:9]...) // server-10's is missing
 	args := []string{"reconcile", "--repo", "file://" + remote, "--kubeconfig", kubeconfig}
 
 	out := reconcileOK(t, args)
@@ -142,6 +142,46 @@ func TestReconcileAppliesToOperator(t *testing.T) {
 		t.Errorf("second pass changed objects:\n%s", out)
 	}
 
+	// status: the operator's states, and server-10's missing BMC Secret
+	// warned and then reported by the operator.
+	var report struct {
+		Hosts []struct {
+			Name, State, Error string
+			Warnings           []string
+		}
+	}
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		js := runOK(t, "status", "--kubeconfig", kubeconfig, "-o", "json")
+		decodeJSON(t, js, &report)
+		rows := map[string]int{}
+		for i, h := range report.Hosts {
+			rows[h.Name] = i
+		}
+		s10 := report.Hosts[rows["server-10"]]
+		if len(report.Hosts) == 10 && report.Hosts[rows["server-01"]].State == "provisioned" &&
+			strings.Contains(s10.Error, "CredentialsName secret doesn't exist") {
+			if len(s10.Warnings) != 1 || !strings.Contains(s10.Warnings[0], "metal3-system/server-10-bmc does not exist") {
+				t.Errorf("server-10's warnings: %v", s10.Warnings)
+			}
+			if w := report.Hosts[rows["server-03"]].Warnings; len(w) != 0 {
+				t.Errorf("server-03 has a BMC Secret, warned: %v", w)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("status never showed the operator's states:\n%s", js)
+		}
+		time.Sleep(time.Second)
+	}
+	table := runOK(t, "status", "--kubeconfig", kubeconfig)
+	for _, want := range []string{"HOST", "server-01", "provisioned", "warning: server-10: BMC credentials Secret", "10 hosts: "} {
+		if !strings.Contains(table, want) {
+			t.Errorf("status table lacks %q:\n%s", want, table)
+		}
+	}
+	t.Logf("metalgit status:\n%s", table)
+
 	// server-07 leaves Git.
 	work := filepath.Join(t.TempDir(), "work")
 	gitOut(t, filepath.Dir(work), "clone", "-q", remote, work)
@@ -157,7 +197,7 @@ func TestReconcileAppliesToOperator(t *testing.T) {
 		t.Fatalf("server-07's address was not kept while its BareMetalHost is deleted:\n%s", out)
 	}
 	// The operator deprovisions it and lets it go.
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline = time.Now().Add(3 * time.Minute)
 	for {
 		_, err := provisioningState(t, dyn, "server-07")
 		if apierrors.IsNotFound(err) {
@@ -222,4 +262,15 @@ func bareRemoteWith(t *testing.T, edit func(t *testing.T, seed string)) string {
 	gitOut(t, seed, "commit", "-q", "-m", "inventory")
 	gitOut(t, seed, "push", "-q", bare, "main")
 	return bare
+}
+
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if code := run(ctx, args, &stdout, &stderr); code != exitOK {
+		t.Fatalf("metalgit %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, &stdout, &stderr)
+	}
+	return stdout.String()
 }

@@ -109,7 +109,7 @@ writes those decisions to the state directory.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newValidateCmd(), newPlanCmd(), newAllocateCmd(), newRenderCmd(), newDiffCmd(), newReconcileCmd(), newServeCmd(), newBootCmd(), newVersionCmd())
+	root.AddCommand(newValidateCmd(), newPlanCmd(), newAllocateCmd(), newRenderCmd(), newDiffCmd(), newReconcileCmd(), newServeCmd(), newStatusCmd(), newBootCmd(), newVersionCmd())
 	return root
 }
 
