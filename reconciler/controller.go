@@ -51,9 +51,21 @@ type Status struct {
 	// FastForwards counts the passes that started at the head a push
 	// event named without fetching (Result.FastForward).
 	FastForwards int `json:"fastForwards"`
+	// Standby is true while another replica holds the leader election
+	// (serve with a cluster): this one runs no pass and is ready.
+	Standby bool `json:"standby,omitempty"`
 	// LastApply is what the last pass that reached the cluster did there;
 	// nil without an Applier or before such a pass.
 	LastApply *ApplySummary `json:"lastApply,omitempty"`
+}
+
+// SetStandby marks the controller as waiting for the leader election
+// (true) or leading (false).
+func (c *Controller) SetStandby(standby bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.status.Standby = standby
+	c.notify()
 }
 
 // maxApplyListed bounds the drift and failures ApplySummary lists.

@@ -313,7 +313,7 @@ func (c *Controller) Handler(secret []byte) http.Handler {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if !c.Status().Ready {
+		if st := c.Status(); !st.Ready && !st.Standby {
 			http.Error(w, "no successful reconcile pass yet", http.StatusServiceUnavailable)
 			return
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
 
 	"github.com/metalgit/metalgit/apply"
 	"github.com/metalgit/metalgit/reconciler"
@@ -14,7 +15,9 @@ import (
 
 // applyFlags are the cluster flags of reconcile and serve.
 type applyFlags struct {
-	cluster            apply.ClusterConfig
+	cluster apply.ClusterConfig
+	// rest is the cluster's configuration once applier made it.
+	rest               *rest.Config
 	adopt              bool
 	inventoryNamespace string
 }
@@ -39,6 +42,7 @@ func (o *applyFlags) applier(reg prometheus.Registerer, onChange func(apply.Key)
 	if err != nil {
 		return nil, usageError{err}
 	}
+	o.rest = rc
 	metrics, err := apply.NewMetrics(reg)
 	if err != nil {
 		return nil, err

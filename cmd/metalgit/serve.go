@@ -37,6 +37,7 @@ const (
 type serveOptions struct {
 	cfg               reconciler.Config
 	apply             applyFlags
+	leader            leaderFlags
 	interval          time.Duration
 	followWindow      time.Duration
 	passTimeout       time.Duration
@@ -114,6 +115,7 @@ result="deferred" in the metrics and in /status.`,
 	f := cmd.Flags()
 	addGitFlags(f, &o.cfg)
 	addApplyFlags(f, &o.apply)
+	addLeaderFlags(f, &o.leader)
 	f.DurationVar(&o.interval, "interval", reconciler.DefaultInterval, "time between passes when no webhook arrives")
 	f.DurationVar(&o.followWindow, "follow-window", reconciler.DefaultFollowWindow, "how long a controller whose push lost to another writer's identical commit leaves its next changes to that writer before pushing them itself; 0 turns following off")
 	f.DurationVar(&o.passTimeout, "pass-timeout", reconciler.DefaultPassTimeout, "upper bound of one pass (shutdown waits for a pass in flight up to this)")
@@ -138,6 +140,7 @@ func (o *serveOptions) checkFlags() error {
 	if o.withBoot {
 		errs = append(errs, o.boot.check())
 	}
+	errs = append(errs, o.leader.check())
 	return errors.Join(errs...)
 }
 
@@ -233,7 +236,12 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: readHeaderTimeout, IdleTimeout: idleTimeout}
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return ctl.Run(gctx) })
+	g.Go(func() error {
+		if cluster != nil && o.leader.enabled {
+			return o.leader.lead(gctx, o.apply.rest, ctl, log)
+		}
+		return ctl.Run(gctx)
+	})
 	if serveBoot != nil {
 		g.Go(func() error { return serveBoot(gctx) })
 	}
