@@ -454,8 +454,11 @@ func (a *Applier) resource(m *meta.RESTMapping, namespace string) dynamic.Resour
 // LabelHost names the Host a rendered object belongs to (render sets it).
 const LabelHost = "metalgit.dev/host"
 
-// bmhGVK is the kind BareMetalHosts are rendered as.
-var bmhGVK = schema.GroupVersionKind{Group: "metal3.io", Version: "v1alpha1", Kind: "BareMetalHost"}
+// bmhGVK is the kind BareMetalHosts are rendered as; bmhGVR its resource.
+var (
+	bmhGVK = schema.GroupVersionKind{Group: "metal3.io", Version: "v1alpha1", Kind: "BareMetalHost"}
+	bmhGVR = schema.GroupVersionResource{Group: "metal3.io", Version: "v1alpha1", Resource: "baremetalhosts"}
+)
 
 // BareMetalHosts names the hosts (LabelHost) whose BareMetalHosts the
 // cluster holds with metalgit's labels, from the watch. A cluster that

@@ -53,7 +53,10 @@ func TestMetricNames(t *testing.T) {
 		"boot/trace":        func() error { return trace.New(trace.Config{}).Register(reg) },
 		"apply": func() error {
 			_, err := apply.NewMetrics(reg)
-			return err
+			if err != nil {
+				return err
+			}
+			return reg.Register(apply.NewHostsCollector(apply.NewCluster(nil, apply.Config{})))
 		},
 	} {
 		if err := register(); err != nil {

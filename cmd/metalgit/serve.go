@@ -197,6 +197,9 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	}
 	if cluster != nil {
 		defer cluster.Close()
+		if err := metrics.Registry.Register(apply.NewHostsCollector(cluster)); err != nil {
+			return fmt.Errorf("host metrics: %w", err)
+		}
 	}
 	r, err := reconciler.New(cfg)
 	if err != nil {
