@@ -78,6 +78,22 @@ func (c *Cluster) Apply(ctx context.Context, site string, manifests []byte) (*Re
 	return a.Apply(ctx, objs)
 }
 
+// Preview is Applier.Preview of the rendered manifests for site.
+func (c *Cluster) Preview(ctx context.Context, site string, manifests []byte) (*Preview, error) {
+	if site == "" {
+		return nil, errors.New("apply: the inventory has no Site: metalgit labels and prunes by Site")
+	}
+	objs, err := Parse(manifests, site)
+	if err != nil {
+		return nil, fmt.Errorf("apply: %w", err)
+	}
+	a, err := c.applier(site)
+	if err != nil {
+		return nil, err
+	}
+	return a.Preview(ctx, objs)
+}
+
 // BareMetalHosts is Applier.BareMetalHosts of site's Applier.
 func (c *Cluster) BareMetalHosts(ctx context.Context, site string) (map[string]bool, error) {
 	if site == "" {

@@ -29,6 +29,14 @@ func TestDurationFlags(t *testing.T) {
 			"0s": "--pass-timeout must be > 0, got 0s", "-10m": "--pass-timeout must be > 0, got -10m0s"}},
 		"serve --follow-window": {serve, map[string]string{
 			"-1ns": "--follow-window must be >= 0 (0 turns following off), got -1ns"}},
+		"serve --leader-election-lease-duration": {serve, map[string]string{
+			"0": "--leader-election-lease-duration must be > 0, got 0s", "1s": "want --leader-election-retry-period (2s) < --leader-election-renew-deadline (10s) < --leader-election-lease-duration (1s)"}},
+		"serve --leader-election-renew-deadline": {serve, map[string]string{
+			"-1s": "--leader-election-renew-deadline must be > 0, got -1s"}},
+		"serve --leader-election-retry-period": {serve, map[string]string{
+			"0": "--leader-election-retry-period must be > 0, got 0s"}},
+		"status --interval": {"status --kubeconfig /nonexistent", map[string]string{
+			"0": "--interval must be at least 1s, got 0s", "500ms": "--interval must be at least 1s, got 500ms"}},
 		"serve --lease-time": {serve + " --boot", map[string]string{
 			"0": "--lease-time 0s: must be from 1s", "-1h": "--lease-time -1h0m0s: must be from 1s"}},
 		"boot --lease-time": {"boot --hosts hosts.yaml", map[string]string{

@@ -49,8 +49,17 @@ func (o *leaderFlags) check() error {
 		return nil
 	}
 	var errs []error
-	if o.retryPeriod <= 0 || o.renewDeadline <= o.retryPeriod || o.leaseDuration <= o.renewDeadline {
-		errs = append(errs, fmt.Errorf("leader election durations: want 0 < --leader-election-retry-period (%s) < --leader-election-renew-deadline (%s) < --leader-election-lease-duration (%s)",
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"leader-election-lease-duration", o.leaseDuration}, {"leader-election-renew-deadline", o.renewDeadline},
+		{"leader-election-retry-period", o.retryPeriod}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("--%s must be > 0, got %s", d.flag, d.v))
+		}
+	}
+	if len(errs) == 0 && (o.renewDeadline <= o.retryPeriod || o.leaseDuration <= o.renewDeadline) {
+		errs = append(errs, fmt.Errorf("want --leader-election-retry-period (%s) < --leader-election-renew-deadline (%s) < --leader-election-lease-duration (%s)",
 			o.retryPeriod, o.renewDeadline, o.leaseDuration))
 	}
 	if o.name == "" || o.namespace == "" {

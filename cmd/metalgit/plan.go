@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/metalgit/metalgit/alloc/state"
+	"github.com/metalgit/metalgit/apply"
 	"github.com/metalgit/metalgit/schemas"
 )
 
@@ -41,6 +42,7 @@ func newPlanCmd() *cobra.Command {
 	var flags inventoryFlags
 	var output string
 	var kept, failOnProblems bool
+	var cluster apply.ClusterConfig
 	cmd := &cobra.Command{
 		Use:   "plan [PATH]",
 		Short: "Show what allocate would change, without writing anything",
@@ -52,14 +54,26 @@ would reject in the state the allocation gives (templates executed for
 each machine, size limits): any problem ends it with exit code 1. With
 -o markdown the output suits a pull-request comment; with -o json a
 program can read it: {"valid": true, "bindings": ...}, or, with
-problems, {"valid": false, "problems": [...]} (and exit code 1).`,
+problems, {"valid": false, "problems": [...]} (and exit code 1).
+
+With --kubeconfig (or --in-cluster) it also renders the state the
+allocation gives and asks the cluster what applying it would change: a
+server-side dry-run apply of every object as field manager metalgit, and
+the objects metalgit applied earlier that prune would delete; it prints the
+objects added, removed and changed, field by field, Secret values masked,
+and the objects an apply would refuse (in the way without metalgit's
+labels). Nothing in the cluster changes. Text and markdown only.`,
 		Example: `  metalgit plan examples/dc1
+  metalgit plan --kubeconfig ~/.kube/config .
   metalgit plan -o markdown . > plan.md
   metalgit plan -o json . | jq '.allocations[] | select(.status == "new")'`,
 		Args: maxOnePath,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(planFormats(), output) {
 				return usageError{fmt.Errorf("unknown output format %q; use %s", output, strings.Join(planFormats(), ", "))}
+			}
+			if cluster.Enabled() && output == formatJSON {
+				return usageError{fmt.Errorf("--kubeconfig and --in-cluster print text or markdown; -o json has no cluster changes")}
 			}
 			root := pathArg(args)
 			c, err := checkInventory(cmd.Context(), root, flags, true)
@@ -73,6 +87,11 @@ problems, {"valid": false, "problems": [...]} (and exit code 1).`,
 			if err := writeReport(cmd.OutOrStdout(), plan, output, reportOptions{Title: root, Kept: kept}); err != nil {
 				return err
 			}
+			if cluster.Enabled() {
+				if err := planCluster(cmd, cluster, root, c, output); err != nil {
+					return err
+				}
+			}
 			if failOnProblems && len(plan.Problems) > 0 {
 				return reportedError{fmt.Sprintf("%d machines or owners could not be served", len(plan.Problems))}
 			}
@@ -82,6 +101,8 @@ problems, {"valid": false, "problems": [...]} (and exit code 1).`,
 	flags.register(cmd.Flags())
 	cmd.Flags().StringVarP(&output, "output", "o", formatText, "output format: text, markdown or json")
 	cmd.Flags().BoolVar(&kept, "show-kept", false, "list kept bindings and allocations one by one (text and markdown)")
+	cmd.Flags().StringVar(&cluster.Kubeconfig, "kubeconfig", "", "also show what applying the plan would change in this cluster (server-side dry-run)")
+	cmd.Flags().BoolVar(&cluster.InCluster, "in-cluster", false, "as --kubeconfig, for the cluster metalgit runs in")
 	cmd.Flags().BoolVar(&failOnProblems, "fail-on-problems", false, "exit 1 when a machine cannot bind or a pool is exhausted")
 	return cmd
 }

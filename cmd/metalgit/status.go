@@ -110,8 +110,8 @@ func (o *statusOptions) check() error {
 	default:
 		errs = append(errs, fmt.Errorf("-o %q: want table, json or yaml", o.output))
 	}
-	if o.watch && o.interval < time.Second {
-		errs = append(errs, fmt.Errorf("--interval %s: want at least 1s", o.interval))
+	if o.interval < time.Second {
+		errs = append(errs, fmt.Errorf("--interval must be at least 1s, got %s", o.interval))
 	}
 	if o.server != "" {
 		if u, err := url.Parse(o.server); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
