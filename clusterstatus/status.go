@@ -118,7 +118,7 @@ func row(ctx context.Context, kube kubernetes.Interface, u *unstructured.Unstruc
 	if name := u.GetLabels()[labelHost]; name != "" {
 		h.Name = name
 	}
-	warn, err := checkBMCSecret(ctx, kube, u.GetNamespace(), str("spec", "bmc", "credentialsName"))
+	warn, err := CheckBMCSecret(ctx, kube, u.GetNamespace(), str("spec", "bmc", "credentialsName"))
 	if err != nil {
 		return Host{}, err
 	}
@@ -128,9 +128,9 @@ func row(ctx context.Context, kube kubernetes.Interface, u *unstructured.Unstruc
 	return h, nil
 }
 
-// checkBMCSecret returns a warning when the BMC credentials Secret is
+// CheckBMCSecret returns a warning when the BMC credentials Secret is
 // missing or lacks username or password; "" when it is fine.
-func checkBMCSecret(ctx context.Context, kube kubernetes.Interface, namespace, name string) (string, error) {
+func CheckBMCSecret(ctx context.Context, kube kubernetes.Interface, namespace, name string) (string, error) {
 	if name == "" {
 		return "spec.bmc.credentialsName is empty: the operator cannot reach the BMC", nil
 	}

@@ -33,7 +33,7 @@ func TestCheckBMCSecret(t *testing.T) {
 		"absent":  "does not exist",
 		"":        "credentialsName is empty",
 	} {
-		got, err := checkBMCSecret(ctx, env.Client, ns, name)
+		got, err := CheckBMCSecret(ctx, env.Client, ns, name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,8 +4,12 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/metalgit/metalgit/apply"
+	"github.com/metalgit/metalgit/clusterstatus"
 	"github.com/metalgit/metalgit/render"
 	"github.com/metalgit/metalgit/render/diff"
 )
@@ -51,6 +55,35 @@ func planCluster(cmd *cobra.Command, cc apply.ClusterConfig, root string, c *che
 	}
 	for _, cf := range p.Conflicts {
 		fmt.Fprintf(w, "conflict %s: %s\n", cf.Key, cf.Error)
+	}
+	return warnBMCSecrets(cmd, rc, manifests)
+}
+
+// warnBMCSecrets warns of each BMC credentials Secret a rendered
+// BareMetalHost names that the cluster lacks (or that lacks username or
+// password): metalgit never renders them, and the operator stops at
+// registration without one.
+func warnBMCSecrets(cmd *cobra.Command, rc *rest.Config, manifests []byte) error {
+	kube, err := kubernetes.NewForConfig(rc)
+	if err != nil {
+		return err
+	}
+	objs, err := apply.Parse(manifests, "")
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if o.Key.Group != "metal3.io" || o.Key.Kind != "BareMetalHost" {
+			continue
+		}
+		name, _, _ := unstructured.NestedString(o.Obj.Object, "spec", "bmc", "credentialsName")
+		warn, err := clusterstatus.CheckBMCSecret(cmd.Context(), kube, o.Key.Namespace, name)
+		if err != nil {
+			return err
+		}
+		if warn != "" {
+			fmt.Fprintf(cmd.OutOrStdout(), "warning: %s: %s\n", o.Key.Name, warn)
+		}
 	}
 	return nil
 }

@@ -39,6 +39,10 @@ func TestPlanAgainstCluster(t *testing.T) {
 		!strings.Contains(out, "0 removed, 0 changed") {
 		t.Fatalf("plan against an empty cluster:\n%s", out)
 	}
+	// No BMC Secret exists yet: each host is warned.
+	if !strings.Contains(out, "warning: server-03: BMC credentials Secret metal3-system/server-03-bmc does not exist") {
+		t.Errorf("plan did not warn of the missing BMC Secrets:\n%s", out)
+	}
 	dyn := dynamic.NewForConfigOrDie(env.Config)
 	if l, err := dyn.Resource(bmhGVR).Namespace("metal3-system").List(t.Context(), metav1.ListOptions{}); err != nil || len(l.Items) != 0 {
 		t.Fatalf("plan changed the cluster: %v %v", err, l)
