@@ -201,13 +201,9 @@ func (a *Applier) Apply(ctx context.Context, objs []Object) (*Result, error) {
 		if m, ok := gvrs[gvk]; ok {
 			return m, nil
 		}
-		m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		if meta.IsNoMatchError(err) {
-			a.mapper.Reset()
-			m, err = a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-		}
+		m, err := a.restMapping(Key{Group: gvk.Group, Version: gvk.Version, Kind: gvk.Kind})
 		if err != nil {
-			return nil, fmt.Errorf("the cluster serves no %s (is its CRD installed?): %w", gvk, err)
+			return nil, err
 		}
 		if err := a.live.ensure(ctx, m.Resource); err != nil {
 			return nil, err
@@ -464,11 +460,7 @@ var (
 // cluster holds with metalgit's labels, from the watch. A cluster that
 // serves no BareMetalHost holds none.
 func (a *Applier) BareMetalHosts(ctx context.Context) (map[string]bool, error) {
-	m, err := a.mapper.RESTMapping(bmhGVK.GroupKind(), bmhGVK.Version)
-	if meta.IsNoMatchError(err) {
-		a.mapper.Reset()
-		m, err = a.mapper.RESTMapping(bmhGVK.GroupKind(), bmhGVK.Version)
-	}
+	m, err := a.restMapping(Key{Group: bmhGVK.Group, Version: bmhGVK.Version, Kind: bmhGVK.Kind})
 	if meta.IsNoMatchError(err) {
 		return map[string]bool{}, nil
 	}

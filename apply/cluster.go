@@ -64,30 +64,32 @@ func NewCluster(rc *rest.Config, cfg Config) *Cluster {
 // Apply parses the rendered manifests, labels them for site and applies
 // them (Applier.Apply).
 func (c *Cluster) Apply(ctx context.Context, site string, manifests []byte) (*Result, error) {
-	if site == "" {
-		return nil, errors.New("apply: the inventory has no Site: metalgit labels and prunes by Site")
-	}
-	objs, err := Parse(manifests, site)
-	if err != nil {
-		return nil, fmt.Errorf("apply: %w", err)
-	}
-	a, err := c.applier(site)
+	a, objs, err := c.parse(site, manifests)
 	if err != nil {
 		return nil, err
 	}
 	return a.Apply(ctx, objs)
 }
 
-// Preview is Applier.Preview of the rendered manifests for site.
-func (c *Cluster) Preview(ctx context.Context, site string, manifests []byte) (*Preview, error) {
+// parse returns site's Applier and the manifests as its objects.
+func (c *Cluster) parse(site string, manifests []byte) (*Applier, []Object, error) {
 	if site == "" {
-		return nil, errors.New("apply: the inventory has no Site: metalgit labels and prunes by Site")
+		return nil, nil, errors.New("apply: the inventory has no Site: metalgit labels and prunes by Site")
 	}
 	objs, err := Parse(manifests, site)
 	if err != nil {
-		return nil, fmt.Errorf("apply: %w", err)
+		return nil, nil, fmt.Errorf("apply: %w", err)
 	}
 	a, err := c.applier(site)
+	if err != nil {
+		return nil, nil, err
+	}
+	return a, objs, nil
+}
+
+// Preview is Applier.Preview of the rendered manifests for site.
+func (c *Cluster) Preview(ctx context.Context, site string, manifests []byte) (*Preview, error) {
+	a, objs, err := c.parse(site, manifests)
 	if err != nil {
 		return nil, err
 	}
