@@ -154,17 +154,6 @@ type Result struct {
 	Duration time.Duration `json:"duration"`
 }
 
-// Gone reports whether the object key is absent from the cluster after
-// the pass: never applied, or pruned and let go by its finalizers.
-func (r *Result) Gone(key Key) bool {
-	for _, o := range r.Objects {
-		if o.Key == key {
-			return o.Outcome == Pruned
-		}
-	}
-	return true
-}
-
 // Error is an Apply that did not apply everything: it names each object
 // that failed or was in conflict.
 type Error struct {

@@ -29,28 +29,28 @@ func addApplyFlags(f *pflag.FlagSet, o *applyFlags) {
 	f.StringVar(&o.inventoryNamespace, "inventory-namespace", apply.DefaultInventoryNamespace, "namespace of the ConfigMap recording what metalgit applied (created when missing)")
 }
 
-// applier returns the cluster to apply to, or nil when no cluster is
-// named; onChange (may be nil) hears of changes made by other hands.
-func (o *applyFlags) applier(reg prometheus.Registerer, onChange func(apply.Key), cfg *reconciler.Config) (*apply.Cluster, error) {
+// applier returns the cluster to apply to and its configuration, or nils
+// when no cluster is named; onChange (may be nil) hears of changes made by
+// other hands.
+func (o *applyFlags) applier(reg prometheus.Registerer, onChange func(apply.Key), cfg *reconciler.Config) (*apply.Cluster, *rest.Config, error) {
 	if !o.cluster.Enabled() {
 		if o.adopt {
-			return nil, usageError{fmt.Errorf("--adopt needs a cluster: give --kubeconfig or --in-cluster")}
+			return nil, nil, usageError{fmt.Errorf("--adopt needs a cluster: give --kubeconfig or --in-cluster")}
 		}
-		return nil, nil
+		return nil, nil, nil
 	}
 	rc, err := o.cluster.RESTConfig()
 	if err != nil {
-		return nil, usageError{err}
+		return nil, nil, usageError{err}
 	}
-	o.rest = rc
 	metrics, err := apply.NewMetrics(reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	c := apply.NewCluster(rc, apply.Config{Adopt: o.adopt, InventoryNamespace: o.inventoryNamespace,
 		OnChange: onChange, Logger: cfg.Logger, Metrics: metrics})
 	cfg.Applier = c
-	return c, nil
+	return c, rc, nil
 }
 
 // printApplied writes what a pass did to the cluster.

@@ -59,7 +59,7 @@ METALGIT_SIGNING_KEY_PASSPHRASE.`,
 				level = slog.LevelInfo
 			}
 			cfg.Logger = slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
-			cluster, err := af.applier(nil, nil, &cfg)
+			cluster, _, err := af.applier(nil, nil, &cfg)
 			if err != nil {
 				return err
 			}

@@ -186,7 +186,7 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	}
 	var ctl *reconciler.Controller
 	var ctlReady atomic.Bool
-	cluster, err := o.apply.applier(metrics.Registry, func(apply.Key) {
+	cluster, rc, err := o.apply.applier(metrics.Registry, func(apply.Key) {
 		// Another hand changed an object: a pass takes it back.
 		if ctlReady.Load() {
 			ctl.Trigger()
@@ -241,7 +241,7 @@ func (o *serveOptions) run(ctx context.Context, secret []byte, listening func(ne
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		if cluster != nil && o.leader.enabled {
-			return o.leader.lead(gctx, o.apply.rest, ctl, log)
+			return o.leader.lead(gctx, rc, ctl, log)
 		}
 		return ctl.Run(gctx)
 	})
