@@ -15,9 +15,7 @@ import (
 
 // applyFlags are the cluster flags of reconcile and serve.
 type applyFlags struct {
-	cluster apply.ClusterConfig
-	// rest is the cluster's configuration once applier made it.
-	rest               *rest.Config
+	cluster            apply.ClusterConfig
 	adopt              bool
 	inventoryNamespace string
 }
