@@ -32,7 +32,9 @@ const (
 	// StatusWaiting: the address of a host no longer in the inventory,
 	// kept while its BareMetalHost is still in the cluster (the operator
 	// deprovisions it behind a finalizer; Options.Deleting). A later pass
-	// releases it once the object is gone.
+	// releases it once the object is gone. Also a binding whose machine
+	// is no longer requested, and that machine's address, kept while the
+	// host is deprovisioned (Options.Deprovisioning).
 	StatusWaiting Status = "waiting"
 )
 
@@ -41,6 +43,13 @@ type Options struct {
 	// Deleting reports whether the BareMetalHost of a host that left the
 	// inventory is still in the cluster; nil: none is.
 	Deleting func(host string) bool
+	// Deprovisioning reports whether the server of host still runs (or
+	// is being wiped of) a machine's image: its BareMetalHost is
+	// provisioning, provisioned, deprovisioning or being deleted. A
+	// machine no longer requested keeps such a host and its address
+	// (StatusWaiting), so that neither goes to another machine while the
+	// old one may still answer on it; nil: no host is.
+	Deprovisioning func(host string) bool
 }
 
 // Binding is one machine → host binding the state holds after the pass.
@@ -157,22 +166,25 @@ func (p *Plan) Summary() string {
 	newB, keptB, newA, keptA := p.Counts()
 	line := fmt.Sprintf("%d new and %d kept bindings, %d new and %d kept allocations, %d released, %d problems",
 		newB, keptB, newA, keptA, len(p.Releases), len(p.Problems))
-	if w := len(p.Waiting()); w > 0 {
-		line += fmt.Sprintf(", %d waiting for BareMetalHost deletion", w)
-	}
-	return line
-}
-
-// Waiting lists the allocations kept for hosts that left the inventory
-// while their BareMetalHosts are deleted (StatusWaiting).
-func (p *Plan) Waiting() []Allocation {
-	var out []Allocation
+	deleting := 0
 	for _, a := range p.Allocations {
-		if a.Status == StatusWaiting {
-			out = append(out, a)
+		if kind, _, _ := schemas.SplitObjectRef(a.Owner); a.Status == StatusWaiting && kind == schemas.KindHost {
+			deleting++
 		}
 	}
-	return out
+	if deleting > 0 {
+		line += fmt.Sprintf(", %d waiting for BareMetalHost deletion", deleting)
+	}
+	deprovisioning := 0
+	for _, b := range p.Bindings {
+		if b.Status == StatusWaiting {
+			deprovisioning++
+		}
+	}
+	if deprovisioning > 0 {
+		line += fmt.Sprintf(", %d machines waiting for their hosts' deprovisioning", deprovisioning)
+	}
+	return line
 }
 
 // demand is one (pool, owner) pair the inventory asks an address for.
@@ -206,15 +218,24 @@ func ComputeWith(inv *schemas.Inventory, prev *state.State, opts Options) (*Plan
 	if err != nil {
 		return nil, fmt.Errorf("planning machines: %w", err)
 	}
-	res, err := binding.Bind(inv.Hosts, reqs, prev.BindingMap())
+	var bopts binding.Options
+	if opts.Deprovisioning != nil {
+		bopts.Hold = func(_, host string) bool { return opts.Deprovisioning(host) }
+	}
+	res, err := binding.BindWith(inv.Hosts, reqs, prev.BindingMap(), bopts)
 	if err != nil {
 		return nil, fmt.Errorf("planning bindings: %w", err)
 	}
 	next := &state.State{}
 	bound := make(map[string]string, len(res.Bindings))
+	waitingMachines := map[string]bool{} // machines no longer requested, kept while their hosts deprovision
 	for _, b := range res.Bindings {
 		plan.Bindings = append(plan.Bindings, Binding{Machine: b.Machine, Host: b.Host, Status: Status(b.Status)})
 		next.Bindings = append(next.Bindings, state.Binding{Machine: b.Machine, Host: b.Host})
+		if b.Status == binding.StatusWaiting {
+			waitingMachines[b.Machine] = true
+			continue
+		}
 		bound[b.Machine] = b.Host
 	}
 	for _, r := range res.Released {
@@ -275,8 +296,10 @@ func ComputeWith(inv *schemas.Inventory, prev *state.State, opts Options) (*Plan
 			rel.Reason = releaseReason(a.Owner, ix, machineTypes, bound, pool.Name() == provPool)
 		}
 		status := StatusKept
-		if kind, name, _ := schemas.SplitObjectRef(a.Owner); pool != nil && kind == schemas.KindHost &&
-			ix.Hosts[name] == nil && opts.Deleting != nil && opts.Deleting(name) {
+		switch kind, name, _ := schemas.SplitObjectRef(a.Owner); {
+		case pool == nil:
+		case kind == schemas.KindHost && ix.Hosts[name] == nil && opts.Deleting != nil && opts.Deleting(name),
+			kind == schemas.KindMachine && waitingMachines[name]:
 			rel.Reason, status = "", StatusWaiting
 		}
 		if rel.Reason != "" {

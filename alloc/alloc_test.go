@@ -393,3 +393,50 @@ func TestComputeWaitsForBareMetalHostDeletion(t *testing.T) {
 		t.Errorf("once it is gone (-want +got):\n%s", diff)
 	}
 }
+
+// TestComputeHoldsScaledInMachineUntilDeprovisioned: a machine scaled in
+// keeps its host and its address while the host deprovisions; no other
+// machine gets either; the next pass after it is done releases both.
+func TestComputeHoldsScaledInMachineUntilDeprovisioned(t *testing.T) {
+	hosts := host("g1", "gpu", 1, "") + host("g2", "gpu", 1, "")
+	first := plan(t, load(t, hosts, set("w", "gpu", 2)), nil)
+
+	inv := load(t, hosts, set("w", "gpu", 1), machine("x", "gpu", ""))
+	busy := true
+	opts := alloc.Options{Deprovisioning: func(h string) bool { return h == first.Bindings[1].Host && busy }}
+	p, err := alloc.ComputeWith(inv, first.Next, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"kept w-0->g1", "waiting w-1->g2",
+		"kept prov 192.168.0.3 Host/g1", "kept prov 192.168.0.4 Host/g2",
+		"kept tenant 10.0.0.10 Machine/w-0", "waiting tenant 10.0.0.11 Machine/w-1",
+		"problem unbound Machine/x: all matching hosts are taken",
+	}
+	if diff := cmp.Diff(want, entries(p)); diff != "" {
+		t.Errorf("while g2 deprovisions (-want +got):\n%s", diff)
+	}
+	if !strings.Contains(p.Summary(), "1 machines waiting for their hosts' deprovisioning") {
+		t.Errorf("summary: %s", p.Summary())
+	}
+	if p.Changed() {
+		t.Errorf("holding changes the state: %v", entries(p))
+	}
+
+	busy = false
+	p, err = alloc.ComputeWith(inv, p.Next, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = []string{
+		"kept w-0->g1", "new x->g2",
+		"kept prov 192.168.0.3 Host/g1", "kept prov 192.168.0.4 Host/g2",
+		"kept tenant 10.0.0.10 Machine/w-0", "new tenant 10.0.0.11 Machine/x",
+		"release binding w-1 g2: machine no longer requested",
+		"release allocation Machine/w-1 10.0.0.11: machine no longer requested",
+	}
+	if diff := cmp.Diff(want, entries(p)); diff != "" {
+		t.Errorf("once g2 is deprovisioned (-want +got):\n%s", diff)
+	}
+}

@@ -445,13 +445,34 @@ var (
 	bmhGVR = schema.GroupVersionResource{Group: "metal3.io", Version: "v1alpha1", Resource: "baremetalhosts"}
 )
 
-// BareMetalHosts names the hosts (LabelHost) whose BareMetalHosts the
-// cluster holds with metalgit's labels, from the watch. A cluster that
-// serves no BareMetalHost holds none.
-func (a *Applier) BareMetalHosts(ctx context.Context) (map[string]bool, error) {
+// HostState is what the cluster holds of one host's BareMetalHost.
+type HostState struct {
+	// State is the operator's provisioning state ("" before it saw the
+	// object).
+	State string `json:"state"`
+	// Deleting: the object carries a deletion timestamp.
+	Deleting bool `json:"deleting,omitempty"`
+}
+
+// HoldsImage reports whether the server still runs a machine's image or
+// is being wiped of it: the object is being deleted, or the operator's
+// state is provisioning, provisioned, externally provisioned or
+// deprovisioning. Such a host is not free for another machine yet.
+func (s HostState) HoldsImage() bool {
+	switch s.State {
+	case "provisioning", "provisioned", "externally provisioned", "deprovisioning":
+		return true
+	}
+	return s.Deleting
+}
+
+// BareMetalHosts maps the hosts (LabelHost) whose BareMetalHosts the
+// cluster holds to their state, read from the watch metalgit keeps of
+// its objects.
+func (a *Applier) BareMetalHosts(ctx context.Context) (map[string]HostState, error) {
 	m, err := a.restMapping(Key{Group: bmhGVK.Group, Version: bmhGVK.Version, Kind: bmhGVK.Kind})
 	if meta.IsNoMatchError(err) {
-		return map[string]bool{}, nil
+		return map[string]HostState{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("apply: %w", err)
@@ -459,10 +480,10 @@ func (a *Applier) BareMetalHosts(ctx context.Context) (map[string]bool, error) {
 	if err := a.live.ensure(ctx, m.Resource); err != nil {
 		return nil, err
 	}
-	out := map[string]bool{}
+	out := map[string]HostState{}
 	for _, u := range a.live.list(m.Resource) {
 		if h := u.GetLabels()[LabelHost]; h != "" {
-			out[h] = true
+			out[h] = HostState{State: provisioningState(u).State, Deleting: u.GetDeletionTimestamp() != nil}
 		}
 	}
 	return out, nil

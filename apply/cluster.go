@@ -97,7 +97,7 @@ func (c *Cluster) Preview(ctx context.Context, site string, manifests []byte) (*
 }
 
 // BareMetalHosts is Applier.BareMetalHosts of site's Applier.
-func (c *Cluster) BareMetalHosts(ctx context.Context, site string) (map[string]bool, error) {
+func (c *Cluster) BareMetalHosts(ctx context.Context, site string) (map[string]HostState, error) {
 	if site == "" {
 		return nil, errors.New("apply: the inventory has no Site")
 	}

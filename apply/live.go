@@ -191,7 +191,10 @@ func (l *live) close() {
 // specChanged tells an update that may touch what metalgit renders from
 // one that cannot: a status written through its subresource (the Bare
 // Metal Operator's, every few seconds while a host provisions) changes
-// neither the generation nor the labels, annotations and finalizers.
+// neither the generation nor the labels, annotations and finalizers. The
+// one status change that counts is a BareMetalHost done deprovisioning
+// (HostState.HoldsImage turns false): a pass may then release the host
+// of a machine scaled in.
 func specChanged(oldObj, newObj any) bool {
 	o, ok1 := oldObj.(*unstructured.Unstructured)
 	n, ok2 := newObj.(*unstructured.Unstructured)
@@ -201,6 +204,16 @@ func specChanged(oldObj, newObj any) bool {
 	if n.GetGeneration() == 0 || o.GetGeneration() != n.GetGeneration() || n.GetDeletionTimestamp() != nil {
 		return true
 	}
+	if provisioningState(o).HoldsImage() && !provisioningState(n).HoldsImage() {
+		return true
+	}
 	return !maps.Equal(o.GetLabels(), n.GetLabels()) || !maps.Equal(o.GetAnnotations(), n.GetAnnotations()) ||
 		!slices.Equal(o.GetFinalizers(), n.GetFinalizers())
+}
+
+// provisioningState is the operator's state of a BareMetalHost; the zero
+// HostState for other kinds.
+func provisioningState(u *unstructured.Unstructured) HostState {
+	state, _, _ := unstructured.NestedString(u.Object, "status", "provisioning", "state")
+	return HostState{State: state}
 }

@@ -150,7 +150,8 @@ func (r *Reconciler) commitState(p *passRun, move bool) (*gitrepo.Commit, error)
 		return nil, fmt.Errorf("committing state: %w", err)
 	}
 	// The settled plan holds for the same hosts still being deleted.
-	next := r.memo.entry(memoKey{inventory: p.at.key.inventory, state: made.Trees[dir], deleting: p.at.key.deleting})
+	next := r.memo.entry(memoKey{inventory: p.at.key.inventory, state: made.Trees[dir], deleting: p.at.key.deleting,
+		deprovisioning: p.at.key.deprovisioning})
 	if next.inv == nil {
 		next.inv = p.at.inv
 	}

@@ -88,10 +88,10 @@ type Config struct {
 // inventoried for the inventory's Site (package apply).
 type Applier interface {
 	Apply(ctx context.Context, site string, manifests []byte) (*apply.Result, error)
-	// BareMetalHosts names the hosts (label metalgit.dev/host) whose
+	// BareMetalHosts maps the hosts (label metalgit.dev/host) whose
 	// BareMetalHosts metalgit applied for site and the cluster still
-	// holds.
-	BareMetalHosts(ctx context.Context, site string) (map[string]bool, error)
+	// holds to their state.
+	BareMetalHosts(ctx context.Context, site string) (map[string]apply.HostState, error)
 }
 
 // Credentials name where the remote's secrets are read from (on every

@@ -23,15 +23,25 @@ type memoKey struct {
 	// inventory and whose BareMetalHosts the cluster still holds: their
 	// addresses wait (alloc.StatusWaiting), so the plan depends on it.
 	deleting string
+	// deprovisioning lists, the same way, the hosts of bindings whose
+	// machine is no longer requested and whose BareMetalHosts still hold
+	// its image: binding and address wait (alloc.Options.Deprovisioning).
+	deprovisioning string
 }
 
-// deletingHosts is the plan's view of key.deleting; nil when empty.
-func (k memoKey) deletingHosts() func(string) bool {
-	if k.deleting == "" {
+// allocOptions is the plan's view of what the key says of the cluster.
+func (k memoKey) allocOptions() alloc.Options {
+	return alloc.Options{Deleting: hostSet(k.deleting), Deprovisioning: hostSet(k.deprovisioning)}
+}
+
+// hostSet is the membership test of a comma-separated list; nil when
+// empty.
+func hostSet(list string) func(string) bool {
+	if list == "" {
 		return nil
 	}
 	set := map[string]bool{}
-	for _, h := range strings.Split(k.deleting, ",") {
+	for _, h := range strings.Split(list, ",") {
 		set[h] = true
 	}
 	return func(h string) bool { return set[h] }

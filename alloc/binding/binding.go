@@ -28,9 +28,11 @@
 //   - A machine that cannot bind is reported in Result.Unbound with the
 //     reason; it never makes Bind fail.
 //
-// Scale-in needs no rule of its own: a MachineSet of quantity n requests
-// <set>-0 … <set>-(n-1) (see Expand), so lowering n stops requesting the
-// highest indices and their bindings are released.
+// Scale-in: a MachineSet of quantity n requests <set>-0 … <set>-(n-1)
+// (see Expand), so lowering n stops requesting the highest indices and
+// their bindings are released — unless Options.Hold says the host is still
+// being deprovisioned: then the binding stays (StatusWaiting) and its host
+// is given to no other machine until a later pass releases it.
 package binding
 
 import (
@@ -66,7 +68,18 @@ type Status string
 const (
 	StatusKept Status = "kept"
 	StatusNew  Status = "new"
+	// StatusWaiting: the machine is no longer requested, but Options.Hold
+	// keeps its host until the host is deprovisioned.
+	StatusWaiting Status = "waiting"
 )
+
+// Options are what a pass learns outside the inventory and its state.
+type Options struct {
+	// Hold reports whether the host of an existing binding whose machine
+	// is no longer requested must stay bound to it for now (its server
+	// still runs the machine's image); nil holds none.
+	Hold func(machine, host string) bool
+}
 
 // Assignment is one binding the state holds after the pass.
 type Assignment struct {
@@ -153,10 +166,17 @@ func (r Result) Bound() map[string]string {
 // parse. Whether a machine finds a host is never an error: see
 // Result.Unbound.
 func Bind(hosts []*schemas.Host, requests []Request, existing map[string]string) (Result, error) {
+	return BindWith(hosts, requests, existing, Options{})
+}
+
+// BindWith is Bind with opts: a binding Hold keeps is in Result.Bindings
+// with StatusWaiting, not in Result.Released.
+func BindWith(hosts []*schemas.Host, requests []Request, existing map[string]string, opts Options) (Result, error) {
 	p, err := newPass(hosts, requests, existing)
 	if err != nil {
 		return Result{}, err
 	}
+	p.hold = opts.Hold
 	return p.run(), nil
 }
 
@@ -201,6 +221,7 @@ type pass struct {
 	reqs     []Request // sorted by machine name
 	nts      map[*schemas.NodeType]*nodeType
 	existing []existing // sorted by machine name
+	hold     func(machine, host string) bool
 
 	bindings []Assignment
 	released []Release
@@ -358,6 +379,10 @@ func (p *pass) run() Result {
 		}
 		requested := ri < len(p.reqs) && p.reqs[ri].Machine == e.machine
 		switch {
+		case !requested && p.hold != nil && p.hold(e.machine, e.host):
+			// The host stays owned (newPass marked it, if it is still in
+			// the inventory).
+			p.bindings = append(p.bindings, Assignment{Machine: e.machine, Host: e.host, Status: StatusWaiting})
 		case !requested:
 			if e.hostIdx >= 0 {
 				p.hosts[e.hostIdx].owner = ""

@@ -620,6 +620,52 @@ func TestExpandScaleIn(t *testing.T) {
 	}
 }
 
+// TestBindHoldsDeprovisioningHosts: a machine scaled in keeps its host
+// while Hold says the host is deprovisioned, and no new machine gets it;
+// once Hold lets go, the binding is released and the host is free.
+func TestBindHoldsDeprovisioningHosts(t *testing.T) {
+	nt := mkNodeType("t", nil, nil)
+	nts := map[string]*schemas.NodeType{"t": nt}
+	hosts := []*schemas.Host{mkHost("a", nil, nil), mkHost("b", nil, nil)}
+	set := &schemas.MachineSet{Metadata: schemas.ObjectMeta{Name: "ws"}, Spec: schemas.MachineSetSpec{NodeType: "t", Quantity: 2}}
+	other := &schemas.MachineSet{Metadata: schemas.ObjectMeta{Name: "x"}, Spec: schemas.MachineSetSpec{NodeType: "t", Quantity: 1}}
+	before := map[string]string{"ws-0": "a", "ws-1": "b"}
+
+	set.Spec.Quantity = 1
+	reqs, err := Expand([]*schemas.MachineSet{set, other}, nil, nts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	holdB := func(m, h string) bool { asked = append(asked, m+"→"+h); return h == "b" }
+	got, err := BindWith(hosts, reqs, before, Options{Hold: holdB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Result{
+		Bindings: []Assignment{kept("ws-0", "a"), {Machine: "ws-1", Host: "b", Status: StatusWaiting}},
+		Unbound:  []Unbound{{Machine: "x-0", Reason: ReasonAllTaken}},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty(), cmpopts.IgnoreFields(Unbound{}, "Detail")); diff != "" {
+		t.Errorf("BindWith while b deprovisions (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"ws-1→b"}, asked); diff != "" {
+		t.Errorf("Hold asked only of released bindings (-want +got):\n%s", diff)
+	}
+
+	got, err = BindWith(hosts, reqs, got.Bound(), Options{Hold: func(string, string) bool { return false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Result{
+		Bindings: []Assignment{kept("ws-0", "a"), {Machine: "x-0", Host: "b", Status: StatusNew}},
+		Released: []Release{gone("ws-1", "b")},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("BindWith once b is deprovisioned (-want +got):\n%s", diff)
+	}
+}
+
 // benchInput builds n hosts in four racks of two kinds and n machine
 // requests over three node types, most of which fit.
 func benchInput(n int) ([]*schemas.Host, []Request) {

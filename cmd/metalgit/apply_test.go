@@ -118,7 +118,8 @@ func waitState(t *testing.T, dyn dynamic.Interface, name string, want ...string)
 // changes nothing; a host removed from Git is deleted through the
 // operator's finalizer, kept in the inventory as deleting until it is
 // gone, then pruned, and its address is released only by a state commit
-// after that.
+// after that; a machine scaled in keeps its host and address until the
+// operator has deprovisioned the host.
 func TestReconcileAppliesToOperator(t *testing.T) {
 	kubeconfig, dyn, env := operatorCluster(t)
 	remote := bareRemoteWith(t, siteWithoutComponents)
@@ -225,6 +226,59 @@ func TestReconcileAppliesToOperator(t *testing.T) {
 	if !strings.Contains(out, "state commit: no changes") {
 		t.Errorf("a further pass changed the state:\n%s", out)
 	}
+
+	// compute-workers scales in from 3 to 2: compute-workers-2 leaves
+	// server-08, and a Machine pinned to server-08 arrives in the same
+	// commit. The host and the machine's address wait until the operator
+	// has deprovisioned it; only then are they released and rebound.
+	// The operator's test mode keeps one provisioning state for all hosts:
+	// a host deprovisioned while another provisions would take turns with
+	// it forever, so every bound host is provisioned first.
+	for _, h := range []string{"server-01", "server-02", "server-05", "server-06", "server-08", "server-09"} {
+		waitState(t, dyn, h, "provisioned")
+	}
+	gitOut(t, work, "pull", "-q", "--rebase", "origin", "main")
+	sets := filepath.Join(work, "machinesets.yaml")
+	b, err := os.ReadFile(sets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scaled := strings.Replace(string(b), "quantity: 3", "quantity: 2", 1) + `---
+apiVersion: metalgit.dev/v1alpha1
+kind: Machine
+metadata: {name: spare-0}
+spec: {nodeType: compute, serverName: server-08}
+`
+	if err := os.WriteFile(sets, []byte(scaled), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	gitOut(t, work, "-c", "user.name=t", "-c", "user.email=t@example", "commit", "-q", "-am", "compute-workers: 2; spare-0 on server-08")
+	gitOut(t, work, "push", "-q", "origin", "main")
+	out = reconcileOK(t, args)
+	if !strings.Contains(out, "1 machines waiting for their hosts' deprovisioning") || strings.Contains(out, "unbind Machine/compute-workers-2") ||
+		strings.Contains(out, "release 10.0.0.22") || strings.Contains(out, "bind Machine/spare-0") {
+		t.Fatalf("server-08 was released or rebound while it still runs compute-workers-2:\n%s", out)
+	}
+	u, err := dyn.Resource(bmhGVR).Namespace("metal3-system").Get(t.Context(), "server-08", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img, found, _ := unstructured.NestedMap(u.Object, "spec", "image"); found {
+		t.Fatalf("server-08 still has compute-workers-2's image %v", img)
+	}
+	waitState(t, dyn, "server-08", "available")
+	out = reconcileOK(t, args)
+	for _, want := range []string{
+		"unbind Machine/compute-workers-2 from Host/server-08: machine no longer requested",
+		"release 10.0.0.22 from Machine/compute-workers-2 (pool tenant): machine no longer requested",
+		"bind Machine/spare-0 to Host/server-08",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the pass after deprovisioning lacks %q:\n%s", want, out)
+		}
+	}
+	waitState(t, dyn, "server-08", "provisioning", "provisioned") // spare-0's image
+
 	cm, err := env.Client.CoreV1().ConfigMaps("metalgit-system").Get(t.Context(), "metalgit-inventory-dc1", metav1.GetOptions{})
 	if err != nil || len(cm.BinaryData["inventory.json.gz"]) == 0 {
 		t.Fatalf("inventory ConfigMap: %v", err)
