@@ -26,6 +26,7 @@ const (
 	labelHost           = "metalgit.dev/host"
 	labelMachine        = "metalgit.dev/machine"
 	annotationIPAddress = "metalgit.dev/ip-address"
+	annotationMachineIP = "metalgit.dev/machine-ip-address"
 )
 
 var bmhGVR = schema.GroupVersionResource{Group: "metal3.io", Version: "v1alpha1", Resource: "baremetalhosts"}
@@ -38,6 +39,8 @@ type Host struct {
 	// ProvisioningIP is the host's provisioning lease (CIDR form).
 	ProvisioningIP string `json:"provisioningIP,omitempty"`
 	Machine        string `json:"machine,omitempty"`
+	// MachineIP is the bound machine's address (CIDR form).
+	MachineIP string `json:"machineIP,omitempty"`
 	// State is the operator's provisioning state ("" before it saw the
 	// host).
 	State             string `json:"state"`
@@ -108,6 +111,7 @@ func row(ctx context.Context, kube kubernetes.Interface, u *unstructured.Unstruc
 		BootMAC:           str("spec", "bootMACAddress"),
 		ProvisioningIP:    u.GetAnnotations()[annotationIPAddress],
 		Machine:           u.GetLabels()[labelMachine],
+		MachineIP:         u.GetAnnotations()[annotationMachineIP],
 		State:             str("status", "provisioning", "state"),
 		OperationalStatus: str("status", "operationalStatus"),
 		PoweredOn:         on,

@@ -10,6 +10,7 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/metalgit/metalgit/alloc"
 	"github.com/metalgit/metalgit/apply"
 )
 
@@ -102,6 +103,10 @@ type GoodPass struct {
 	// state was already up to date.
 	StateCommit string    `json:"stateCommit"`
 	Time        time.Time `json:"time"`
+	// Summary is the plan's one-line count (alloc.Plan.Summary).
+	Summary string `json:"summary"`
+	// Pools is each pool's usage after the pass.
+	Pools []alloc.PoolUsage `json:"pools"`
 }
 
 // FailedPass describes a failed pass.
@@ -304,7 +309,10 @@ func (c *Controller) pass(ctx context.Context) time.Duration {
 	} else {
 		c.status.Ready = true
 		c.status.ConsecutiveFailures = 0
-		c.status.LastGood = &GoodPass{SourceCommit: res.SourceCommit, StateCommit: res.StateCommit, Time: end}
+		c.status.LastGood = &GoodPass{SourceCommit: res.SourceCommit, StateCommit: res.StateCommit, Time: end, Summary: res.Summary}
+		if res.Plan != nil {
+			c.status.LastGood.Pools = res.Plan.Pools // a plan is never changed once made
+		}
 		c.log.Info("reconcile pass done", "commit", res.SourceCommit, "state", res.StateCommit, "summary", res.Summary)
 	}
 	c.notify()

@@ -65,6 +65,9 @@ func (g *generator) host(h *schemas.Host, m *requested) ([]object, error) {
 	if ntp := hostLease.net.NTPServers; len(ntp) > 0 {
 		annotations[AnnotationNTPServers] = strings.Join(ntp, ",")
 	}
+	if data != nil && data.ip != "" {
+		annotations[AnnotationMachineIPAddress] = data.ip
+	}
 	if kp := h.Spec.KernelParams; kp != nil {
 		if len(kp.Inspector) > 0 {
 			annotations[AnnotationKernelParamsInspector] = strings.Join(kp.Inspector, " ")

@@ -243,6 +243,7 @@ func (g *generator) hostLease(h *schemas.Host) (lease, bool) {
 type machineData struct {
 	m                     requested
 	userData, networkData string
+	ip                    string // CIDR form
 }
 
 // machineContext returns what the templates of m, bound to the host info
@@ -302,7 +303,11 @@ func (g *generator) machineData(mc MachineContext, m requested, context string) 
 	if uerr != nil || nerr != nil {
 		return nil
 	}
-	return &machineData{m: m, userData: userData, networkData: networkData}
+	ip := mc.AllocatedIP
+	if mc.Prefix > 0 {
+		ip = fmt.Sprintf("%s/%d", ip, mc.Prefix)
+	}
+	return &machineData{m: m, userData: userData, networkData: networkData, ip: ip}
 }
 
 // nameClash records a failure when a Secret of machine m would have the

@@ -41,6 +41,10 @@ const (
 	// AnnotationIPAddress is the host's provisioning lease in CIDR form
 	// (192.168.100.10/24).
 	AnnotationIPAddress = "metalgit.dev/ip-address"
+	// AnnotationMachineIPAddress is the bound machine's address in CIDR
+	// form (10.0.0.20/24), for `metalgit status`; absent while no machine
+	// is bound.
+	AnnotationMachineIPAddress = "metalgit.dev/machine-ip-address"
 	// AnnotationGateway is the provisioning pool's gateway.
 	AnnotationGateway = "metalgit.dev/gateway"
 	// AnnotationDNSServers and AnnotationNTPServers are comma-separated.

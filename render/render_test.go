@@ -61,7 +61,7 @@ func TestRenderFacts(t *testing.T) {
 		contains, absent []string
 	}{
 		"section10": {contains: []string{
-			"kind: BareMetalHost\nmetadata:\n  annotations:\n    metalgit.dev/dns-servers: 8.8.8.8,8.8.4.4\n    metalgit.dev/gateway: 192.168.100.1\n    metalgit.dev/ip-address: 192.168.100.3/24\n    metalgit.dev/ntp-servers: 192.168.100.1\n",
+			"kind: BareMetalHost\nmetadata:\n  annotations:\n    metalgit.dev/dns-servers: 8.8.8.8,8.8.4.4\n    metalgit.dev/gateway: 192.168.100.1\n    metalgit.dev/ip-address: 192.168.100.3/24\n    metalgit.dev/machine-ip-address: 10.0.0.21/24\n    metalgit.dev/ntp-servers: 192.168.100.1\n",
 			"metalgit.dev/machine: gpu-workers-0",
 			"metalgit.dev/machine: db-0",
 			"    checksumType: sha256\n    format: qcow2\n    url: https://images.example.com/noble-server-cloudimg-amd64.img",

@@ -179,4 +179,14 @@ func TestServeLeaderElection(t *testing.T) {
 	if !strings.Contains(other.log.String(), "leading: running passes") {
 		t.Errorf("the new leader did not log its leadership")
 	}
+
+	// status --server adds the leader's last pass and pool usage to the
+	// cluster's rows (no operator runs here: the states are empty).
+	table := runOK(t, "status", "--kubeconfig", kubeconfig, "--server", other.base)
+	for _, want := range []string{"MACHINE IP", "10.0.0.24/24", "last good pass: ",
+		"pool tenant: 5 of ", "pool provisioning: 9 of "} {
+		if !strings.Contains(table, want) {
+			t.Errorf("status --server lacks %q:\n%s", want, table)
+		}
+	}
 }

@@ -159,7 +159,7 @@ func (o *statusOptions) print(ctx context.Context, w io.Writer, dyn dynamic.Inte
 
 func printStatusTable(w io.Writer, r statusReport) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "HOST\tNAMESPACE\tBOOT MAC\tPROVISIONING IP\tMACHINE\tSTATE\tOPERATIONAL\tPOWER\tERROR")
+	fmt.Fprintln(tw, "HOST\tNAMESPACE\tBOOT MAC\tPROVISIONING IP\tMACHINE\tMACHINE IP\tSTATE\tOPERATIONAL\tPOWER\tERROR")
 	for _, h := range r.Hosts {
 		power := "off"
 		if h.PoweredOn {
@@ -169,8 +169,8 @@ func printStatusTable(w io.Writer, r statusReport) {
 		if h.Deleting {
 			state += " (deleting)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Namespace, h.BootMAC, dash(h.ProvisioningIP),
-			dash(h.Machine), dash(state), dash(h.OperationalStatus), power, dash(strings.TrimSpace(h.ErrorType+" "+h.Error)))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Namespace, h.BootMAC, dash(h.ProvisioningIP),
+			dash(h.Machine), dash(h.MachineIP), dash(state), dash(h.OperationalStatus), power, dash(strings.TrimSpace(h.ErrorType+" "+h.Error)))
 	}
 	_ = tw.Flush()
 	for _, h := range r.Hosts {
@@ -191,6 +191,12 @@ func printStatusTable(w io.Writer, r statusReport) {
 	if p := r.LastPass; p != nil {
 		if g := p.LastGood; g != nil {
 			fmt.Fprintf(w, "last good pass: %s, source %s, state %s\n", g.Time.Format(time.RFC3339), g.SourceCommit, dash(g.StateCommit))
+			if g.Summary != "" {
+				fmt.Fprintf(w, "  %s\n", g.Summary)
+			}
+			for _, u := range g.Pools {
+				fmt.Fprintf(w, "pool %s: %d of %d used, %d free\n", u.Pool, u.Used, u.Size, u.Free)
+			}
 		}
 		if a := p.LastApply; a != nil {
 			fmt.Fprintf(w, "last apply: %s, %d created, %d updated, %d pruned, %d deleting, %d failed, %d conflicts, %d fields taken back\n",
