@@ -160,8 +160,8 @@ func TestBootProxyValuesSchema(t *testing.T) {
 		edit func(v map[string]any)
 		want string
 	}{
-		"port as text":      {func(v map[string]any) { v["ports"].(map[string]any)["dhcp"] = "67" }, "dhcp"},
-		"port out of range": {func(v map[string]any) { v["ports"].(map[string]any)["tftp"] = 70000 }, "tftp"},
+		"port as text":       {func(v map[string]any) { v["ports"].(map[string]any)["dhcp"] = "67" }, "dhcp"},
+		"port out of range":  {func(v map[string]any) { v["ports"].(map[string]any)["tftp"] = 70000 }, "tftp"},
 		"vip without prefix": {func(v map[string]any) { v["vip"] = "192.168.100.2" }, "vip"},
 		"unknown attachment": {func(v map[string]any) { v["attachment"].(map[string]any)["type"] = "ipvlan" }, "type"},
 		"misspelt key":       {func(v map[string]any) { v["kernelParam"] = map[string]any{} }, "kernelParam"},
