@@ -110,7 +110,26 @@ writes those decisions to the state directory.`,
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newValidateCmd(), newPlanCmd(), newAllocateCmd(), newRenderCmd(), newDiffCmd(), newReconcileCmd(), newServeCmd(), newStatusCmd(), newBootCmd(), newVersionCmd())
+	strictCompletion(root)
 	return root
+}
+
+// strictCompletion makes cobra's `completion` command refuse a shell it
+// has no script for, instead of printing its help and succeeding.
+func strictCompletion(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			return usageError{fmt.Errorf("completion: no script for shell %q; want bash, zsh, fish or powershell", args[0])}
+		}
+		c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
 }
 
 // pathArg returns the inventory path argument, "." when absent.
