@@ -157,27 +157,37 @@ func TestBootProxyValuesSchema(t *testing.T) {
 		t.Fatalf("the generated values are refused: %v", err)
 	}
 	for name, tc := range map[string]struct {
-		edit func(v map[string]any)
+		edit func(t *testing.T, v map[string]any)
 		want string
 	}{
-		"port as text":       {func(v map[string]any) { v["ports"].(map[string]any)["dhcp"] = "67" }, "dhcp"},
-		"port out of range":  {func(v map[string]any) { v["ports"].(map[string]any)["tftp"] = 70000 }, "tftp"},
-		"vip without prefix": {func(v map[string]any) { v["vip"] = "192.168.100.2" }, "vip"},
-		"unknown attachment": {func(v map[string]any) { v["attachment"].(map[string]any)["type"] = "ipvlan" }, "type"},
-		"misspelt key":       {func(v map[string]any) { v["kernelParam"] = map[string]any{} }, "kernelParam"},
-		"kernel param with a shell word": {func(v map[string]any) {
-			v["kernelParams"].(map[string]any)["inspector"] = []any{"console=ttyS0 ; reboot"}
+		"port as text":       {func(t *testing.T, v map[string]any) { sub(t, v, "ports")["dhcp"] = "67" }, "dhcp"},
+		"port out of range":  {func(t *testing.T, v map[string]any) { sub(t, v, "ports")["tftp"] = 70000 }, "tftp"},
+		"vip without prefix": {func(t *testing.T, v map[string]any) { v["vip"] = "192.168.100.2" }, "vip"},
+		"unknown attachment": {func(t *testing.T, v map[string]any) { sub(t, v, "attachment")["type"] = "ipvlan" }, "type"},
+		"misspelt key":       {func(t *testing.T, v map[string]any) { v["kernelParam"] = map[string]any{} }, "kernelParam"},
+		"kernel param with a shell word": {func(t *testing.T, v map[string]any) {
+			sub(t, v, "kernelParams")["inspector"] = []any{"console=ttyS0 ; reboot"}
 		}, "inspector"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			v := bootProxyValues(t)
-			tc.edit(v)
+			tc.edit(t, v)
 			_, err := template(t, c, "metal3-system", v)
 			if err == nil || !strings.Contains(err.Error(), "schema") || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("values accepted or refused without naming %q: %v", tc.want, err)
 			}
 		})
 	}
+}
+
+// sub is the map under key of v.
+func sub(t *testing.T, v map[string]any, key string) map[string]any {
+	t.Helper()
+	m, ok := v[key].(map[string]any)
+	if !ok {
+		t.Fatalf("values have no map %q: %v", key, v)
+	}
+	return m
 }
 
 // TestChartsRefuseMissingRequired: without the values each chart cannot
@@ -193,7 +203,7 @@ func TestChartsRefuseMissingRequired(t *testing.T) {
 		t.Errorf("metalgit without a webhook Secret: %v", err)
 	}
 	bp := bootProxyValues(t)
-	delete(bp["attachment"].(map[string]any), "networkAttachmentDefinition")
+	delete(sub(t, bp, "attachment"), "networkAttachmentDefinition")
 	if _, err := template(t, loadChart(t, render.ComponentBootProxy), "metal3-system", bp); err == nil ||
 		!strings.Contains(err.Error(), "attachment.networkAttachmentDefinition is required") {
 		t.Errorf("boot proxy without its attachment: %v", err)
