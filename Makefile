@@ -72,6 +72,18 @@ PXE_DIR          ?= $(CACHE_DIR)/pxe-kernel
 # Passed to `go test` by `make test`.
 METALGIT_PXE_DIR ?= $(abspath $(PXE_DIR))
 
+# --- image -----------------------------------------------------------------
+# `make image` builds the OCI image without a container daemon (hack/image;
+# docs/image.md): IMAGE_DIR/oci (an OCI image layout) and
+# IMAGE_DIR/metalgit.oci.tar.  IMAGE_FLAGS adds builder flags, e.g.
+# `-goarch arm64`, `-ca-certs FILE`, `-ipxe-dir DIR`.
+IMAGE_DIR   ?= out/image
+IMAGE_TAG   ?= latest
+IMAGE_FLAGS ?=
+# The time of the image and of every file in it: HEAD's commit time (0
+# outside Git), so that two builds of one commit give one digest.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+
 # --- demo ------------------------------------------------------------------
 DEMO_SRC ?= examples/dc1
 DEMO_OUT ?= out/demo
@@ -93,7 +105,7 @@ DEMO_IPXE_DIR      ?= $(DEMO_OUT)/ipxe
 DEMO_GIT = GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@localhost \
 	GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@localhost git
 
-.PHONY: kube clean-kube help build test check fmt-check vet tidy-check lint lint-config tools \
+.PHONY: kube clean-kube help build image test check fmt-check vet tidy-check lint lint-config tools \
         versions ci demo bench fuzz clean clean-tools crds clean-crds pxe-kernel bmo
 
 help: ## Show this help.
@@ -107,6 +119,9 @@ help: ## Show this help.
 
 build: ## Build bin/metalgit.
 	$(GO) build $(BUILD_FLAGS) -o $(BINARY) $(CMD_PKG)
+
+image: ## Build the OCI image without a daemon: IMAGE_DIR/oci and IMAGE_DIR/metalgit.oci.tar (docs/image.md).
+	SOURCE_DATE_EPOCH='$(SOURCE_DATE_EPOCH)' $(GO) run ./hack/image -out '$(IMAGE_DIR)' -tag '$(IMAGE_TAG)' $(IMAGE_FLAGS)
 
 test: export METALGIT_CRD_DIR := $(METALGIT_CRD_DIR)
 test: export METALGIT_KUBE_BIN := $(METALGIT_KUBE_BIN)

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 DEB_PACKAGES=(
-	ca-certificates # HTTPS to the Go module proxy
+	ca-certificates # HTTPS to the Go module proxy; make image and hack/image's tests: the image's CA bundle
 	gcc             # cgo, required by `go test -race`
 	libc6-dev       # headers/crt for the race runtime link
 	openssh-server  # reconciler SSH tests: sshd started by the test on loopback
@@ -25,7 +25,8 @@ DEB_PACKAGES=(
 	ovmf            # boot DHCP tests: UEFI firmware (EDK2) with its native PXE
 	curl            # serve test: the remote's post-receive hook posts webhooks; boot TFTP tests: curl tftp://
 	tftp-hpa        # boot TFTP tests: the tftp-hpa client (no options, 512-byte blocks)
-	ipxe            # boot TFTP: /usr/lib/ipxe, the default --tftp-root (undionly.kpxe, snponly.efi)
+	ipxe            # boot TFTP: /usr/lib/ipxe, the default --tftp-root (undionly.kpxe, snponly.efi);
+	                # make image and hack/image's tests copy undionly.kpxe, snponly.efi and ipxe.efi into the image
 	python3-ironic  # callback proxy and end-to-end PXE tests: Debian's Ironic 21.4, run by the tests
 	python3-ironic-inspector # callback proxy: inspection data through the proxy to ironic-inspector 11.1
 	cpio            # pxelab: the test reads its ramdisk back with cpio -t

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -145,25 +144,4 @@ func maxOnePath(cmd *cobra.Command, args []string) error {
 		return usageError{fmt.Errorf("%s takes at most one inventory path, got %d arguments", cmd.Name(), len(args))}
 	}
 	return nil
-}
-
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version of metalgit",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			version, goVersion := "(devel)", ""
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				version, goVersion = bi.Main.Version, bi.GoVersion
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						version += " " + s.Value
-					}
-				}
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "metalgit %s %s\n", version, goVersion)
-			return nil
-		},
-	}
 }
