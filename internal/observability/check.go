@@ -40,9 +40,16 @@ func Families(g prometheus.Gatherer) (map[string]Family, error) {
 	return out, nil
 }
 
-// isTargetLabel reports the labels Prometheus gives every series of a
-// scrape target, which no registry holds.
-func isTargetLabel(name string) bool { return name == "job" || name == "instance" }
+// isTargetLabel reports the labels a scrape gives every series of its
+// target, which no registry holds: Prometheus' job and instance, and
+// those of a Prometheus Operator ServiceMonitor.
+func isTargetLabel(name string) bool {
+	switch name {
+	case "job", "instance", "namespace", "pod", "service", "container", "endpoint":
+		return true
+	}
+	return false
+}
 
 // Expr is a PromQL expression of a dashboard or rules file.
 type Expr struct {

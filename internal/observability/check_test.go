@@ -55,6 +55,7 @@ func TestCheckExprs(t *testing.T) {
 		{Where: "ok 3", Expr: `rate(x_duration_seconds_sum[5m]) / rate(x_duration_seconds_count[5m])`},
 		{Where: "ok 4", Expr: `x_size_bytes{quantile="0.5"} + x_size_bytes_sum + x_size_bytes_count`},
 		{Where: "ok 5", Expr: `x_passes_total`, Label: "result"},
+		{Where: "ok 6", Expr: `max without (pod) (x_passes_total{namespace="m"}) and on (service, endpoint, container) x_size_bytes`},
 	}
 	if problems := observability.CheckExprs(good, fams); len(problems) != 0 {
 		t.Errorf("problems with good expressions:\n%s", strings.Join(problems, "\n"))
