@@ -31,13 +31,13 @@ const goodDashboard = `{
   ]
 }`
 
-// dashboard parses goodDashboard with old replaced by new.
-func dashboard(t *testing.T, old, new string) *observability.Dashboard {
+// dashboard parses goodDashboard with old replaced by replacement.
+func dashboard(t *testing.T, old, replacement string) *observability.Dashboard {
 	t.Helper()
 	if !strings.Contains(goodDashboard, old) {
 		t.Fatalf("the fixture has no %q", old)
 	}
-	d, err := observability.ParseDashboard([]byte(strings.Replace(goodDashboard, old, new, 1)))
+	d, err := observability.ParseDashboard([]byte(strings.Replace(goodDashboard, old, replacement, 1)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,10 +157,10 @@ func (s *scanner) errorf(format string, args ...any) error {
 // skipSpace skips white space and # comments.
 func (s *scanner) skipSpace() {
 	for !s.eof() {
-		switch c := s.peek(); {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		switch s.peek() {
+		case ' ', '\t', '\n', '\r':
 			s.pos++
-		case c == '#':
+		case '#':
 			for !s.eof() && s.peek() != '\n' {
 				s.pos++
 			}
@@ -170,9 +170,14 @@ func (s *scanner) skipSpace() {
 	}
 }
 
-func isDigit(c byte) bool      { return c >= '0' && c <= '9' }
-func isIdentStart(c byte) bool { return c == '_' || c == ':' || (c|0x20 >= 'a' && c|0x20 <= 'z') }
-func isIdent(c byte) bool      { return isIdentStart(c) || isDigit(c) }
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isIdentStart reports a byte that starts a metric or label name.
+func isIdentStart(c byte) bool {
+	return c == '_' || c == ':' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+}
+
+func isIdent(c byte) bool { return isIdentStart(c) || isDigit(c) }
 
 // ident reads a metric or label name.
 func (s *scanner) ident() string {
@@ -284,14 +289,14 @@ func (s *scanner) matchers(metric string) (Selector, error) {
 		if s.eof() {
 			return Selector{}, s.errorf("unterminated label matchers")
 		}
-		switch c := s.peek(); {
-		case c == '}':
+		switch s.peek() {
+		case '}':
 			s.pos++
 			if sel.Metric == "" {
 				return Selector{}, s.errorf("a selector without a metric name")
 			}
 			return sel, nil
-		case c == ',':
+		case ',':
 			s.pos++
 			continue
 		}

@@ -183,7 +183,7 @@ func (f RuleFile) Exprs() []Expr {
 func parseAlertTemplate(text string) error {
 	const defs = "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}"
 	stub := func(v any) string { return fmt.Sprint(v) }
-	_, err := template.New("alert").Option("missingkey=zero").Funcs(template.FuncMap{
+	_, err := template.New("alert").Funcs(template.FuncMap{
 		"humanize": stub, "humanizeDuration": stub, "humanizePercentage": stub, "humanize1024": stub,
 		"toUpper": stub, "toLower": stub, "title": stub,
 	}).Parse(defs + text)

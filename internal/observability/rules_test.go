@@ -28,15 +28,15 @@ spec:
             runbook_url: docs/observability.md#passesfailing
 `
 
-// rules parses goodRule with edit applied: old replaced by new.
-func rules(t *testing.T, old, new string) (*observability.PrometheusRule, error) {
+// rules parses goodRule with old replaced by replacement.
+func rules(t *testing.T, old, replacement string) (*observability.PrometheusRule, error) {
 	t.Helper()
 	src := goodRule
 	if old != "" {
 		if !strings.Contains(src, old) {
 			t.Fatalf("the fixture has no %q", old)
 		}
-		src = strings.Replace(src, old, new, 1)
+		src = strings.Replace(src, old, replacement, 1)
 	}
 	return observability.ParsePrometheusRule([]byte(src))
 }
