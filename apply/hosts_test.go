@@ -13,7 +13,8 @@ import (
 
 // TestHostsCollector: metalgit_hosts and metalgit_host_errors count the
 // BareMetalHosts by the state and error the operator wrote in their
-// status, from the watch.
+// status, from the watch; metalgit_host_state_max_age_seconds has every
+// state.
 func TestHostsCollector(t *testing.T) {
 	c := startCluster(t)
 	ctx := context.Background()
@@ -39,7 +40,8 @@ func TestHostsCollector(t *testing.T) {
 	if err := reg.Register(apply.NewHostsCollector(cl)); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]float64{"state=available": 1, "state=registering": 1, "state=unknown": 1, "type=registration error": 1}
+	want := map[string]float64{"metalgit_hosts{state=available}": 1, "metalgit_hosts{state=registering}": 1,
+		"metalgit_hosts{state=unknown}": 1, "metalgit_host_errors{type=registration error}": 1}
 	deadline := time.Now().Add(time.Minute)
 	for {
 		got := gatherHosts(t, reg)
@@ -50,8 +52,14 @@ func TestHostsCollector(t *testing.T) {
 			}
 		}
 		if ok {
-			if got["state=provisioned"] != 0 {
-				t.Errorf("provisioned: %v", got["state=provisioned"])
+			if got["metalgit_hosts{state=provisioned}"] != 0 {
+				t.Errorf("provisioned: %v", got["metalgit_hosts{state=provisioned}"])
+			}
+			// Every state has its age, at zero when no host is in it.
+			for _, s := range []string{"registering", "provisioned"} {
+				if _, ok := got["metalgit_host_state_max_age_seconds{state="+s+"}"]; !ok {
+					t.Errorf("no metalgit_host_state_max_age_seconds{state=%q}", s)
+				}
 			}
 			return
 		}
@@ -72,7 +80,7 @@ func gatherHosts(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
 			for _, l := range m.GetLabel() {
-				out[l.GetName()+"="+l.GetValue()] = m.GetGauge().GetValue()
+				out[mf.GetName()+"{"+l.GetName()+"="+l.GetValue()+"}"] = m.GetGauge().GetValue()
 			}
 		}
 	}

@@ -25,6 +25,7 @@ func (r *Reconciler) commitAndPush(ctx context.Context, p *passRun) (stepResult,
 	// writer it follows does not make are pushed by the next pass.
 	mayDefer := r.following && !r.deferred && r.cfg.FollowWindow > 0
 	r.deferred = false
+	start := r.seams.clock.Now()
 	for {
 		if !p.at.plan.Changed() {
 			if p.attempt > 1 && !r.following && r.cfg.FollowWindow > 0 {
@@ -69,6 +70,7 @@ func (r *Reconciler) commitAndPush(ctx context.Context, p *passRun) (stepResult,
 		pushErr := r.clone.PushCAS(ctx, source, made)
 		if pushErr == nil {
 			p.res.StateCommit, p.res.Pushed = made.Hash.String(), true
+			p.res.CommitDuration = r.seams.clock.Since(start)
 			if r.following {
 				r.following = false
 				r.log.Info("pushed a state commit of our own; no longer following", "commit", made.Hash)

@@ -29,6 +29,7 @@ type Metrics struct {
 	duration        *prometheus.HistogramVec
 	total           *prometheus.CounterVec
 	commitsPushed   prometheus.Counter
+	commitDuration  prometheus.Histogram
 	conflictRetries prometheus.Counter
 	poolAllocations *prometheus.GaugeVec
 	poolFree        *prometheus.GaugeVec
@@ -54,6 +55,11 @@ func NewMetrics() *Metrics {
 			Namespace: MetricsNamespace, Name: "commits_pushed_total",
 			Help: "State commits pushed.",
 		}),
+		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: MetricsNamespace, Name: "state_commit_duration_seconds",
+			Help:    "Time from the start of a pass's commit step to its state commit pushed, conflict retries included; passes that pushed only.",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120},
+		}),
 		conflictRetries: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: MetricsNamespace, Name: "push_conflicts_retried_total",
 			Help: "Pushes rejected because the remote moved, followed by a refetch and a new attempt.",
@@ -75,7 +81,7 @@ func NewMetrics() *Metrics {
 		Namespace: MetricsNamespace, Name: "webhook_body_reads_in_flight",
 		Help: "Webhook request bodies being read, before their signature is checked.",
 	})
-	m.Registry.MustRegister(m.duration, m.total, m.commitsPushed, m.conflictRetries, m.poolAllocations, m.poolFree,
+	m.Registry.MustRegister(m.duration, m.total, m.commitsPushed, m.commitDuration, m.conflictRetries, m.poolAllocations, m.poolFree,
 		m.webhookRequests, m.webhookReads)
 	for _, r := range []string{ResultSuccess, ResultInvalid, ResultError, ResultDeferred} {
 		m.duration.WithLabelValues(r)
@@ -125,22 +131,25 @@ func (m *Metrics) observe(res *Result, err error, d time.Duration, maxAttempts i
 	}
 	m.duration.WithLabelValues(label).Observe(d.Seconds())
 	m.total.WithLabelValues(label).Inc()
-	switch {
-	case err == nil && res != nil:
+	if res != nil {
+		// A pass whose apply failed returns its Result with the error:
+		// its push happened all the same.
 		if res.Pushed {
 			m.commitsPushed.Inc()
+			m.commitDuration.Observe(res.CommitDuration.Seconds())
 		}
 		if res.Attempts > 1 {
 			m.conflictRetries.Add(float64(res.Attempts - 1))
 		}
-		if res.Plan != nil && !res.Deferred {
-			// Pools dropped from the inventory disappear from the metrics.
-			m.poolAllocations.Reset()
-			m.poolFree.Reset()
-			for _, p := range res.Plan.Pools {
-				m.poolAllocations.WithLabelValues(p.Pool).Set(float64(p.Used))
-				m.poolFree.WithLabelValues(p.Pool).Set(float64(p.Free))
-			}
+	}
+	switch {
+	case err == nil && res != nil && res.Plan != nil && !res.Deferred:
+		// Pools dropped from the inventory disappear from the metrics.
+		m.poolAllocations.Reset()
+		m.poolFree.Reset()
+		for _, p := range res.Plan.Pools {
+			m.poolAllocations.WithLabelValues(p.Pool).Set(float64(p.Used))
+			m.poolFree.WithLabelValues(p.Pool).Set(float64(p.Free))
 		}
 	case errors.Is(err, ErrPushAttempts) && maxAttempts > 1:
 		m.conflictRetries.Add(float64(maxAttempts - 1))

@@ -70,6 +70,11 @@ type Result struct {
 	StateCommit string
 	// Pushed reports whether StateCommit was pushed.
 	Pushed bool
+	// CommitDuration is the time from the start of the commit step to the
+	// state commit pushed: committing, rendering the new state, pushing,
+	// and the fetches, plans and waits of conflict retries. 0 unless
+	// Pushed.
+	CommitDuration time.Duration
 	// Deferred reports a pass that left its changes to another writer:
 	// this writer follows one whose state commit had already made the
 	// changes of its last refused push (Config.FollowWindow). The state

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/metalgit/metalgit/reconciler"
 )
@@ -113,5 +114,37 @@ func TestRetryWaitsOnlyToPushAgain(t *testing.T) {
 			}
 			linear(t, remote)
 		})
+	}
+}
+
+// TestCommitDuration: a pass that pushes reports the time from the start
+// of its commit step to the push, the wait before a retry included; a
+// pass with nothing to push reports none.
+func TestCommitDuration(t *testing.T) {
+	remote := newRemote(t)
+	clk := clocktesting.NewFakeClock(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	r := newReconciler(t, reconciler.Config{URL: remote, BackoffBase: 100 * time.Millisecond},
+		reconciler.Seams{Clock: clk, Rand: func() float64 { return 0.5 },
+			Sleep: func(_ context.Context, d time.Duration) error { clk.Step(d); return nil },
+			BeforePush: func(_ context.Context, attempt int) error {
+				if attempt == 1 {
+					pushChange(t, remote, "a host", addHost(61))
+				}
+				return nil
+			}})
+	res, err := r.Pass(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Pushed || res.Attempts != 2 || res.CommitDuration != 75*time.Millisecond {
+		t.Fatalf("pushed %v after %d attempts in %v, want a push on attempt 2 after the 75ms wait",
+			res.Pushed, res.Attempts, res.CommitDuration)
+	}
+	res, err = r.Pass(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Pushed || res.CommitDuration != 0 {
+		t.Fatalf("a pass with nothing to push: pushed %v, commit duration %v", res.Pushed, res.CommitDuration)
 	}
 }

@@ -116,7 +116,7 @@ func (r *Ring) record(mac net.HardwareAddr, known bool, e Event) {
 	}
 	e = bounded(e)
 	key := mac.String()
-	r.metrics.event(e.Server, e.Kind)
+	r.metrics.event(e.Server, e.Kind, known, e.Failed)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	en := r.macs[key]

@@ -138,6 +138,53 @@ metalgit_trace_macs{known="true"} 4
 	}
 }
 
+// TestRingCountsFailedEvents: metalgit_trace_failed_events_total counts
+// the events marked failed, by server, kind and whether the MAC was in
+// the host table, every series there at zero from the start; the other
+// events count only in metalgit_trace_events_total.
+func TestRingCountsFailedEvents(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	r := newRing(trace.Config{})
+	if err := r.Register(reg); err != nil {
+		t.Fatal(err)
+	}
+	kinds := testutil.CollectAndCount(reg, "metalgit_trace_events_total")
+	if got := testutil.CollectAndCount(reg, "metalgit_trace_failed_events_total"); kinds == 0 || got != 2*kinds {
+		t.Errorf("%d series of metalgit_trace_failed_events_total at the start, want %d (each kind, known and not)", got, 2*kinds)
+	}
+	r.Record(mac(1), trace.Event{Server: trace.ServerTFTP, Kind: trace.KindTFTP, Failed: true})
+	r.Record(mac(1), trace.Event{Server: trace.ServerTFTP, Kind: trace.KindTFTP, Failed: true})
+	r.Record(mac(1), trace.Event{Server: trace.ServerTFTP, Kind: trace.KindTFTP})
+	r.RecordUnknown(mac(2), trace.Event{Server: trace.ServerHTTP, Kind: trace.KindScript, Failed: true})
+	r.Record(mac(3), trace.Event{Server: trace.ServerCallback, Kind: trace.KindHeartbeat})
+	got := map[string]float64{}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "metalgit_trace_failed_events_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if v := m.GetCounter().GetValue(); v != 0 {
+				var key []string
+				for _, l := range m.GetLabel() {
+					key = append(key, l.GetName()+"="+l.GetValue())
+				}
+				got[strings.Join(key, ",")] = v
+			}
+		}
+	}
+	want := map[string]float64{"kind=tftp,known=true,server=tftp": 2, "kind=script,known=false,server=http": 1}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("failed events (-want +got):\n%s", diff)
+	}
+	if n := eventCount(t, reg, trace.ServerTFTP, trace.KindTFTP); n != 3 {
+		t.Errorf("TFTP events counted: %v, want 3", n)
+	}
+}
+
 // eventCount reads metalgit_trace_events_total{server,kind} from reg.
 func eventCount(t *testing.T, reg *prometheus.Registry, server, kind string) float64 {
 	t.Helper()

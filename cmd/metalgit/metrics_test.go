@@ -29,15 +29,40 @@ import (
 	"github.com/metalgit/metalgit/reconciler"
 )
 
-// TestMetricNames lints every metric metalgit serves, with promlint's
-// rules and metalgit's (internal/metricstest). It builds the registry
-// serve builds, the reconciler's after a real pass (so the per-pool
-// gauges hold samples), and registers on it every boot proxy package's
-// metrics as serve --boot and boot do: one registry, so that two packages
-// cannot define one name. Then every metric defined anywhere in the
-// module's source must be among those gathered, so a new package's
-// metrics cannot escape the lint.
+// TestMetricNames lints every metric metalgit serves (servedMetrics),
+// with promlint's rules and metalgit's (internal/metricstest): one
+// registry, so that two packages cannot define one name. Then every
+// metric defined anywhere in the module's source must be among those
+// gathered, so a new package's metrics cannot escape the lint.
 func TestMetricNames(t *testing.T) {
+	reg := servedMetrics(t)
+	gathered, problems, err := metricstest.Lint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	chdirRepoRoot(t)
+	defined := definedMetrics(t)
+	if len(defined) == 0 {
+		t.Fatal("no metric definitions found in the source")
+	}
+	for _, name := range slices.Sorted(maps.Keys(defined)) {
+		if !slices.Contains(gathered, name) {
+			t.Errorf("%s (%s) is not linted: register its package's metrics in TestMetricNames, with their label values at zero",
+				name, defined[name])
+		}
+	}
+}
+
+// servedMetrics returns every metric metalgit serves in one registry:
+// the registry serve builds, the reconciler's after a real pass (so the
+// per-pool gauges hold samples), with every boot proxy package's metrics
+// registered on it as serve --boot and boot do, their label values at
+// zero.
+func servedMetrics(t *testing.T) *prometheus.Registry {
+	t.Helper()
 	metrics := reconciler.NewMetrics()
 	reg := metrics.Registry
 	onePass(t, metrics)
@@ -63,24 +88,7 @@ func TestMetricNames(t *testing.T) {
 			t.Errorf("registering the %s metrics next to the reconciler's: %v", name, err)
 		}
 	}
-	gathered, problems, err := metricstest.Lint(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Error(p)
-	}
-	chdirRepoRoot(t)
-	defined := definedMetrics(t)
-	if len(defined) == 0 {
-		t.Fatal("no metric definitions found in the source")
-	}
-	for _, name := range slices.Sorted(maps.Keys(defined)) {
-		if !slices.Contains(gathered, name) {
-			t.Errorf("%s (%s) is not linted: register its package's metrics in TestMetricNames, with their label values at zero",
-				name, defined[name])
-		}
-	}
+	return reg
 }
 
 // onePass runs one reconcile pass of examples/dc1 that records into
