@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -130,10 +132,13 @@ func podOf(t *testing.T, d *unstructured.Unstructured) *unstructured.Unstructure
 // "restricted", the hostNetwork boot proxy at "privileged" only.
 func TestChartsOnAPIServer(t *testing.T) {
 	c := startCluster(t)
+	c.env.InstallCRDs(t, kubetest.CRDFile(t, "monitoring.coreos.com_servicemonitors.yaml"))
 	c.namespace(t, "metalgit-system", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"})
 	c.namespace(t, "metal3-system", map[string]string{"pod-security.kubernetes.io/enforce": "restricted"})
 	c.namespace(t, "boot-hostnet", map[string]string{"pod-security.kubernetes.io/enforce": "baseline"})
 
+	withMonitor := controllerValues()
+	withMonitor["serviceMonitor"] = map[string]any{"enabled": true, "labels": map[string]any{"release": "prometheus"}}
 	hostNet := bootProxyValues(t)
 	hostNet["attachment"] = map[string]any{"type": "hostNetwork"}
 	hostNet["hostNetwork"] = true
@@ -143,7 +148,7 @@ func TestChartsOnAPIServer(t *testing.T) {
 		values                 map[string]any
 		podRefused             string // "" when the pod is admitted
 	}{
-		{"controller", "metalgit", "metalgit-system", controllerValues(), ""},
+		{"controller", "metalgit", "metalgit-system", withMonitor, ""},
 		{"boot proxy, Multus", render.ComponentBootProxy, "metal3-system", bootProxyValues(t), ""},
 		{"boot proxy, hostNetwork", render.ComponentBootProxy, "boot-hostnet", hostNet, "host namespaces"},
 	}
@@ -171,7 +176,8 @@ func TestChartsOnAPIServer(t *testing.T) {
 					t.Errorf("the pod of %s should be refused for %q: %v", u.GetName(), tc.podRefused, err)
 				}
 			}
-			if kinds["Deployment"] != 1 || kinds["Service"] != 1 || kinds["ServiceAccount"] != 1 {
+			if kinds["Deployment"] != 1 || kinds["Service"] != 1 || kinds["ServiceAccount"] != 1 ||
+				(tc.chart == "metalgit" && (kinds["ServiceMonitor"] != 1 || kinds["PodDisruptionBudget"] != 1)) {
 				t.Errorf("objects by kind: %v", kinds)
 			}
 		})
@@ -302,4 +308,37 @@ func (c *cluster) served(t *testing.T, manifests []byte) []byte {
 		}
 	}
 	return bytes.Join(out, []byte("\n---\n"))
+}
+
+// TestPrometheusRuleOnAPIServer: the alerts of deploy/observability are a
+// PrometheusRule the Prometheus Operator's CRD accepts.
+func TestPrometheusRuleOnAPIServer(t *testing.T) {
+	c := startCluster(t)
+	c.env.InstallCRDs(t, kubetest.CRDFile(t, "monitoring.coreos.com_prometheusrules.yaml"))
+	c.namespace(t, "monitoring", nil)
+	b, err := os.ReadFile(filepath.Join("..", "deploy", "observability", "prometheus-rules.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := objects(t, string(b))
+	if len(objs) != 1 || objs[0].GetKind() != "PrometheusRule" {
+		t.Fatalf("prometheus-rules.yaml holds %d objects, want one PrometheusRule", len(objs))
+	}
+	objs[0].SetNamespace("monitoring")
+	if err := c.send(t.Context(), objs[0], true); err != nil {
+		t.Errorf("PrometheusRule refused: %v", err)
+	}
+	bad := objs[0].DeepCopy()
+	groups, _, _ := unstructured.NestedSlice(bad.Object, "spec", "groups")
+	first, ok := groups[0].(map[string]any)
+	if !ok {
+		t.Fatalf("spec.groups[0] is %T", groups[0])
+	}
+	first["interval"] = "often"
+	if err := unstructured.SetNestedSlice(bad.Object, groups, "spec", "groups"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.send(t.Context(), bad, true); err == nil || !strings.Contains(err.Error(), "interval") {
+		t.Errorf("a PrometheusRule with interval \"often\" was accepted: %v", err)
+	}
 }
