@@ -30,7 +30,17 @@ const crdDirEnv = "METALGIT_CRD_DIR"
 // crdGroups are the API groups whose objects render emits and whose CRDs
 // hack/crds.sh provides: an object of these groups without a matching CRD
 // version is an error, not a skip.
-var crdGroups = []string{"metal3.io", "k8s.cni.cncf.io"}
+var crdGroups = []string{"metal3.io", "k8s.cni.cncf.io", "helm.toolkit.fluxcd.io", "metallb.io"}
+
+// renderedKinds are the kinds of those groups that render emits, each
+// checked against the served version of its CRD.
+var renderedKinds = []string{
+	"metal3.io/v1alpha1 BareMetalHost",
+	"k8s.cni.cncf.io/v1 NetworkAttachmentDefinition",
+	"helm.toolkit.fluxcd.io/v2 HelmRelease",
+	"metallb.io/v1beta1 IPAddressPool",
+	"metallb.io/v1beta1 L2Advertisement",
+}
 
 // crdSchema validates the objects of one served version of a CRD.
 type crdSchema struct {
@@ -324,12 +334,11 @@ func stringMap(v any) map[string]string {
 }
 
 // TestRenderedObjectsMatchCRDs renders every golden case and validates
-// each object that has a CRD (BareMetalHost, NetworkAttachmentDefinition)
-// against the CRD's schema, strictly: a field the CRD does not know would
+// each object that has a CRD (renderedKinds) against the CRD's schema, strictly: a field the CRD does not know would
 // be pruned by the API server or refused by kubectl.
 func TestRenderedObjectsMatchCRDs(t *testing.T) {
 	crds := loadCRDs(t)
-	for _, want := range []string{"metal3.io/v1alpha1 BareMetalHost", "k8s.cni.cncf.io/v1 NetworkAttachmentDefinition"} {
+	for _, want := range renderedKinds {
 		if crds[want] == nil {
 			t.Fatalf("no CRD for %s in %s=%s; run `make crds`", want, crdDirEnv, os.Getenv(crdDirEnv))
 		}
@@ -365,13 +374,18 @@ func TestRenderedObjectsMatchCRDs(t *testing.T) {
 		})
 	}
 	t.Logf("validated against CRDs: %v", validated)
-	if validated["BareMetalHost"] == 0 {
-		t.Error("no BareMetalHost was validated")
+	for _, key := range renderedKinds {
+		_, kind, _ := strings.Cut(key, " ")
+		if validated[kind] == 0 {
+			t.Errorf("no %s was validated: no golden case renders one", kind)
+		}
 	}
 }
 
 // TestCRDValidatorRejects proves the validator is not vacuous: a valid
-// rendered BareMetalHost passes, broken copies fail with the field named.
+// rendered BareMetalHost (NetworkAttachmentDefinition, HelmRelease,
+// IPAddressPool, L2Advertisement) passes, broken copies fail with the
+// field named.
 func TestCRDValidatorRejects(t *testing.T) {
 	crds := loadCRDs(t)
 	out, err := render.Render(load(t, "section10"), render.Options{})
@@ -446,6 +460,28 @@ func TestCRDValidatorRejects(t *testing.T) {
 	nad["spec"] = map[string]any{"config": 42.0}
 	if _, err := validateObject(crds, nad, true); err == nil || !strings.Contains(err.Error(), "config") {
 		t.Errorf("NetworkAttachmentDefinition with a numeric spec.config: err = %v, want a rejection", err)
+	}
+
+	// The Site's Flux and MetalLB objects: the rendered one passes, a copy
+	// with one spec field of the wrong form fails naming it.
+	for kind, field := range map[string]string{"HelmRelease": "interval", "IPAddressPool": "addresses", "L2Advertisement": "ipAddressPools"} {
+		i := slices.IndexFunc(docs, func(d map[string]any) bool { return d["kind"] == kind })
+		if i < 0 {
+			t.Errorf("section10 renders no %s", kind)
+			continue
+		}
+		if _, err := validateObject(crds, docs[i], true); err != nil {
+			t.Errorf("the unmodified %s fails: %v", kind, err)
+		}
+		bad := deepCopy(t, docs[i])
+		spec, _ := bad["spec"].(map[string]any)
+		if spec == nil {
+			t.Fatalf("%s without spec", kind)
+		}
+		spec[field] = map[string]any{"not": "this"}
+		if _, err := validateObject(crds, bad, true); err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s with an object as spec.%s: err = %v, want a rejection naming it", kind, field, err)
+		}
 	}
 }
 
