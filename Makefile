@@ -57,10 +57,15 @@ FLUX_SOURCE_VERSION    ?= v1.9.6
 FLUX_KUSTOMIZE_VERSION ?= v1.9.6
 # go.universe.tf/metallb: IPAddressPool and L2Advertisement v1beta1.
 METALLB_VERSION        ?= v0.16.2
+# Argo CD's Application (install guide) and the Prometheus Operator's
+# ServiceMonitor and PrometheusRule (chart, alerts): copied from module zips.
+ARGOCD_VERSION         ?= v3.2.1
+PROMETHEUS_OPERATOR_VERSION ?= v0.85.0
 CRD_DIR                ?= $(CACHE_DIR)/crds
 CRD_DIRS               ?= $(abspath $(addprefix $(CRD_DIR)/,metal3-$(METAL3_APIS_VERSION) nad-$(NAD_VERSION) \
                             flux-helm-$(FLUX_HELM_VERSION) flux-source-$(FLUX_SOURCE_VERSION) \
-                            flux-kustomize-$(FLUX_KUSTOMIZE_VERSION) metallb-$(METALLB_VERSION)))
+                            flux-kustomize-$(FLUX_KUSTOMIZE_VERSION) metallb-$(METALLB_VERSION) \
+                            argocd-$(ARGOCD_VERSION) prometheus-operator-$(PROMETHEUS_OPERATOR_VERSION)))
 empty :=
 space := $(empty) $(empty)
 # Passed to `go test` by `make test`; a list (':'-separated) of directories.
@@ -270,7 +275,8 @@ crds: ## Generate/copy the CRDs the tests validate against and install into CRD_
 	  CONTROLLER_GEN_VERSION='$(CONTROLLER_GEN_VERSION)' METAL3_APIS_VERSION='$(METAL3_APIS_VERSION)' \
 	  NAD_VERSION='$(NAD_VERSION)' FLUX_HELM_VERSION='$(FLUX_HELM_VERSION)' \
 	  FLUX_SOURCE_VERSION='$(FLUX_SOURCE_VERSION)' FLUX_KUSTOMIZE_VERSION='$(FLUX_KUSTOMIZE_VERSION)' \
-	  METALLB_VERSION='$(METALLB_VERSION)' bash hack/crds.sh >/dev/null
+	  METALLB_VERSION='$(METALLB_VERSION)' ARGOCD_VERSION='$(ARGOCD_VERSION)' \
+	  PROMETHEUS_OPERATOR_VERSION='$(PROMETHEUS_OPERATOR_VERSION)' bash hack/crds.sh >/dev/null
 
 pxe-kernel: ## Fetch the kernel the end-to-end PXE tests boot into PXE_DIR (cached; see hack/pxe-kernel.sh).
 	@CACHE_DIR='$(abspath $(CACHE_DIR))' PXE_DIR='$(abspath $(PXE_DIR))' bash hack/pxe-kernel.sh >/dev/null

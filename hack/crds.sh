@@ -18,6 +18,13 @@
 #   $CRD_DIR/metallb-$METALLB_VERSION/      IPAddressPool, L2Advertisement & co.
 #       (metallb.io), copied from config/crd/bases of the go.universe.tf/metallb
 #       module (MetalLB's own controller-gen output, shipped in its module zip).
+#   $CRD_DIR/argocd-$ARGOCD_VERSION/        Application (argoproj.io/v1alpha1), copied
+#       from manifests/crds of the github.com/argoproj/argo-cd/v3 module (the
+#       install guide's Argo CD examples are checked against it).
+#   $CRD_DIR/prometheus-operator-$PROMETHEUS_OPERATOR_VERSION/  ServiceMonitor,
+#       PrometheusRule & co. (monitoring.coreos.com/v1), copied from
+#       example/prometheus-operator-crd of the prometheus-operator module (the
+#       chart's ServiceMonitor and deploy/observability's alerts).
 #
 # Every generation runs in its own scratch module under $CRD_DIR that
 # requires only the API module, so metalgit's go.mod (and its k8s.io
@@ -34,7 +41,7 @@
 #      CRD_DIR ($CACHE_DIR/crds), CONTROLLER_GEN_VERSION, METAL3_APIS_VERSION
 #      (default: the version required by go.mod), NAD_VERSION,
 #      FLUX_HELM_VERSION, FLUX_SOURCE_VERSION, FLUX_KUSTOMIZE_VERSION,
-#      METALLB_VERSION.
+#      METALLB_VERSION, ARGOCD_VERSION, PROMETHEUS_OPERATOR_VERSION.
 # Prints the CRD directories, one per line, on stdout; progress goes to stderr.
 set -euo pipefail
 
@@ -57,6 +64,10 @@ FLUX_KUSTOMIZE_MODULE=github.com/fluxcd/kustomize-controller/api
 FLUX_KUSTOMIZE_VERSION="${FLUX_KUSTOMIZE_VERSION:-v1.9.6}"
 METALLB_MODULE=go.universe.tf/metallb
 METALLB_VERSION="${METALLB_VERSION:-v0.16.2}"
+ARGOCD_MODULE=github.com/argoproj/argo-cd/v3
+ARGOCD_VERSION="${ARGOCD_VERSION:-v3.2.1}"
+PROMETHEUS_OPERATOR_MODULE=github.com/prometheus-operator/prometheus-operator
+PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
 
 if [ -z "${METAL3_APIS_VERSION:-}" ]; then
 	METAL3_APIS_VERSION="$(GOFLAGS='' "$GO" list -m -f '{{.Version}}' "$METAL3_APIS_MODULE")"
@@ -185,4 +196,7 @@ generate flux-kustomize "$FLUX_KUSTOMIZE_MODULE" "$FLUX_KUSTOMIZE_VERSION" "$FLU
 	kustomize.toolkit.fluxcd.io_kustomizations.yaml
 copy metallb "$METALLB_MODULE" "$METALLB_VERSION" 'config/crd/bases/metallb.io_*.yaml' \
 	metallb.io_ipaddresspools.yaml
+copy argocd "$ARGOCD_MODULE" "$ARGOCD_VERSION" 'manifests/crds/application-crd.yaml' application-crd.yaml
+copy prometheus-operator "$PROMETHEUS_OPERATOR_MODULE" "$PROMETHEUS_OPERATOR_VERSION" \
+	'example/prometheus-operator-crd/monitoring.coreos.com_*.yaml' monitoring.coreos.com_prometheusrules.yaml
 log "done in $((SECONDS - all_start))s"
