@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/metalgit/metalgit/internal/bmotest"
 	"github.com/metalgit/metalgit/internal/kubetest"
+	"github.com/metalgit/metalgit/render"
 )
 
 // metal3CRDs are the eleven CRDs the Bare Metal Operator watches.
@@ -29,21 +29,42 @@ var metal3CRDs = []string{"baremetalhosts", "bmceventsubscriptions", "dataimages
 
 var bmhGVR = schema.GroupVersionResource{Group: "metal3.io", Version: "v1alpha1", Resource: "baremetalhosts"}
 
-// operatorCluster is a real API server with the Metal3 and Multus CRDs
-// and the real Bare Metal Operator in its test mode; it returns the
-// administrator's kubeconfig.
+// siteCRDs returns the CRD files, besides the Metal3 ones, of the objects
+// examples/dc1 renders: the boot proxy's NetworkAttachmentDefinition, the
+// deploy components' Flux HelmReleases and the MetalLB pools'
+// IPAddressPools and L2Advertisements.
+func siteCRDs(t *testing.T) []string {
+	t.Helper()
+	return []string{kubetest.CRDFile(t, "networks-crd.yaml"), kubetest.CRDFile(t, "helm.toolkit.fluxcd.io_helmreleases.yaml"),
+		kubetest.CRDFile(t, "metallb.io_ipaddresspools.yaml"), kubetest.CRDFile(t, "metallb.io_l2advertisements.yaml")}
+}
+
+// siteNamespaces creates the namespaces examples/dc1's objects go to:
+// metal3-system (the Site's) and metallb-system (MetalLB's, which
+// installing MetalLB creates).
+func siteNamespaces(t *testing.T, env *kubetest.Env) {
+	t.Helper()
+	for _, name := range []string{"metal3-system", render.MetalLBNamespace} {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		if _, err := env.Client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// operatorCluster is a real API server with the CRDs of everything
+// examples/dc1 renders (siteCRDs and the Metal3 ones) and the real Bare
+// Metal Operator in its test mode; it returns the administrator's
+// kubeconfig.
 func operatorCluster(t *testing.T) (string, dynamic.Interface, *kubetest.Env) {
 	t.Helper()
 	env := kubetest.Start(t)
-	files := []string{kubetest.CRDFile(t, "networks-crd.yaml")}
+	files := siteCRDs(t)
 	for _, c := range metal3CRDs {
 		files = append(files, kubetest.CRDFile(t, "metal3.io_"+c+".yaml"))
 	}
 	env.InstallCRDs(t, files...)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "metal3-system"}}
-	if _, err := env.Client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	siteNamespaces(t, env)
 	kubeconfig := env.Kubeconfig(t, "admin", "system:masters")
 	bmotest.Start(t, kubeconfig)
 	return kubeconfig, dynamic.NewForConfigOrDie(env.Config), env
@@ -59,25 +80,6 @@ func bmcSecrets(t *testing.T, env *kubetest.Env, hosts ...string) {
 		if _, err := env.Client.CoreV1().Secrets("metal3-system").Create(t.Context(), s, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-// siteWithoutComponents drops the Site's deploy and metallb sections, whose
-// HelmReleases and MetalLB pools need CRDs this cluster has not.
-func siteWithoutComponents(t *testing.T, seed string) {
-	t.Helper()
-	path := filepath.Join(seed, "inventory.yaml")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b)
-	start, end := strings.Index(s, "  deploy:"), strings.Index(s, "  bootstrap:")
-	if start < 0 || end < start {
-		t.Fatalf("inventory.yaml has no deploy … bootstrap sections")
-	}
-	if err := os.WriteFile(path, []byte(s[:start]+s[end:]), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -122,7 +124,7 @@ func waitState(t *testing.T, dyn dynamic.Interface, name string, want ...string)
 // operator has deprovisioned the host.
 func TestReconcileAppliesToOperator(t *testing.T) {
 	kubeconfig, dyn, env := operatorCluster(t)
-	remote := bareRemoteWith(t, siteWithoutComponents)
+	remote := bareRemote(t)
 	hosts := []string{"server-01", "server-02", "server-03", "server-04", "server-05", "server-06",
 		"server-07", "server-08", "server-09", "server-10"}
 	bmcSecrets(t, env, hosts[:9]...) // server-10's is missing
@@ -295,27 +297,6 @@ func reconcileOK(t *testing.T, args []string) string {
 	}
 	t.Logf("metalgit reconcile:\n%s", &stdout)
 	return stdout.String()
-}
-
-// bareRemoteWith is bareRemote with edit applied to the seed before its
-// first commit.
-func bareRemoteWith(t *testing.T, edit func(t *testing.T, seed string)) string {
-	t.Helper()
-	tmp := t.TempDir()
-	bare, seed := filepath.Join(tmp, "remote.git"), filepath.Join(tmp, "seed")
-	gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
-	if out, err := exec.Command("cp", "-R", "../../examples/dc1", seed).CombinedOutput(); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	if err := os.RemoveAll(filepath.Join(seed, "state")); err != nil {
-		t.Fatal(err)
-	}
-	edit(t, seed)
-	gitOut(t, seed, "init", "-q", "-b", "main")
-	gitOut(t, seed, "add", "-A")
-	gitOut(t, seed, "commit", "-q", "-m", "inventory")
-	gitOut(t, seed, "push", "-q", bare, "main")
-	return bare
 }
 
 func runOK(t *testing.T, args ...string) string {

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"github.com/metalgit/metalgit/internal/kubetest"
 	"github.com/metalgit/metalgit/internal/testlog"
 )
@@ -122,14 +119,10 @@ func TestServeLeaderElection(t *testing.T) {
 		t.Skip("runs two serve processes against an API server")
 	}
 	env := kubetest.Start(t)
-	files := []string{kubetest.CRDFile(t, "networks-crd.yaml"), kubetest.CRDFile(t, "metal3.io_baremetalhosts.yaml")}
-	env.InstallCRDs(t, files...)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "metal3-system"}}
-	if _, err := env.Client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.InstallCRDs(t, append(siteCRDs(t), kubetest.CRDFile(t, "metal3.io_baremetalhosts.yaml"))...)
+	siteNamespaces(t, env)
 	kubeconfig := env.Kubeconfig(t, "admin", "system:masters")
-	remote := bareRemoteWith(t, siteWithoutComponents)
+	remote := bareRemote(t)
 	args := []string{"--repo", "file://" + remote, "--kubeconfig", kubeconfig, "--no-webhook", "--interval", "1s",
 		"--leader-election-lease-duration", "4s", "--leader-election-renew-deadline", "3s", "--leader-election-retry-period", "500ms"}
 	rs := []*replica{startReplica(t, args...), startReplica(t, args...)}

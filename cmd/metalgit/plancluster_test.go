@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/dynamic"
 
@@ -22,22 +21,25 @@ import (
 // field a host's change touches.
 func TestPlanAgainstCluster(t *testing.T) {
 	env := kubetest.Start(t)
-	env.InstallCRDs(t, kubetest.CRDFile(t, "networks-crd.yaml"), kubetest.CRDFile(t, "metal3.io_baremetalhosts.yaml"))
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "metal3-system"}}
-	if _, err := env.Client.CoreV1().Namespaces().Create(t.Context(), ns, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	env.InstallCRDs(t, append(siteCRDs(t), kubetest.CRDFile(t, "metal3.io_baremetalhosts.yaml"))...)
+	siteNamespaces(t, env)
 	kubeconfig := env.Kubeconfig(t, "admin", "system:masters")
 	dir := filepath.Join(t.TempDir(), "dc1")
 	if out, err := exec.Command("cp", "-R", "../../examples/dc1", dir).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	siteWithoutComponents(t, dir)
 
 	out := runOK(t, "plan", "--kubeconfig", kubeconfig, dir)
 	if !strings.Contains(out, "Diff of "+dir+": the cluster → this plan applied") || !strings.Contains(out, "+ BareMetalHost") ||
 		!strings.Contains(out, "0 removed, 0 changed") {
 		t.Fatalf("plan against an empty cluster:\n%s", out)
+	}
+	// The Site's deploy components and MetalLB pools, whose CRDs are installed.
+	for _, want := range []string{"+ HelmRelease metal3-system/metal3", "+ HelmRelease metal3-system/metalgit-boot-proxy",
+		"+ IPAddressPool metallb-system/default", "+ L2Advertisement metallb-system/services-pxe"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan against an empty cluster lacks %q:\n%s", want, out)
+		}
 	}
 	// No BMC Secret exists yet: each host is warned.
 	if !strings.Contains(out, "warning: server-03: BMC credentials Secret metal3-system/server-03-bmc does not exist") {

@@ -14,7 +14,20 @@ import (
 // examples/dc1 without its state directory.
 func bareRemote(t *testing.T) string {
 	t.Helper()
-	return bareRemoteWith(t, func(*testing.T, string) {})
+	tmp := t.TempDir()
+	bare, seed := filepath.Join(tmp, "remote.git"), filepath.Join(tmp, "seed")
+	gitOut(t, tmp, "init", "-q", "--bare", "-b", "main", bare)
+	if out, err := exec.Command("cp", "-R", "../../examples/dc1", seed).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if err := os.RemoveAll(filepath.Join(seed, "state")); err != nil {
+		t.Fatal(err)
+	}
+	gitOut(t, seed, "init", "-q", "-b", "main")
+	gitOut(t, seed, "add", "-A")
+	gitOut(t, seed, "commit", "-q", "-m", "inventory")
+	gitOut(t, seed, "push", "-q", bare, "main")
+	return bare
 }
 
 func TestReconcileCommand(t *testing.T) {
