@@ -81,12 +81,12 @@ func TestTFTPHPA(t *testing.T) {
 
 	// tftp-hpa sends the name as typed: the server sees the "..".
 	log, _ = run(t, "tftp", "-m", "binary", "127.0.0.1", l.port(), "-c", "get", "../secret", filepath.Join(t.TempDir(), "secret"))
-	if want := "Error code 1: " + refusal(ReasonOutsideRoot).Error(); !strings.Contains(log, want) {
+	if want := "Error code 2: " + refusal(ReasonOutsideRoot).Error(); !strings.Contains(log, want) {
 		t.Errorf("tftp output %q, want %q", log, want)
 	}
 	waitCounter(t, l.srv.metrics.byReason[ReasonOutsideRoot], 1)
 	log, _ = run(t, "tftp", "-m", "binary", "127.0.0.1", l.port(), "-c", "put", out, "uploaded")
-	if want := "Error code 1: " + refusal(ReasonWrite).Error(); !strings.Contains(log, want) {
+	if want := "Error code 2: " + refusal(ReasonWrite).Error(); !strings.Contains(log, want) {
 		t.Errorf("tftp put output %q, want %q", log, want)
 	}
 	waitCounter(t, l.srv.metrics.byReason[ReasonWrite], 1)
@@ -103,12 +103,17 @@ func TestCurl(t *testing.T) {
 	}
 	l.checkFetched(t, out, "5MiB", 1468, true)
 
-	// curl exits 68 (CURLE_TFTP_NOTFOUND) on error code 1.
-	for file, reason := range map[string]Reason{"missing.efi": ReasonNotFound, "../secret": ReasonOutsideRoot} {
+	// curl exits 68 (CURLE_TFTP_NOTFOUND) on error code 1 and 69
+	// (CURLE_TFTP_PERM) on error code 2.
+	for file, tc := range map[string]struct {
+		reason Reason
+		exit   int
+	}{"missing.efi": {ReasonNotFound, 68}, "../secret": {ReasonOutsideRoot, 69}} {
+		reason := tc.reason
 		log, err := run(t, "curl", "-sS", "--path-as-is", "-o", filepath.Join(t.TempDir(), "x"), url+file)
 		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.ExitCode() != 68 {
-			t.Errorf("curl %s: %v, want exit code 68\n%s", file, err, log)
+		if !errors.As(err, &exit) || exit.ExitCode() != tc.exit {
+			t.Errorf("curl %s: %v, want exit code %d\n%s", file, err, tc.exit, log)
 		}
 		waitCounter(t, l.srv.metrics.byReason[reason], 1)
 	}

@@ -14,16 +14,14 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/pin/tftp/v3"
 )
 
 // readBuffer is the most a transfer reads from its file at once: one read
 // for many blocks.
 const readBuffer = 64 << 10
 
-// refusal is the error a handler gives pin/tftp to refuse a request; its
-// text is the ERROR packet's message.
+// refusal is why a request is refused; its text is the ERROR packet's
+// message.
 type refusal Reason
 
 var refusalMessages = map[Reason]string{
@@ -37,6 +35,19 @@ var refusalMessages = map[Reason]string{
 }
 
 func (r refusal) Error() string { return refusalMessages[Reason(r)] }
+
+// code is the ERROR packet's code (RFC 1350): 1 for a missing file, 0
+// (not defined, see the message) for a busy server, 2 (access
+// violation) for the rest.
+func (r refusal) code() uint16 {
+	switch Reason(r) {
+	case ReasonNotFound:
+		return codeNotFound
+	case ReasonBusy:
+		return codeNotDefined
+	}
+	return codeAccessViolation
+}
 
 // Errors that end a transfer from the server's side; their text is the
 // ERROR packet's message.
@@ -54,10 +65,9 @@ type transfer struct {
 	start  time.Time
 }
 
-func (sv *serving) begin(file string, client net.UDPAddr) *transfer {
+func (sv *serving) begin(file string, client netip.AddrPort) *transfer {
 	t := &transfer{file: file, start: time.Now()}
-	t.client = client.AddrPort()
-	t.client = netip.AddrPortFrom(t.client.Addr().Unmap(), t.client.Port())
+	t.client = netip.AddrPortFrom(client.Addr().Unmap(), client.Port())
 	if sv.cfg.MACOf != nil {
 		if mac, ok := sv.cfg.MACOf(t.client.Addr()); ok {
 			t.mac = mac
@@ -66,56 +76,52 @@ func (sv *serving) begin(file string, client net.UDPAddr) *transfer {
 	return t
 }
 
-// read is pin/tftp's read handler: it runs on the transfer's goroutine.
-func (sv *serving) read(file string, rf io.ReaderFrom) error {
-	var client net.UDPAddr
-	if ot, ok := rf.(tftp.OutgoingTransfer); ok {
-		client = ot.RemoteAddr()
-	}
-	t := sv.begin(file, client)
-	select {
-	case sv.slots <- struct{}{}:
-	default:
-		return sv.refuse(t, ReasonBusy)
-	}
-	sv.metrics.inFlight.Inc()
-	defer func() {
-		sv.metrics.inFlight.Dec()
-		<-sv.slots
-	}()
-	f, size, reason, err := sv.open(file)
+// read serves a read request on its transfer's socket.
+func (sv *serving) read(sock *transferSocket, t *transfer, req request) {
+	f, size, reason, err := sv.open(req.file)
 	if reason != "" {
-		return sv.refuse(t, reason)
+		sv.refuse(sock, t, reason)
+		return
 	}
 	if err != nil {
 		sv.finish(t, ResultFailed, nil, err)
-		return errServerSide
+		sv.sendError(sock, codeNotDefined, errServerSide.Error())
+		return
 	}
 	defer func() { _ = f.Close() }()
-	r := &fileReader{buf: bufio.NewReaderSize(f, int(min(size+1, readBuffer))), size: size,
-		deadline: t.start.Add(sv.cfg.MaxTransferTime), abort: sv.abort}
-	n, err := rf.ReadFrom(r)
-	r.sent = n
+	var r io.Reader = bufio.NewReaderSize(f, int(min(size+1, readBuffer)))
+	if req.mode == "netascii" {
+		r = newNetASCIIReader(r)
+	}
+	// An abort wakes the transfer from its wait for an acknowledgement.
+	stop := context.AfterFunc(sv.abort, sock.Shutdown)
+	defer stop()
+	s := &sender{sock: sock, req: req, size: size, timeout: sv.cfg.Timeout, retries: sv.cfg.Retries,
+		deadline: t.start.Add(sv.cfg.MaxTransferTime), abort: sv.abort.Done()}
+	err = s.run(r)
+	var ce *clientError
 	switch {
 	case err == nil:
-		sv.finish(t, ResultCompleted, r, nil)
-	case r.probe(err):
-		sv.finish(t, ResultProbe, r, nil)
+		sv.finish(t, ResultCompleted, s, nil)
+	case errors.As(err, &ce) && req.tsize && !s.dataSent:
+		sv.finish(t, ResultProbe, s, nil)
+	case errors.As(err, &ce), errors.Is(err, errNoAck):
+		// The client aborted or is gone: no ERROR to send.
+		sv.finish(t, ResultFailed, s, err)
 	default:
-		sv.finish(t, ResultFailed, r, err)
+		sv.finish(t, ResultFailed, s, err)
+		msg := errServerSide.Error()
+		if errors.Is(err, errShutdown) || errors.Is(err, errTooLong) {
+			msg = err.Error()
+		}
+		sv.sendError(sock, codeNotDefined, msg)
 	}
-	// pin/tftp has sent its ERROR packet and closed the transfer's socket:
-	// returning err makes it do nothing more.
-	return err
 }
 
-// write is pin/tftp's write handler: every write request is refused.
-func (sv *serving) write(file string, wt io.WriterTo) error {
-	var client net.UDPAddr
-	if it, ok := wt.(tftp.IncomingTransfer); ok {
-		client = it.RemoteAddr()
-	}
-	return sv.refuse(sv.begin(file, client), ReasonWrite)
+// sendError sends an ERROR packet; the transfer is over whether it
+// leaves or not.
+func (sv *serving) sendError(sock *transferSocket, code uint16, msg string) {
+	_ = sock.Send(appendError(nil, code, msg))
 }
 
 // open opens a regular file under the root, or says why it will not.
@@ -163,25 +169,25 @@ func openError(err error) (Reason, error) {
 	return "", err
 }
 
-// refuse accounts for a refused request and returns the error that makes
-// pin/tftp send the ERROR packet.
-func (sv *serving) refuse(t *transfer, reason Reason) error {
+// refuse answers a refused request with an ERROR packet and accounts
+// for it.
+func (sv *serving) refuse(sock *transferSocket, t *transfer, reason Reason) {
 	sv.log(t, slog.LevelWarn, ResultRefused, slog.String("reason", string(reason)))
 	sv.record(t, ResultRefused, nil, refusal(reason))
 	sv.metrics.byReason[reason].Inc()
 	sv.metrics.byResult[ResultRefused].Inc()
-	return refusal(reason)
+	sv.sendError(sock, refusal(reason).code(), refusal(reason).Error())
 }
 
 // finish accounts for a transfer that started (r is nil when the file
 // could not be opened). The log line is written before the counters move,
 // so whoever sees a count sees its line.
-func (sv *serving) finish(t *transfer, res Result, r *fileReader, err error) {
+func (sv *serving) finish(t *transfer, res Result, r *sender, err error) {
 	d := time.Since(t.start)
 	attrs := []slog.Attr{slog.Duration("duration", d)}
 	if r != nil {
-		attrs = append(attrs, slog.Int64("bytes", r.sent), slog.Int64("size", r.size), slog.Int("blksize", r.blockSize()),
-			slog.Bool("tsize", r.tsize))
+		attrs = append(attrs, slog.Int64("bytes", r.acked), slog.Int64("size", r.size), slog.Int("blksize", r.blksize),
+			slog.Int("windowsize", r.window), slog.Bool("tsize", r.req.tsize))
 	}
 	level := slog.LevelInfo
 	if err != nil {
@@ -194,7 +200,7 @@ func (sv *serving) finish(t *transfer, res Result, r *fileReader, err error) {
 	sv.log(t, level, res, attrs...)
 	sv.record(t, res, r, err)
 	if r != nil {
-		sv.metrics.sent.Add(float64(r.sent))
+		sv.metrics.sent.Add(float64(r.acked))
 	}
 	if res == ResultCompleted {
 		sv.metrics.duration.Observe(d.Seconds())
@@ -212,61 +218,3 @@ func (sv *serving) log(t *transfer, level slog.Level, res Result, attrs ...slog.
 	sv.cfg.Logger.LogAttrs(context.Background(), level, "tftp transfer", append(base, attrs...)...)
 }
 
-// fileReader is what pin/tftp reads a transfer's blocks from: the file
-// through a buffer, until the transfer's deadline or the server's abort.
-// It records what the transfer negotiated.
-type fileReader struct {
-	buf      *bufio.Reader
-	size     int64
-	deadline time.Time
-	abort    <-chan struct{}
-	// first is the length of the first read: pin/tftp reads a block at
-	// a time, so it is the block size.
-	first int
-	reads int
-	// tsize: the client asked for the size (pin/tftp then seeks to the
-	// end to learn it).
-	tsize bool
-	sent  int64
-}
-
-func (r *fileReader) Read(p []byte) (int, error) {
-	if r.reads == 0 {
-		r.first = len(p)
-	}
-	r.reads++
-	select {
-	case <-r.abort:
-		return 0, errShutdown
-	default:
-	}
-	if time.Now().After(r.deadline) {
-		return 0, errTooLong
-	}
-	return r.buf.Read(p)
-}
-
-// Seek answers the three seeks pin/tftp makes before the first block when
-// the client asks for tsize: where it is, the end, and back to the start.
-func (r *fileReader) Seek(offset int64, whence int) (int64, error) {
-	if r.reads > 0 || offset != 0 {
-		return 0, errors.New("seek: only the size is known before the first block")
-	}
-	if whence == io.SeekEnd {
-		r.tsize = true
-		return r.size, nil
-	}
-	return 0, nil
-}
-
-// blockSize is the negotiated block size, 0 when no block was read.
-func (r *fileReader) blockSize() int { return r.first }
-
-// probe reports whether the transfer that ended with err was a size
-// probe: the client asked for tsize and answered the OACK with an ERROR
-// packet (no block was read, and the error is the client's, not a
-// timeout or a socket error).
-func (r *fileReader) probe(err error) bool {
-	var ne net.Error
-	return r.tsize && r.reads == 0 && !errors.As(err, &ne)
-}

@@ -43,7 +43,7 @@ var (
 		ReasonPermission, ReasonBusy}
 )
 
-// Kinds of requests pin/tftp drops before a transfer starts: no answer
+// Kinds of packets the server drops before a transfer starts: no answer
 // is sent.
 const (
 	dropMalformed = "malformed" // not a read or write request, or one that does not parse
@@ -82,7 +82,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"kind"}),
 		sent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "metalgit_tftp_sent_bytes_total",
-			Help: "File bytes sent in DATA packets (the blocks of failed transfers included).",
+			Help: "File bytes sent in DATA packets and acknowledged by the clients (those of failed transfers included).",
 		}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "metalgit_tftp_transfer_duration_seconds",

@@ -22,9 +22,10 @@ import (
 )
 
 // The environment of the server process the namespace tests start: this
-// test binary, run again inside the server namespace. pin/tftp opens a
-// socket per transfer on goroutines of its own, so the whole process must
-// be in the namespace; an in-process server cannot be.
+// test binary, run again inside the server namespace. The server opens a
+// socket per transfer on goroutines of its own, on whatever thread they
+// run, so the whole process must be in the namespace; an in-process
+// server cannot be.
 const (
 	helperRoot = "METALGIT_TFTP_TEST_SERVER_ROOT"
 	helperMACs = "METALGIT_TFTP_TEST_SERVER_MACS" // ip=mac,ip=mac

@@ -10,16 +10,6 @@ import (
 	"time"
 )
 
-// TFTP opcodes (RFC 1350, RFC 2347).
-const (
-	opRRQ   = 1
-	opWRQ   = 2
-	opDATA  = 3
-	opACK   = 4
-	opERROR = 5
-	opOACK  = 6
-)
-
 // rawClient speaks TFTP packet by packet, to send what firmware sends and
 // see exactly what the server answers.
 type rawClient struct {
@@ -65,7 +55,7 @@ func dial(t *testing.T, server *net.UDPAddr) *rawClient {
 	return &rawClient{conn: conn, server: server}
 }
 
-func request(op uint16, file, mode string, opts ...string) []byte {
+func requestPacket(op uint16, file, mode string, opts ...string) []byte {
 	b := binary.BigEndian.AppendUint16(nil, op)
 	for _, s := range append([]string{file, mode}, opts...) {
 		b = append(append(b, s...), 0)
@@ -83,12 +73,12 @@ func (c *rawClient) send(t *testing.T, to *net.UDPAddr, b []byte) {
 // rrq sends a read request with options as name, value, name, value…
 func (c *rawClient) rrq(t *testing.T, file, mode string, opts ...string) {
 	t.Helper()
-	c.send(t, c.server, request(opRRQ, file, mode, opts...))
+	c.send(t, c.server, requestPacket(opRRQ, file, mode, opts...))
 }
 
 func (c *rawClient) wrq(t *testing.T, file, mode string, opts ...string) {
 	t.Helper()
-	c.send(t, c.server, request(opWRQ, file, mode, opts...))
+	c.send(t, c.server, requestPacket(opWRQ, file, mode, opts...))
 }
 
 func (c *rawClient) ack(t *testing.T, block uint16) {
@@ -98,7 +88,7 @@ func (c *rawClient) ack(t *testing.T, block uint16) {
 
 func (c *rawClient) ackTo(t *testing.T, to *net.UDPAddr, block uint16) {
 	t.Helper()
-	c.send(t, to, binary.BigEndian.AppendUint16([]byte{0, opACK}, block))
+	c.send(t, to, binary.BigEndian.AppendUint16([]byte{0, byte(opACK)}, block))
 }
 
 func (c *rawClient) sendError(t *testing.T, code uint16, msg string) {
@@ -108,7 +98,7 @@ func (c *rawClient) sendError(t *testing.T, code uint16, msg string) {
 
 func (c *rawClient) sendErrorTo(t *testing.T, to *net.UDPAddr, code uint16, msg string) {
 	t.Helper()
-	b := binary.BigEndian.AppendUint16([]byte{0, opERROR}, code)
+	b := binary.BigEndian.AppendUint16([]byte{0, byte(opERROR)}, code)
 	c.send(t, to, append(append(b, msg...), 0))
 }
 
@@ -168,13 +158,24 @@ func parse(from *net.UDPAddr, b []byte) (packet, error) {
 	return p, nil
 }
 
-// receiveFrom receives a file from its first DATA packet on, in lock
+// receiveFrom receives a file from DATA 1 on, in lock
 // step, checking that every block but the last is blksize long.
 func (c *rawClient) receiveFrom(t *testing.T, first packet, blksize int) []byte {
 	t.Helper()
+	if first.op != opDATA || first.block != 1 {
+		t.Fatalf("got %s, want DATA 1", first)
+	}
+	return c.receiveWindows(t, first, blksize, 1)
+}
+
+// receiveWindows receives a file from its first DATA packet on,
+// acknowledging the last block of each window of window blocks (RFC 7440;
+// the first window starts at first) and the file's last block.
+func (c *rawClient) receiveWindows(t *testing.T, first packet, blksize, window int) []byte {
+	t.Helper()
 	var out []byte
 	p := first
-	for want := uint16(1); ; want++ {
+	for want, count := first.block, 1; ; want, count = want+1, count+1 {
 		if p.op != opDATA || p.block != want {
 			t.Fatalf("got %s, want DATA %d", p, want)
 		}
@@ -182,9 +183,12 @@ func (c *rawClient) receiveFrom(t *testing.T, first packet, blksize int) []byte 
 			t.Fatalf("DATA %d has %d bytes, more than blksize %d", p.block, len(p.data), blksize)
 		}
 		out = append(out, p.data...)
-		c.ackTo(t, p.from, p.block)
 		if len(p.data) < blksize {
+			c.ackTo(t, p.from, p.block)
 			return out
+		}
+		if count%window == 0 {
+			c.ackTo(t, p.from, p.block)
 		}
 		p = c.recv(t)
 	}

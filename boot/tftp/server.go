@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"sync"
 	"time"
-
-	"github.com/pin/tftp/v3"
 )
 
 // Server is the TFTP server. Create it with New, then Serve a socket from
@@ -70,65 +69,100 @@ func (s *Server) Serve(ctx context.Context, c net.PacketConn) error {
 		return fmt.Errorf("tftp: open root directory: %w", err)
 	}
 	defer func() { _ = root.Close() }()
-	sv := &serving{Server: s, root: root, abort: make(chan struct{})}
-	pt := tftp.NewServer(sv.read, sv.write)
-	pt.SetTimeout(s.cfg.Timeout)
-	pt.SetRetries(s.cfg.Retries)
-	// A lost block is sent again as soon as its timeout expires.
-	pt.SetBackoff(func(int) time.Duration { return 0 })
-	// The client's blksize, not one clamped to the MTU of the interface
-	// pin/tftp looks up by index: in a network namespace other than the
-	// process's it finds none, and would fall back to 512.
-	pt.SetBlockSizeNegotiation(false)
-	pt.SetHook(dropHook{sv})
+	abort, aborted := context.WithCancel(context.Background())
+	defer aborted()
+	sv := &serving{Server: s, root: root, abort: abort}
+	rc, err := newRequestConn(c)
+	if err != nil {
+		_ = c.Close()
+		return fmt.Errorf("tftp: %w", err)
+	}
 	s.cfg.Logger.Info("tftp server listening", "addr", c.LocalAddr().String(), "root", s.cfg.Root,
 		"max_transfers", s.cfg.MaxTransfers)
 	done := make(chan error, 1)
-	go func() { done <- pt.Serve(c) }()
+	go func() { done <- sv.serve(rc) }()
 	select {
 	case err := <-done:
-		// pin/tftp's Serve returns by itself only when it cannot use c.
 		_ = c.Close()
-		if err == nil {
-			err = errors.New("stopped by itself")
-		}
+		aborted()
+		sv.transfers.Wait()
 		return fmt.Errorf("tftp: serve %s: %w", c.LocalAddr(), err)
 	case <-ctx.Done():
 	}
-	grace := time.AfterFunc(s.cfg.ShutdownGrace, func() { close(sv.abort) })
+	grace := time.AfterFunc(s.cfg.ShutdownGrace, aborted)
 	defer grace.Stop()
-	pt.Shutdown() // closes c, then waits for the transfers
+	_ = c.Close()
 	<-done
+	sv.transfers.Wait()
 	return nil
 }
 
-// serving is one Serve call: the root it opened and the channel that
-// aborts its transfers.
+// serving is one Serve call: the root it opened, the context that aborts
+// its transfers and the transfers running.
 type serving struct {
 	*Server
-	root  *os.Root
-	abort chan struct{}
+	root      *os.Root
+	abort     context.Context
+	transfers sync.WaitGroup
 }
 
-// dropHook counts the requests pin/tftp drops before a transfer starts.
-// Transfers are accounted for by their handlers, which see more.
-type dropHook struct{ sv *serving }
-
-func (dropHook) OnSuccess(tftp.TransferStats) {}
-
-func (h dropHook) OnFailure(st tftp.TransferStats, err error) {
-	if st.RemoteAddr != nil {
-		return // a transfer's own failure
+// serve reads requests until the socket is closed (nil) or fails.
+func (sv *serving) serve(rc *requestConn) error {
+	buf := make([]byte, maxRequest+1)
+	for {
+		n, in, err := rc.read(buf)
+		switch {
+		case errors.Is(err, net.ErrClosed):
+			return nil
+		case err != nil:
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			return err
+		}
+		sv.request(buf[:n], in)
 	}
-	kind := dropMalformed
-	var ne net.Error
-	if errors.As(err, &ne) {
-		kind = dropSocket
-	}
-	h.sv.metrics.byDropped[kind].Inc()
-	if kind == dropSocket {
-		h.sv.cfg.Logger.Warn("tftp: no socket for a transfer", "err", err)
+}
+
+// request handles one packet on the server's port: a request gets a
+// socket of its own, from the address it came to; what is not a request
+// is dropped.
+func (sv *serving) request(b []byte, in incoming) {
+	req, err := parseRequest(b)
+	if err != nil {
+		sv.metrics.byDropped[dropMalformed].Inc()
+		sv.cfg.Logger.Debug("tftp: not a request", "from", in.client.String(), "err", err)
 		return
 	}
-	h.sv.cfg.Logger.Debug("tftp: not a request", "err", err)
+	sock, err := openTransferSocket(in.local, in.client, in.ifIndex, sv.cfg.Timeout)
+	if err != nil {
+		sv.metrics.byDropped[dropSocket].Inc()
+		sv.cfg.Logger.Warn("tftp: no socket for a transfer", "from", in.client.String(), "err", err)
+		return
+	}
+	t := sv.begin(req.file, in.client)
+	if req.op == opWRQ {
+		sv.refuse(sock, t, ReasonWrite)
+		sock.Close()
+		return
+	}
+	select {
+	case sv.slots <- struct{}{}:
+	default:
+		sv.refuse(sock, t, ReasonBusy)
+		sock.Close()
+		return
+	}
+	sv.metrics.inFlight.Inc()
+	sv.transfers.Add(1)
+	go func() {
+		defer func() {
+			sock.Close()
+			sv.metrics.inFlight.Dec()
+			<-sv.slots
+			sv.transfers.Done()
+		}()
+		sv.read(sock, t, req)
+	}()
 }

@@ -280,12 +280,12 @@ func TestOptionsNegotiated(t *testing.T) {
 	}{
 		"EDK2 size probe": {
 			opts:  []string{"tsize", "0", "blksize", "1468", "windowsize", "4"},
-			oack:  map[string]string{"tsize": "100000", "blksize": "1468"},
+			oack:  map[string]string{"tsize": "100000", "blksize": "1468", "windowsize": "4"},
 			probe: true,
 		},
 		"EDK2 transfer": {
 			opts: []string{"blksize", "1468", "windowsize", "4"},
-			oack: map[string]string{"blksize": "1468"},
+			oack: map[string]string{"blksize": "1468", "windowsize": "4"},
 		},
 		"iPXE": {
 			opts: []string{"blksize", "1432", "tsize", "0"},
@@ -341,12 +341,15 @@ func TestOptionsNegotiated(t *testing.T) {
 				}
 				return
 			}
-			blksize := MinBlockSize
+			blksize, window := MinBlockSize, 1
 			if b, ok := tc.oack["blksize"]; ok {
 				blksize = atoi(t, b)
 			}
+			if w, ok := tc.oack["windowsize"]; ok {
+				window = atoi(t, w)
+			}
 			c.ack(t, 0)
-			got := c.receiveFrom(t, c.recv(t), blksize)
+			got := c.receiveWindows(t, c.recv(t), blksize, window)
 			if !bytes.Equal(got, l.files[file]) {
 				t.Fatalf("got %d bytes, want %d", len(got), size)
 			}
@@ -419,8 +422,12 @@ func TestRefusals(t *testing.T) {
 				c.rrq(t, tc.file, "octet", "blksize", "1468", "tsize", "0")
 			}
 			p := c.recv(t)
-			if p.op != opERROR || p.code != 1 || p.msg != refusal(tc.reason).Error() {
-				t.Fatalf("answer %s, want ERROR 1 %q", p, refusal(tc.reason).Error())
+			code := uint16(2) // access violation
+			if tc.reason == ReasonNotFound {
+				code = 1
+			}
+			if p.op != opERROR || p.code != code || p.msg != refusal(tc.reason).Error() {
+				t.Fatalf("answer %s, want ERROR %d %q", p, code, refusal(tc.reason).Error())
 			}
 		})
 		want[tc.reason]++
@@ -519,7 +526,7 @@ func TestLogLine(t *testing.T) {
 		delete(line, k)
 	}
 	want := map[string]any{"level": "INFO", "ip": "127.0.0.1", "mac": clientMAC, "file": "3x1468", "result": "completed",
-		"bytes": float64(3 * 1468), "size": float64(3 * 1468), "blksize": float64(1468), "tsize": true}
+		"bytes": float64(3 * 1468), "size": float64(3 * 1468), "blksize": float64(1468), "windowsize": float64(1), "tsize": true}
 	if diff := cmp.Diff(want, line); diff != "" {
 		t.Errorf("log line (-want +got):\n%s", diff)
 	}

@@ -12,18 +12,16 @@ import (
 // record adds the end of a transfer to the boot trace when the client's
 // MAC is known. r is nil when no file was opened; err is why the
 // transfer failed or was refused.
-func (sv *serving) record(t *transfer, res Result, r *fileReader, err error) {
+func (sv *serving) record(t *transfer, res Result, r *sender, err error) {
 	if sv.cfg.Trace == nil || t.mac == nil {
 		return
 	}
 	attrs := map[string]string{trace.AttrFile: t.file, trace.AttrResult: string(res)}
 	detail := fmt.Sprintf("%s %s", t.file, res)
 	if r != nil {
-		attrs[trace.AttrBytes] = strconv.FormatInt(r.sent, 10)
-		if bs := r.blockSize(); bs > 0 {
-			attrs[trace.AttrBlksize] = strconv.Itoa(bs)
-		}
-		detail += fmt.Sprintf(": %d of %d bytes, blksize %d, in %s", r.sent, r.size, r.blockSize(),
+		attrs[trace.AttrBytes] = strconv.FormatInt(r.acked, 10)
+		attrs[trace.AttrBlksize] = strconv.Itoa(r.blksize)
+		detail += fmt.Sprintf(": %d of %d bytes, blksize %d, in %s", r.acked, r.size, r.blksize,
 			time.Since(t.start).Round(time.Millisecond))
 	}
 	var ref refusal
