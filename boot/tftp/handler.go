@@ -217,4 +217,3 @@ func (sv *serving) log(t *transfer, level slog.Level, res Result, attrs ...slog.
 	base = append(base, slog.String("file", t.file), slog.String("result", string(res)))
 	sv.cfg.Logger.LogAttrs(context.Background(), level, "tftp transfer", append(base, attrs...)...)
 }
-
