@@ -572,8 +572,8 @@ func TestTraceRecordsTransfers(t *testing.T) {
 		evs = append(evs, got{e.Server, e.Kind, detail, e.Failed, e.Attrs})
 	}
 	want := []got{
-		{"tftp", "tftp", "3x1468 completed: 4404 of 4404 bytes, blksize 1468", false,
-			map[string]string{"file": "3x1468", "result": "completed", "bytes": "4404", "blksize": "1468"}},
+		{"tftp", "tftp", "3x1468 completed: 4404 of 4404 bytes, blksize 1468, windowsize 1", false,
+			map[string]string{"file": "3x1468", "result": "completed", "bytes": "4404", "blksize": "1468", "windowsize": "1"}},
 		{"tftp", "tftp", "missing.efi refused: file not found", true,
 			map[string]string{"file": "missing.efi", "result": "refused", "reason": "not-found"}},
 	}

@@ -21,8 +21,9 @@ func (sv *serving) record(t *transfer, res Result, r *sender, err error) {
 	if r != nil {
 		attrs[trace.AttrBytes] = strconv.FormatInt(r.acked, 10)
 		attrs[trace.AttrBlksize] = strconv.Itoa(r.blksize)
-		detail += fmt.Sprintf(": %d of %d bytes, blksize %d, in %s", r.acked, r.size, r.blksize,
-			time.Since(t.start).Round(time.Millisecond))
+		attrs[trace.AttrWindowsize] = strconv.Itoa(r.window)
+		detail += fmt.Sprintf(": %d of %d bytes, blksize %d, windowsize %d, in %s", r.acked, r.size, r.blksize,
+			r.window, time.Since(t.start).Round(time.Millisecond))
 	}
 	var ref refusal
 	switch {

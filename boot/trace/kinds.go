@@ -66,12 +66,14 @@ const (
 	AttrRelay       = "relay"
 	AttrReason      = "reason"
 	AttrServerID    = "server"
-	// TFTP and HTTP: the file, the bytes sent; TFTP: the block size and
-	// the result (completed, probe, failed, refused).
-	AttrFile    = "file"
-	AttrBytes   = "bytes"
-	AttrBlksize = "blksize"
-	AttrResult  = "result"
+	// TFTP and HTTP: the file, the bytes sent; TFTP: the block size, the
+	// window (blocks per acknowledgement) and the result (completed,
+	// probe, failed, refused).
+	AttrFile       = "file"
+	AttrBytes      = "bytes"
+	AttrBlksize    = "blksize"
+	AttrWindowsize = "windowsize"
+	AttrResult     = "result"
 	// HTTP and callback: the HTTP status answered (or Ironic's); HTTP:
 	// which script was served (ScriptInspector, …).
 	AttrStatus = "status"

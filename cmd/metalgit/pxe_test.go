@@ -308,12 +308,16 @@ func (l *pxeLab) bootToHeartbeat(t *testing.T, h labHost) {
 		seen[e.Kind] = true
 		if e.Kind == "tftp" {
 			seen["tftp "+e.Attrs["file"]] = true
+			if e.Attrs["result"] == "completed" {
+				seen["tftp "+e.Attrs["file"]+" windowsize "+e.Attrs["windowsize"]] = true
+			}
 		}
 	}
 	want := []string{"dhcp-offer", "dhcp-ack", "script", "image", "lookup", "heartbeat", "agent-command"}
 	switch h.fw {
 	case pxelab.UEFIPXE:
-		want = append(want, "tftp snponly.efi")
+		// EDK2 asks for windowsize 4 (RFC 7440) and is granted it.
+		want = append(want, "tftp snponly.efi", "tftp snponly.efi windowsize 4")
 	case pxelab.BIOSTFTP:
 		want = append(want, "tftp undionly.kpxe")
 		if !strings.Contains(vm.Console.String(), "first stage: undionly.kpxe from "+labServerIP) {

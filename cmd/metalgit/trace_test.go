@@ -111,7 +111,7 @@ $`)
 	}
 	waitFor(t, "the TFTP event", func() bool { return strings.Contains(traceOf(mac), "  tftp  tftp  ") })
 	out = traceOf(mac)
-	if !strings.Contains(out, "undionly.kpxe completed: 3000 of 3000 bytes, blksize 512, in ") ||
+	if !strings.Contains(out, "undionly.kpxe completed: 3000 of 3000 bytes, blksize 512, windowsize 1, in ") ||
 		!strings.HasSuffix(out, "verdict: stopped at boot-file: undionly.kpxe was fetched, but iPXE never asked DHCP for its script: "+
 			"the binary did not start (snponly.efi needs the firmware's network driver: try --efi-binary ipxe.efi), or its DHCP does not reach the proxy\n") {
 		t.Errorf("trace after TFTP:\n%s", out)
