@@ -169,7 +169,7 @@ func (s *sender) await(first uint16, n int) (bool, error) {
 		switch {
 		case ok && rep.op == opERROR:
 			return false, &clientError{code: rep.code, msg: rep.msg}
-		case ok && rep.op == opACK && uint16(rep.block-first) < uint16(n): //nolint:gosec // n ≤ maxWindow
+		case ok && rep.op == opACK && rep.block-first < uint16(n): //nolint:gosec // n ≤ maxWindow
 			s.lastAck = rep.block
 			return true, nil
 		}
