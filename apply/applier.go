@@ -220,7 +220,7 @@ func (a *Applier) Apply(ctx context.Context, objs []Object) (*Result, error) {
 	results := make([]ObjectResult, len(objs))
 	uids := make([]types.UID, len(objs))
 	var driftMu sync.Mutex
-	for stage := 0; stage <= 1; stage++ {
+	for stage := range stages {
 		sem := make(chan struct{}, a.cfg.Workers)
 		var wg sync.WaitGroup
 		for i, o := range objs {

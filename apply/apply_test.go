@@ -2,6 +2,8 @@ package apply_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,18 @@ func TestApplyThenNoChange(t *testing.T) {
 	sec := c.get(t, secretGVR, "server-03-bmc")
 	if d, _, _ := unstructured.NestedString(sec.Object, "data", "password"); d != "c2VjcmV0LTM=" {
 		t.Errorf("secret data: %q", d)
+	}
+	// Secrets are written before the BareMetalHosts that name them: every
+	// Secret's resourceVersion (etcd's revision at its creation) is below
+	// every host's.
+	var maxSecret, minHost int64 = 0, 1 << 62
+	for i := range 5 {
+		name := fmt.Sprintf("server-%02d", i)
+		maxSecret = max(maxSecret, resourceVersion(t, c.get(t, secretGVR, name+"-bmc")))
+		minHost = min(minHost, resourceVersion(t, c.get(t, bmhGVR, name)))
+	}
+	if maxSecret >= minHost {
+		t.Errorf("a BareMetalHost (resourceVersion %d) was written before a Secret (%d)", minHost, maxSecret)
 	}
 
 	res, writes, err = c.run(t, a, fleet(5, nil))
@@ -127,4 +141,15 @@ func waitChanges(t *testing.T, changes <-chan apply.Key, name string, n int) {
 			t.Fatalf("the watch did not report %d more changes of %s", n, name)
 		}
 	}
+}
+
+// resourceVersion is an object's resourceVersion as a number (etcd's
+// revision of its last write).
+func resourceVersion(t *testing.T, o *unstructured.Unstructured) int64 {
+	t.Helper()
+	rv, err := strconv.ParseInt(o.GetResourceVersion(), 10, 64)
+	if err != nil {
+		t.Fatalf("%s: resourceVersion %q: %v", o.GetName(), o.GetResourceVersion(), err)
+	}
+	return rv
 }

@@ -4,7 +4,8 @@
 //
 //   - objects.go: the rendered stream parsed into objects, each labelled
 //     as metalgit's (LabelManagedBy, LabelSite), hashed (AnnotationHash)
-//     and put in its stage (namespaces first);
+//     and put in its stage (namespaces and CRDs, then Secrets and
+//     ConfigMaps, then the rest);
 //   - applier.go: server-side apply as field manager "metalgit", forced, so
 //     that a field another manager changed is taken back; an object that
 //     exists without metalgit's labels is a Conflict, never overwritten

@@ -71,14 +71,27 @@ type Object struct {
 	Hash string
 }
 
-// stage orders the apply: objects others live in first.
+// Stages of an apply, in order: objects others live in (namespaces, CRDs),
+// then the data others refer to (Secrets, ConfigMaps: a BareMetalHost's
+// BMC credentials and network data; an operator that sees a host before
+// them reports an error and backs off), then everything else.
+const (
+	stageContainers = iota
+	stageData
+	stageRest
+	stages
+)
+
+// stage is the object's stage of the apply.
 func (o Object) stage() int {
 	switch {
 	case o.Key.Group == "" && o.Key.Kind == "Namespace",
 		o.Key.Group == "apiextensions.k8s.io" && o.Key.Kind == "CustomResourceDefinition":
-		return 0
+		return stageContainers
+	case o.Key.Group == "" && (o.Key.Kind == "Secret" || o.Key.Kind == "ConfigMap"):
+		return stageData
 	default:
-		return 1
+		return stageRest
 	}
 }
 
