@@ -152,17 +152,7 @@ func TestBuildIsReproducible(t *testing.T) {
 	if a.Digest != b.Digest {
 		t.Errorf("digests differ: %s and %s", a.Digest, b.Digest)
 	}
-	archA, err := os.ReadFile(a.Archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	archB, err := os.ReadFile(b.Archive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(archA, archB) {
-		t.Errorf("archives differ: %d and %d bytes", len(archA), len(archB))
-	}
+	archA := sameArchives(t, a.Archive, b.Archive)
 	for _, dir := range []string{dirA, dirB} {
 		if bytes.Contains(archA, []byte(dir)) {
 			t.Errorf("the archive holds the build path %s", dir)
@@ -293,4 +283,22 @@ func TestWriteLayerRefuses(t *testing.T) {
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a missing file: %v", err)
 	}
+}
+
+// sameArchives fails the test unless the two archive files are byte for
+// byte the same, and returns the first.
+func sameArchives(t *testing.T, a, b string) []byte {
+	t.Helper()
+	archA, err := os.ReadFile(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	archB, err := os.ReadFile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(archA, archB) {
+		t.Errorf("the archives differ: %d and %d bytes", len(archA), len(archB))
+	}
+	return archA
 }
