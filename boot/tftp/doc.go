@@ -17,7 +17,7 @@
 //     (RFC 2349) with the file's size; windowsize (RFC 7440, EDK2 asks
 //     for 4) up to 16 blocks per acknowledgement. Other options (timeout)
 //     are left out of the OACK: the server keeps its own timeout.
-//   - EDK2 asks first for tsize alone and aborts after the OACK; that size
+//   - EDK2 asks first with tsize and aborts after the OACK; that size
 //     probe is counted as a probe, not as a failure.
 //
 // Bounds: at most Config.MaxTransfers transfers at once (a request beyond

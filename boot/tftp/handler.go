@@ -92,6 +92,8 @@ func (sv *serving) read(sock *transferSocket, t *transfer, req request) {
 	var r io.Reader = bufio.NewReaderSize(f, int(min(size+1, readBuffer)))
 	if req.mode == "netascii" {
 		r = newNetASCIIReader(r)
+		// The size sent is not the file's: no tsize (as tftp-hpa).
+		req.tsize = false
 	}
 	// An abort wakes the transfer from its wait for an acknowledgement.
 	stop := context.AfterFunc(sv.abort, sock.Shutdown)

@@ -149,7 +149,11 @@ func (s *sender) exchange(packets [][]byte, first uint16) error {
 // block: a duplicate, RFC 1350's "Sorcerer's Apprentice") and anything
 // that is not an ACK or an ERROR is ignored.
 func (s *sender) await(first uint16, n int) (bool, error) {
+	// The wait ends at the transfer's deadline at the latest.
 	wait := time.Now().Add(s.timeout)
+	if wait.After(s.deadline) {
+		wait = s.deadline
+	}
 	for {
 		m, err := s.sock.Recv(s.recvBuf, wait)
 		switch {

@@ -103,6 +103,13 @@ func TestNetASCII(t *testing.T) {
 	if err != nil || string(got) != text {
 		t.Fatalf("fetched %q (%v), want the file as it is", got, err)
 	}
+	// Asked for tsize, a netascii transfer gets none: the size sent is
+	// not the file's.
+	c := dial(t, l.addr)
+	c.rrq(t, "menu.txt", "netascii", "tsize", "0", "blksize", "1468")
+	if p := c.recv(t); p.op != opOACK || p.opts["tsize"] != "" || p.opts["blksize"] != "1468" {
+		t.Fatalf("netascii with tsize: %s, want an OACK with blksize and no tsize", p)
+	}
 }
 
 func TestNetASCIIReader(t *testing.T) {
