@@ -25,6 +25,9 @@ const (
 	// 64 machines may all chainload at the same second, and each
 	// transfer of an iPXE binary takes milliseconds on a LAN.
 	DefaultMaxTransfers = 64
+	// DefaultMaxTransfersPerClient bounds the transfers of one client
+	// address: firmware fetches one file at a time.
+	DefaultMaxTransfersPerClient = 4
 	// DefaultTimeout is how long a block waits for its acknowledgement
 	// before it is sent again.
 	DefaultTimeout = 2 * time.Second
@@ -53,8 +56,12 @@ type Config struct {
 	// the server is created; it is opened once when serving starts.
 	Root string
 	// MaxTransfers bounds the transfers running at once
-	// (DefaultMaxTransfers).
-	MaxTransfers int
+	// (DefaultMaxTransfers), MaxTransfersPerClient those of one client
+	// address (DefaultMaxTransfersPerClient). A request beyond either
+	// takes the slot of the oldest transfer not acknowledged yet, and is
+	// refused as busy when every transfer has been (see admission).
+	MaxTransfers          int
+	MaxTransfersPerClient int
 	// Timeout is the wait for each acknowledgement (DefaultTimeout),
 	// Retries how many times an unacknowledged block is sent again
 	// (DefaultRetries).
@@ -102,6 +109,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxTransfers < 0 {
 		errs = append(errs, fmt.Errorf("max transfers %d: must be at least 1", c.MaxTransfers))
+	}
+	if c.MaxTransfersPerClient == 0 {
+		c.MaxTransfersPerClient = DefaultMaxTransfersPerClient
+	}
+	if c.MaxTransfersPerClient < 0 {
+		errs = append(errs, fmt.Errorf("max transfers per client %d: must be at least 1", c.MaxTransfersPerClient))
 	}
 	c.Timeout = orDuration(c.Timeout, DefaultTimeout)
 	c.MaxTransferTime = orDuration(c.MaxTransferTime, DefaultMaxTransferTime)

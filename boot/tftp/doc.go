@@ -20,9 +20,13 @@
 //   - EDK2 asks first with tsize and aborts after the OACK; that size
 //     probe is counted as a probe, not as a failure.
 //
-// Bounds: at most Config.MaxTransfers transfers at once (a request beyond
-// that is refused with "server busy" rather than queued: a queued request
-// would hold a socket); each block is sent up to 1+Config.Retries times,
+// Bounds: at most Config.MaxTransfers transfers at once, and
+// Config.MaxTransfersPerClient from one address. A request beyond either
+// is not queued (a queued request would hold a socket): it takes the slot
+// of the oldest transfer not acknowledged yet, so requests with forged
+// source addresses cannot keep real clients out, and is refused with
+// "server busy" when every transfer has been acknowledged (admission.go).
+// Each block is sent up to 1+Config.Retries times,
 // Config.Timeout apart; a whole transfer ends after
 // Config.MaxTransferTime. On shutdown the listening socket closes at
 // once, running transfers get Config.ShutdownGrace to finish and are then

@@ -32,6 +32,7 @@ var refusalMessages = map[Reason]string{
 	ReasonNotAFile:     "access violation: not a regular file",
 	ReasonPermission:   "access violation: permission denied",
 	ReasonBusy:         "server busy: too many transfers, try again",
+	ReasonClientBusy:   "server busy: too many transfers from this address, try again",
 }
 
 func (r refusal) Error() string { return refusalMessages[Reason(r)] }
@@ -43,7 +44,7 @@ func (r refusal) code() uint16 {
 	switch Reason(r) {
 	case ReasonNotFound:
 		return codeNotFound
-	case ReasonBusy:
+	case ReasonBusy, ReasonClientBusy:
 		return codeNotDefined
 	}
 	return codeAccessViolation
@@ -76,8 +77,10 @@ func (sv *serving) begin(file string, client netip.AddrPort) *transfer {
 	return t
 }
 
-// read serves a read request on its transfer's socket.
-func (sv *serving) read(sock *transferSocket, t *transfer, req request) {
+// read serves a read request on its transfer's socket until it ends or
+// stop does (the server's abort, the transfer's eviction); acked is
+// called at the client's first acknowledgement.
+func (sv *serving) read(stop context.Context, sock *transferSocket, t *transfer, req request, acked func()) {
 	f, size, reason, err := sv.open(req.file)
 	if reason != "" {
 		sv.refuse(sock, t, reason)
@@ -96,10 +99,10 @@ func (sv *serving) read(sock *transferSocket, t *transfer, req request) {
 		req.tsize = false
 	}
 	// An abort wakes the transfer from its wait for an acknowledgement.
-	stop := context.AfterFunc(sv.abort, sock.Shutdown)
-	defer stop()
+	wake := context.AfterFunc(stop, sock.Shutdown)
+	defer wake()
 	s := &sender{sock: sock, req: req, size: size, timeout: sv.cfg.Timeout, retries: sv.cfg.Retries,
-		deadline: t.start.Add(sv.cfg.MaxTransferTime), abort: sv.abort.Done()}
+		deadline: t.start.Add(sv.cfg.MaxTransferTime), stop: stop, onAck: acked}
 	err = s.run(r)
 	var ce *clientError
 	switch {
@@ -111,9 +114,12 @@ func (sv *serving) read(sock *transferSocket, t *transfer, req request) {
 		// The client aborted or is gone: no ERROR to send.
 		sv.finish(t, ResultFailed, s, err)
 	default:
+		if errors.Is(err, errEvicted) {
+			sv.metrics.evicted.Inc()
+		}
 		sv.finish(t, ResultFailed, s, err)
 		msg := errServerSide.Error()
-		if errors.Is(err, errShutdown) || errors.Is(err, errTooLong) {
+		if errors.Is(err, errShutdown) || errors.Is(err, errTooLong) || errors.Is(err, errEvicted) {
 			msg = err.Error()
 		}
 		sv.sendError(sock, codeNotDefined, msg)

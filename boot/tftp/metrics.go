@@ -34,13 +34,14 @@ const (
 	ReasonNotFound     Reason = "not-found"     // no such file under the root
 	ReasonNotAFile     Reason = "not-a-file"    // a directory, device, FIFO or socket
 	ReasonPermission   Reason = "permission"    // the server may not read the file
-	ReasonBusy         Reason = "busy"          // Config.MaxTransfers transfers are running
+	ReasonBusy         Reason = "busy"          // Config.MaxTransfers transfers are running, all acknowledged
+	ReasonClientBusy   Reason = "client-busy"   // Config.MaxTransfersPerClient transfers of the client are running, all acknowledged
 )
 
 var (
 	results = []Result{ResultCompleted, ResultProbe, ResultFailed, ResultRefused}
 	reasons = []Reason{ReasonWrite, ReasonAbsolutePath, ReasonOutsideRoot, ReasonNotFound, ReasonNotAFile,
-		ReasonPermission, ReasonBusy}
+		ReasonPermission, ReasonBusy, ReasonClientBusy}
 )
 
 // Kinds of packets the server drops before a transfer starts: no answer
@@ -56,6 +57,7 @@ type metrics struct {
 	refusals  *prometheus.CounterVec
 	dropped   *prometheus.CounterVec
 	sent      prometheus.Counter
+	evicted   prometheus.Counter
 	duration  prometheus.Histogram
 	inFlight  prometheus.Gauge
 	// The counters of the label values created up front, resolved once.
@@ -74,7 +76,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"result"}),
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "metalgit_tftp_refusals_total",
-			Help: "TFTP requests refused with an ERROR packet, by reason (write, absolute-path, outside-root, not-found, not-a-file, permission, busy).",
+			Help: "TFTP requests refused with an ERROR packet, by reason (write, absolute-path, outside-root, not-found, not-a-file, permission, busy, client-busy).",
 		}, []string{"reason"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "metalgit_tftp_dropped_requests_total",
@@ -83,6 +85,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		sent: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "metalgit_tftp_sent_bytes_total",
 			Help: "File bytes sent in DATA packets and acknowledged by the clients (those of failed transfers included).",
+		}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "metalgit_tftp_evicted_total",
+			Help: "Transfers ended before their client acknowledged anything, their slot taken by a newer request (a burst of requests, or requests with forged addresses).",
 		}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "metalgit_tftp_transfer_duration_seconds",
@@ -110,7 +116,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.transfers, m.refusals, m.dropped, m.sent, m.duration, m.inFlight} {
+	for _, c := range []prometheus.Collector{m.transfers, m.refusals, m.dropped, m.sent, m.evicted, m.duration, m.inFlight} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

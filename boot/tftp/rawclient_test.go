@@ -47,7 +47,14 @@ func (p packet) String() string {
 
 func dial(t *testing.T, server *net.UDPAddr) *rawClient {
 	t.Helper()
-	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: server.IP})
+	return dialFrom(t, server, server.IP)
+}
+
+// dialFrom is dial from a local address of its own (any of 127.0.0.0/8
+// on loopback): another client, as the server counts them.
+func dialFrom(t *testing.T, server *net.UDPAddr, ip net.IP) *rawClient {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: ip})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,8 +15,9 @@ import (
 type Server struct {
 	cfg     Config
 	metrics *metrics
-	// slots holds one token per running transfer (Config.MaxTransfers).
-	slots chan struct{}
+	// admit hands out the transfer slots (Config.MaxTransfers,
+	// Config.MaxTransfersPerClient).
+	admit *admission
 }
 
 // New checks the configuration and registers the metrics.
@@ -29,7 +30,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tftp: register metrics: %w", err)
 	}
-	return &Server{cfg: cfg, metrics: m, slots: make(chan struct{}, cfg.MaxTransfers)}, nil
+	return &Server{cfg: cfg, metrics: m, admit: newAdmission(cfg.MaxTransfers, cfg.MaxTransfersPerClient)}, nil
 }
 
 // Config returns the configuration with its defaults filled in.
@@ -78,7 +79,7 @@ func (s *Server) Serve(ctx context.Context, c net.PacketConn) error {
 		return fmt.Errorf("tftp: %w", err)
 	}
 	s.cfg.Logger.Info("tftp server listening", "addr", c.LocalAddr().String(), "root", s.cfg.Root,
-		"max_transfers", s.cfg.MaxTransfers)
+		"max_transfers", s.cfg.MaxTransfers, "max_transfers_per_client", s.cfg.MaxTransfersPerClient)
 	done := make(chan error, 1)
 	go func() { done <- sv.serve(rc) }()
 	select {
@@ -147,10 +148,12 @@ func (sv *serving) request(b []byte, in incoming) {
 		sock.Close()
 		return
 	}
-	select {
-	case sv.slots <- struct{}{}:
-	default:
-		sv.refuse(sock, t, ReasonBusy)
+	// stop ends the transfer: the server's abort, or its eviction.
+	stop, evict := context.WithCancelCause(sv.abort)
+	sl, reason := sv.admit.take(t.client.Addr(), evict)
+	if reason != "" {
+		evict(nil)
+		sv.refuse(sock, t, reason)
 		sock.Close()
 		return
 	}
@@ -158,11 +161,12 @@ func (sv *serving) request(b []byte, in incoming) {
 	sv.transfers.Add(1)
 	go func() {
 		defer func() {
+			evict(nil)
 			sock.Close()
+			sv.admit.release(sl)
 			sv.metrics.inFlight.Dec()
-			<-sv.slots
 			sv.transfers.Done()
 		}()
-		sv.read(sock, t, req)
+		sv.read(stop, sock, t, req, func() { sv.admit.acked(sl) })
 	}()
 }

@@ -465,51 +465,6 @@ func TestWriteRefusedToPinClient(t *testing.T) {
 	}
 }
 
-// TestConcurrencyBound: with MaxTransfers running, the next request is
-// refused as busy; once one ends, requests are served again.
-func TestConcurrencyBound(t *testing.T) {
-	l := startLab(t, func(c *Config) { c.MaxTransfers = 2 })
-	m := l.srv.metrics
-	// Two clients take DATA 1 and hold on to it (no ACK).
-	var held []*rawClient
-	var tids []*net.UDPAddr
-	for range 2 {
-		c := dial(t, l.addr)
-		c.rrq(t, "5MiB", "octet")
-		p := c.recv(t)
-		if p.op != opDATA || p.block != 1 {
-			t.Fatalf("first packet %s", p)
-		}
-		held = append(held, c)
-		tids = append(tids, p.from)
-	}
-	if got := testutil.ToFloat64(m.inFlight); got != 2 {
-		t.Fatalf("in flight %v, want 2", got)
-	}
-	c := dial(t, l.addr)
-	c.rrq(t, "512", "octet")
-	if p := c.recv(t); p.op != opERROR || p.msg != refusal(ReasonBusy).Error() {
-		t.Fatalf("third request answered %s, want busy", p)
-	}
-	waitCounter(t, m.byReason[ReasonBusy], 1)
-	// One holder gives up: its slot is free again.
-	held[0].sendErrorTo(t, tids[0], 0, "giving up")
-	deadline := time.Now().Add(10 * time.Second)
-	for testutil.ToFloat64(m.inFlight) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("in flight %v after an abort, want 1", testutil.ToFloat64(m.inFlight))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	got, _, _, err := l.fetch(t, "513", 0, false)
-	if err != nil || !bytes.Equal(got, l.files["513"]) {
-		t.Fatalf("fetch with a free slot: %d bytes, %v", len(got), err)
-	}
-	held[1].sendErrorTo(t, tids[1], 0, "giving up")
-	waitCounter(t, m.byResult[ResultFailed], 2)
-	waitCounter(t, m.byResult[ResultCompleted], 1)
-}
-
 // TestLogLine: one line per transfer, with the client's address and MAC.
 func TestLogLine(t *testing.T) {
 	l := startLab(t, nil)
@@ -727,8 +682,8 @@ func TestNewChecksConfig(t *testing.T) {
 	}{
 		"missing root": {Config{Root: filepath.Join(dir, "nope")}, []string{"root directory", "no such file"}},
 		"root a file":  {Config{Root: file}, []string{"not a directory"}},
-		"all negative": {Config{Root: dir, MaxTransfers: -1, Retries: -1, Timeout: -1, MaxTransferTime: -1, ShutdownGrace: -1},
-			[]string{"max transfers -1", "retries -1", "timeout -1ns", "max transfer time -1ns", "shutdown grace -1ns"}},
+		"all negative": {Config{Root: dir, MaxTransfers: -1, MaxTransfersPerClient: -1, Retries: -1, Timeout: -1, MaxTransferTime: -1, ShutdownGrace: -1},
+			[]string{"max transfers -1", "max transfers per client -1", "retries -1", "timeout -1ns", "max transfer time -1ns", "shutdown grace -1ns"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -750,7 +705,7 @@ func TestNewChecksConfig(t *testing.T) {
 	got := s.Config()
 	got.Logger = nil
 	want := Config{Listen: netip.MustParseAddrPort(DefaultListen), Root: dir, MaxTransfers: DefaultMaxTransfers,
-		Timeout: DefaultTimeout, Retries: DefaultRetries, MaxTransferTime: DefaultMaxTransferTime, ShutdownGrace: DefaultShutdownGrace}
+		MaxTransfersPerClient: DefaultMaxTransfersPerClient, Timeout: DefaultTimeout, Retries: DefaultRetries, MaxTransferTime: DefaultMaxTransferTime, ShutdownGrace: DefaultShutdownGrace}
 	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b netip.AddrPort) bool { return a == b })); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
@@ -781,7 +736,7 @@ func TestMetricNames(t *testing.T) {
 	for _, p := range problems {
 		t.Error(p)
 	}
-	want := []string{"metalgit_tftp_dropped_requests_total", "metalgit_tftp_refusals_total", "metalgit_tftp_sent_bytes_total",
+	want := []string{"metalgit_tftp_dropped_requests_total", "metalgit_tftp_evicted_total", "metalgit_tftp_refusals_total", "metalgit_tftp_sent_bytes_total",
 		"metalgit_tftp_transfer_duration_seconds", "metalgit_tftp_transfers_in_flight", "metalgit_tftp_transfers_total"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("metrics (-want +got):\n%s", diff)

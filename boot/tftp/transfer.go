@@ -1,6 +1,7 @@
 package tftp
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -20,7 +21,12 @@ type sender struct {
 	retries int
 	// deadline ends the whole transfer (Config.MaxTransferTime).
 	deadline time.Time
-	abort    <-chan struct{}
+	// stop ends the transfer early: the server's abort (errShutdown) or
+	// the transfer's eviction (errEvicted).
+	stop context.Context
+	// onAck is called at the first acknowledgement (nil: nothing is).
+	onAck func()
+	acks  int
 
 	// blksize and window are what was granted.
 	blksize, window int
@@ -118,10 +124,8 @@ func (s *sender) run(r io.Reader) error {
 // retries, the transfer's deadline and the server's abort end it.
 func (s *sender) exchange(packets [][]byte, first uint16) error {
 	for attempt := 0; ; attempt++ {
-		select {
-		case <-s.abort:
-			return errShutdown
-		default:
+		if err := s.stopped(); err != nil {
+			return err
 		}
 		if time.Now().After(s.deadline) {
 			return errTooLong
@@ -144,6 +148,17 @@ func (s *sender) exchange(packets [][]byte, first uint16) error {
 	}
 }
 
+// stopped returns why the transfer must end now, or nil.
+func (s *sender) stopped() error {
+	if s.stop == nil || s.stop.Err() == nil {
+		return nil
+	}
+	if errors.Is(context.Cause(s.stop), errEvicted) {
+		return errEvicted
+	}
+	return errShutdown
+}
+
 // await waits up to the timeout for an acknowledgement of one of n
 // packets starting at block first. A stale acknowledgement (of an earlier
 // block: a duplicate, RFC 1350's "Sorcerer's Apprentice") and anything
@@ -163,10 +178,8 @@ func (s *sender) await(first uint16, n int) (bool, error) {
 			return false, fmt.Errorf("receive: %w", err)
 		}
 		if m == 0 {
-			select {
-			case <-s.abort:
-				return false, errShutdown
-			default:
+			if err := s.stopped(); err != nil {
+				return false, err
 			}
 		}
 		rep, ok := parseReply(s.recvBuf[:m])
@@ -175,6 +188,9 @@ func (s *sender) await(first uint16, n int) (bool, error) {
 			return false, &clientError{code: rep.code, msg: rep.msg}
 		case ok && rep.op == opACK && rep.block-first < uint16(n): //nolint:gosec // n ≤ maxWindow
 			s.lastAck = rep.block
+			if s.acks++; s.acks == 1 && s.onAck != nil {
+				s.onAck()
+			}
 			return true, nil
 		}
 		if !time.Now().Before(wait) {
