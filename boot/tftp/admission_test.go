@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/metalgit/metalgit/boot/trace"
 )
 
 // TestAdmission: the slot bookkeeping alone — limits, which transfer is
@@ -157,7 +159,13 @@ func TestAcknowledgedTransfersKeepSlots(t *testing.T) {
 // real client out: its request takes the oldest one's slot at once, and
 // that transfer's client is told.
 func TestUnacknowledgedEvicted(t *testing.T) {
-	l := startLab(t, func(c *Config) { c.MaxTransfers = 2 })
+	silentMAC := mustMAC("52:54:00:00:00:02")
+	l := startLab(t, func(c *Config) {
+		c.MaxTransfers = 2
+		c.MACOf = func(a netip.Addr) (net.HardwareAddr, bool) {
+			return silentMAC, a == netip.MustParseAddr("127.0.0.2")
+		}
+	})
 	m := l.srv.metrics
 	s1 := holdSilent(t, l, "127.0.0.2")
 	s2 := holdSilent(t, l, "127.0.0.3")
@@ -188,6 +196,14 @@ func TestUnacknowledgedEvicted(t *testing.T) {
 	waitCounter(t, m.byResult[ResultFailed], 2)
 	if !strings.Contains(l.logs.String(), errEvicted.Error()) {
 		t.Errorf("no log line of an eviction:\n%s", l.logs.String())
+	}
+	// The first silent client's trace says what happened.
+	evs := l.trace.Events(silentMAC)
+	if len(evs) != 1 || evs[0].Attrs[trace.AttrReason] != "evicted" || !evs[0].Failed {
+		t.Fatalf("trace of the evicted client: %+v", evs)
+	}
+	if v := trace.Diagnose(evs, true).String(); !strings.Contains(v, "acknowledged nothing before newer requests") {
+		t.Errorf("verdict %q does not name the eviction", v)
 	}
 }
 

@@ -30,6 +30,9 @@ func (sv *serving) record(t *transfer, res Result, r *sender, err error) {
 	case errors.As(err, &ref):
 		attrs[trace.AttrReason] = string(ref)
 		detail += ": " + ref.Error()
+	case errors.Is(err, errEvicted):
+		attrs[trace.AttrReason] = "evicted"
+		detail += ": " + err.Error()
 	case err != nil:
 		attrs[trace.AttrReason] = err.Error()
 		detail += ": " + err.Error()

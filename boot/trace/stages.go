@@ -91,6 +91,9 @@ func (a attempt) bootFile() Verdict {
 		"outside-root": "a symbolic link out of --tftp-root (copy the file in)",
 		"permission":   "the proxy may not read the file",
 		"busy":         "too many transfers at once: the client should retry",
+		"client-busy":  "too many transfers from this address at once: the client should retry",
+		"evicted": "the client acknowledged nothing before newer requests needed the slot: a flood of TFTP requests " +
+			"on the provisioning network, or a client that does not receive the server's packets",
 	}[last.Attrs[AttrReason]]
 	if hint == "" {
 		hint = "the client stopped acknowledging: a firewall, or a block size the path's MTU drops"
