@@ -2,6 +2,7 @@ package httpboot
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -244,6 +245,19 @@ func (r *recorder) Write(p []byte) (int, error) {
 	_ = r.rc.SetWriteDeadline(time.Now().Add(r.stall))
 	n, err := r.ResponseWriter.Write(p)
 	r.bytes += int64(n)
+	return n, err
+}
+
+// readFrom moves src's bytes to the client with rf, the client
+// connection's own ReaderFrom (which splices from a TCP source), with no
+// write deadline: the caller bounds the move (watchStall).
+func (r *recorder) readFrom(rf io.ReaderFrom, src io.Reader) (int64, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	_ = r.rc.SetWriteDeadline(time.Time{})
+	n, err := rf.ReadFrom(src)
+	r.bytes += n
 	return n, err
 }
 

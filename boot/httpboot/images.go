@@ -3,18 +3,14 @@ package httpboot
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"path"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/metalgit/metalgit/boot"
 )
@@ -30,18 +26,8 @@ var PassedHeaders = []string{"Range", "If-Range", "If-Modified-Since", "If-None-
 // large enough for few system calls per megabyte.
 const copyBuffer = 256 << 10
 
-// proxyState is one image request's, shared by the proxy's hooks.
-type proxyState struct {
-	target *url.URL
-	x      *exchange
-	// cancel ends the upstream request: the transport then closes its
-	// connection, which ends a read blocked on it.
-	cancel context.CancelCauseFunc
-	// body is the upstream body, once the response is in.
-	body *stallBody
-}
-
-// serveImage answers GET /images/…: a streaming proxy to Config.IronicHTTPURL.
+// serveImage answers GET and HEAD /images/…: a streaming proxy to
+// Config.IronicHTTPURL (upstream.go, stream.go).
 func (s *Server) serveImage(x *exchange, r *http.Request) {
 	x.file = shorten(strings.TrimPrefix(r.URL.Path, "/"))
 	upstream := s.upstreamFor(siteOf(s.cfg.Hosts.Load()))
@@ -62,19 +48,56 @@ func (s *Server) serveImage(x *exchange, r *http.Request) {
 		s.refuse(x, http.StatusServiceUnavailable, reasonBusy, "busy: too many image downloads, try again")
 		return
 	}
-	ctx, cancel := context.WithCancelCause(r.Context())
-	st := &proxyState{target: target, x: x, cancel: cancel}
-	defer func() {
-		cancel(nil)
-		// A body cut by the upstream (not by a client that went away).
-		if st.body != nil && r.Context().Err() == nil {
-			if err := st.body.failure(); err != nil {
-				s.metrics.upstreamErrors.Inc()
-				x.reason, x.err = reasonUpstream, err
-			}
-		}
-	}()
-	s.proxyFor(st).ServeHTTP(x.w, r.WithContext(ctx))
+	u, resp, err := s.openUpstream(r.Context(), target, r) //nolint:bodyclose // u.close closes it
+
+	if err != nil {
+		s.upstreamFailed(x, r, err)
+		return
+	}
+	defer u.close()
+	hasBody := r.Method != http.MethodHead && resp.ContentLength != 0 && bodyAllowed(resp.StatusCode)
+	copyResponseHeader(x.w.Header(), resp, hasBody)
+	x.w.WriteHeader(resp.StatusCode)
+	if !hasBody {
+		return
+	}
+	serr := s.streamBody(x, u, resp)
+	if serr == nil {
+		return
+	}
+	if serr.upstream && r.Context().Err() == nil {
+		s.metrics.upstreamErrors.Inc()
+		x.reason, x.err = reasonUpstream, serr.err
+	} else {
+		x.reason, x.err = reasonAborted, serr.err
+	}
+	// The client must see a cut download, not a short one: the server
+	// drops the connection.
+	panic(http.ErrAbortHandler)
+}
+
+// bodyAllowed: responses of these statuses have no body (RFC 9110).
+func bodyAllowed(status int) bool {
+	return status >= http.StatusOK && status != http.StatusNoContent && status != http.StatusNotModified
+}
+
+// upstreamFailed answers a request whose response header never came:
+// 504 when the image server timed out, else 502, with a short text.
+func (s *Server) upstreamFailed(x *exchange, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		// The client went away: not the image server's failure.
+		x.reason, x.err = reasonAborted, err
+		x.w.WriteHeader(http.StatusBadGateway)
+		return
+	}
+	s.metrics.upstreamErrors.Inc()
+	x.reason, x.err = reasonUpstream, err
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		http.Error(x.w, "gateway timeout: the image server did not answer in time", http.StatusGatewayTimeout)
+		return
+	}
+	http.Error(x.w, "bad gateway: the image server cannot be reached", http.StatusBadGateway)
 }
 
 // imageTarget maps a request path under /images/ to its upstream URL,
@@ -124,142 +147,19 @@ func (s *Server) upstreamFor(site boot.Site) *url.URL {
 	return u
 }
 
-// newTransport builds the transport to Ironic's image server, shared by
-// all image requests.
-func (s *Server) newTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: s.cfg.UpstreamDialTimeout, KeepAlive: 30 * time.Second}
-	transport := &http.Transport{
-		// No environment proxy: the image server is where the flag says.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		TLSHandshakeTimeout:   s.cfg.UpstreamDialTimeout,
-		ResponseHeaderTimeout: s.cfg.UpstreamHeaderTimeout,
-		// The client's Range must reach the upstream as sent, and the
-		// body come back as stored: no transparent gzip.
-		DisableCompression:  true,
-		MaxIdleConnsPerHost: 16,
-		IdleConnTimeout:     90 * time.Second,
-		MaxConnsPerHost:     s.cfg.MaxImageStreams,
-	}
-	return transport
+// bufferPool lends the proxy its copy buffers; lent counts the loans
+// (a download that was spliced takes none).
+type bufferPool struct {
+	p    sync.Pool
+	lent atomic.Int64
 }
-
-// proxyFor returns the reverse proxy of one image request: its hooks
-// see the request's state (a ReverseProxy is a few words; the transport,
-// buffers and logger are the server's).
-func (s *Server) proxyFor(st *proxyState) *httputil.ReverseProxy {
-	return &httputil.ReverseProxy{
-		Rewrite:        func(pr *httputil.ProxyRequest) { rewrite(pr, st.target) },
-		Transport:      s.transport,
-		BufferPool:     s.buffers,
-		ModifyResponse: func(resp *http.Response) error { s.modifyResponse(st, resp); return nil },
-		ErrorHandler:   func(w http.ResponseWriter, r *http.Request, err error) { s.proxyError(st, w, r, err) },
-		ErrorLog:       s.proxyLog,
-	}
-}
-
-// rewrite sets the upstream URL and keeps only PassedHeaders.
-func rewrite(pr *httputil.ProxyRequest, target *url.URL) {
-	pr.Out.URL = target
-	pr.Out.Host = ""
-	h := make(http.Header, len(PassedHeaders))
-	for _, k := range PassedHeaders {
-		if v, ok := pr.In.Header[k]; ok {
-			h[k] = append([]string(nil), v...)
-		}
-	}
-	pr.Out.Header = h
-	pr.Out.Body, pr.Out.ContentLength, pr.Out.Trailer = nil, 0, nil
-}
-
-// modifyResponse bounds the wait for each read of the upstream body.
-func (s *Server) modifyResponse(st *proxyState, resp *http.Response) {
-	st.body = newStallBody(resp.Body, s.cfg.StallTimeout, st.cancel)
-	resp.Body = st.body
-}
-
-// proxyError answers a request the upstream failed: 504 when it timed
-// out, else 502, with a short text.
-func (s *Server) proxyError(st *proxyState, w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil {
-		// The client went away: not the upstream's failure.
-		st.x.reason, st.x.err = reasonAborted, err
-		w.WriteHeader(http.StatusBadGateway)
-		return
-	}
-	s.metrics.upstreamErrors.Inc()
-	st.x.reason, st.x.err = reasonUpstream, err
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		http.Error(w, "gateway timeout: the image server did not answer in time", http.StatusGatewayTimeout)
-		return
-	}
-	http.Error(w, "bad gateway: the image server cannot be reached", http.StatusBadGateway)
-}
-
-// stallBody is an upstream body whose every read must return within a
-// bound: an upstream that sends nothing for that long is cut off (its
-// request is cancelled, which ends the blocked read).
-type stallBody struct {
-	io.ReadCloser
-	stall   time.Duration
-	timer   *time.Timer
-	stalled atomic.Bool
-	mu      sync.Mutex
-	err     error
-}
-
-// errStalled is the cause of an upstream request cut for its silence.
-var errStalled = errors.New("the image server stalled")
-
-func newStallBody(rc io.ReadCloser, stall time.Duration, cancel context.CancelCauseFunc) *stallBody {
-	b := &stallBody{ReadCloser: rc, stall: stall}
-	b.timer = time.AfterFunc(time.Hour, func() {
-		b.stalled.Store(true)
-		cancel(errStalled)
-	})
-	b.timer.Stop()
-	return b
-}
-
-func (b *stallBody) Read(p []byte) (int, error) {
-	b.timer.Reset(b.stall)
-	n, err := b.ReadCloser.Read(p)
-	b.timer.Stop()
-	if err != nil && !errors.Is(err, io.EOF) {
-		b.mu.Lock()
-		if b.err == nil {
-			b.err = err
-			if b.stalled.Load() {
-				b.err = fmt.Errorf("the image server sent nothing for %s", b.stall)
-			}
-		}
-		b.mu.Unlock()
-	}
-	return n, err
-}
-
-func (b *stallBody) Close() error {
-	b.timer.Stop()
-	return b.ReadCloser.Close()
-}
-
-// failure returns the error reading the body ended with (nil for a body
-// read to its end, or left because the client went away).
-func (b *stallBody) failure() error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.err
-}
-
-// bufferPool lends the proxy its copy buffers.
-type bufferPool struct{ p sync.Pool }
 
 func newBufferPool() *bufferPool {
 	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, copyBuffer); return &b }}}
 }
 
 func (b *bufferPool) Get() []byte {
+	b.lent.Add(1)
 	if p, ok := b.p.Get().(*[]byte); ok {
 		return *p
 	}

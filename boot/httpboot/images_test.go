@@ -190,13 +190,15 @@ func TestImageProxyDropsHeaders(t *testing.T) {
 	if r.Host != strings.TrimPrefix(o.URL, "http://") {
 		t.Errorf("upstream Host %q", r.Host)
 	}
-	want := http.Header{"Accept": {"*/*"}, "User-Agent": {"iPXE/1.0.0+"}, "Range": {"bytes=0-9"}}
+	// Connection: close is the proxy's own: each download has a
+	// connection of its own.
+	want := http.Header{"Accept": {"*/*"}, "User-Agent": {"iPXE/1.0.0+"}, "Range": {"bytes=0-9"}, "Connection": {"close"}}
 	if diff := cmp.Diff(want, r.Header); diff != "" {
 		t.Errorf("upstream headers (-want +got):\n%s", diff)
 	}
 	// Without a User-Agent, none is sent (not Go's).
 	_, _ = get(t, env.url+"/images/ironic-python-agent.kernel", http.Header{"User-Agent": {""}})
-	if seen = o.seen(); len(seen[1].Header) != 0 {
+	if seen = o.seen(); len(seen[1].Header) != 1 || seen[1].Header.Get("Connection") != "close" {
 		t.Errorf("upstream headers without the client's: %v", seen[1].Header)
 	}
 }

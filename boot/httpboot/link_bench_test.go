@@ -205,7 +205,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// proxyMain serves the image proxy on a free port until SIGTERM, after
+// proxyMain serves the image proxy on a free port with Server.Serve (its
+// listener and limits, as metalgit boot runs it) until SIGTERM, after
 // printing its address on stdout.
 func proxyMain(arg string) int {
 	ip, upstream, _ := strings.Cut(arg, " ")
@@ -221,11 +222,9 @@ func proxyMain(arg string) int {
 		return 1
 	}
 	fmt.Println(ln.Addr())
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	go func() { <-ctx.Done(); _ = srv.Close() }()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	if err := s.Serve(ctx, ln); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

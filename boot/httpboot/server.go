@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
-
-	"golang.org/x/net/netutil"
 )
 
 // Server is the boot proxy's HTTP server. Create it with New, then Serve
@@ -18,11 +15,10 @@ import (
 type Server struct {
 	cfg      Config
 	upstream *url.URL
-	// transport, buffers and proxyLog serve every image request.
-	transport *http.Transport
-	buffers   *bufferPool
-	proxyLog  *log.Logger
-	metrics   *metrics
+	// buffers lends image downloads that cannot be spliced their copy
+	// buffers.
+	buffers *bufferPool
+	metrics *metrics
 	// slots holds one token per request being served (MaxRequests),
 	// imageSlots one per image download (MaxImageStreams).
 	slots      chan struct{}
@@ -42,8 +38,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, upstream: upstream, metrics: m,
 		slots: make(chan struct{}, cfg.MaxRequests), imageSlots: make(chan struct{}, cfg.MaxImageStreams)}
-	s.transport, s.buffers = s.newTransport(), newBufferPool()
-	s.proxyLog = slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)
+	s.buffers = newBufferPool()
 	return s, nil
 }
 
@@ -90,7 +85,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.cfg.Logger.Info("http boot server listening", "addr", ln.Addr().String(), "http_url", s.cfg.HTTPURL,
 		"root", s.cfg.Root, "images", s.upstream.Redacted(), "max_requests", s.cfg.MaxRequests)
 	done := make(chan error, 1)
-	go func() { done <- srv.Serve(netutil.LimitListener(ln, s.cfg.MaxConns)) }()
+	go func() { done <- srv.Serve(newLimitListener(ln, s.cfg.MaxConns)) }()
 	select {
 	case err := <-done:
 		return fmt.Errorf("http boot server: serve %s: %w", ln.Addr(), err)

@@ -13,6 +13,10 @@
 #
 #   ROUNDS     rounds (default 5)
 #   BENCHTIME  downloads per sub-benchmark and round (default 3x)
+#   OLD=REV    also run the proxy of the revision REV (a commit that has
+#              BenchmarkImageProxyLink), built from a temporary worktree,
+#              as a third side "old" in each round: old and new binary
+#              side by side
 #
 # Needs curl, ip and tc (iproute2).
 set -euo pipefail
@@ -29,17 +33,29 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+cleanup() {
+	[ -z "${OLD:-}" ] || git worktree remove --force "$tmp/old-src" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 go test -c -o "$tmp/httpboot.test" ./boot/httpboot/
+sides="direct proxy"
+if [ -n "${OLD:-}" ]; then
+	git worktree add -q --detach "$tmp/old-src" "$OLD"
+	(cd "$tmp/old-src" && go test -c -o "$tmp/old.test" ./boot/httpboot/)
+	sides="direct proxy old"
+fi
 
 : >"$tmp/results"
 for r in $(seq "$rounds"); do
-	order="direct proxy"
-	[ $((r % 2)) -eq 0 ] && order="proxy direct"
+	order=$sides
+	[ $((r % 2)) -eq 0 ] && order=$(echo "$sides" | awk '{ for (i = NF; i > 0; i--) printf "%s%s", $i, (i > 1 ? " " : "") }')
 	for link in none 1gbit 10gbit; do
 		for side in $order; do
 			echo "round $r/$rounds: link=$link $side" >&2
-			(cd "$tmp" && ./httpboot.test -test.run '^$' -test.bench "^BenchmarkImageProxyLink\$/^link=$link\$/^$side\$" \
+			bin=./httpboot.test sub=$side
+			[ "$side" = old ] && bin=./old.test sub=proxy
+			(cd "$tmp" && $bin -test.run '^$' -test.bench "^BenchmarkImageProxyLink\$/^link=$link\$/^$sub\$" \
 				-test.benchtime "$benchtime" -test.timeout 30m) |
 				awk -v key="$link $side" '/^BenchmarkImageProxyLink/ {
 					out = key
@@ -62,7 +78,10 @@ function median(list,    n, a, i, j, t) {
 	for (i = 3; i <= NF; i++) { split($i, kv, "="); v[key, kv[1]] = v[key, kv[1]] " " kv[2] }
 }
 END {
-	printf "%-7s %26s %26s %7s %16s %14s\n", "link", "direct MB/s median (min-max)", "proxy MB/s median (min-max)", "ratio", "proxy cpu-s/GB", "proxy peak MiB"
+	old = ((("none old", "MB/s") in v))
+	printf "%-7s %26s %26s %7s %16s %14s", "link", "direct MB/s median (min-max)", "proxy MB/s median (min-max)", "ratio", "proxy cpu-s/GB", "proxy peak MiB"
+	if (old) printf " %26s %7s %14s", "old MB/s median (min-max)", "ratio", "old cpu-s/GB"
+	printf "\n"
 	split("none 1gbit 10gbit", links, " ")
 	for (l = 1; l <= 3; l++) {
 		k = links[l]
@@ -70,6 +89,11 @@ END {
 		p = median(v[k " proxy", "MB/s"]); pr = sprintf("%.0f (%.0f-%.0f)", p, lo, hi)
 		c = median(v[k " proxy", "proxy-cpu-s/GB"])
 		m = median(v[k " proxy", "proxy-peak-RSS-MiB"]); mr = sprintf("%.1f", hi)
-		printf "%-7s %26s %26s %7.2f %16.2f %14s\n", k, dr, pr, (d > 0 ? p / d : 0), c, mr
+		printf "%-7s %26s %26s %7.2f %16.2f %14s", k, dr, pr, (d > 0 ? p / d : 0), c, mr
+		if (old) {
+			o = median(v[k " old", "MB/s"]); orr = sprintf("%.0f (%.0f-%.0f)", o, lo, hi)
+			printf " %26s %7.2f %14.2f", orr, (d > 0 ? o / d : 0), median(v[k " old", "proxy-cpu-s/GB"])
+		}
+		printf "\n"
 	}
 }' "$tmp/results"
