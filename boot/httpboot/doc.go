@@ -19,8 +19,9 @@
 //     (boot.CheckKernelParam): iPXE expands ${…} and a newline would
 //     start a command.
 //   - /images/<path> — proxied to Config.IronicHTTPURL's /images/<path>
-//     as it streams (never held in memory), Range and conditional
-//     requests passed through; only PassedHeaders go upstream; paths with
+//     as it streams (never held in memory; over plain TCP with a known
+//     length spliced from socket to socket by the kernel), Range and
+//     conditional requests passed through; only PassedHeaders go upstream; paths with
 //     ".", "..", empty segments or encoded dots and slashes are refused;
 //     bounded dial, response-header and stall times; 502/504 when the
 //     upstream fails.
