@@ -249,17 +249,20 @@ func (r *recorder) Write(p []byte) (int, error) {
 }
 
 // readFrom moves src's bytes to the client with rf, the client
-// connection's own ReaderFrom (which splices from a TCP source), with no
-// write deadline: the caller bounds the move (watchStall).
+// connection's own ReaderFrom (which splices from a TCP source), under the
+// write deadline the caller set (clearWriteDeadline: it bounds the move
+// itself, watchStall).
 func (r *recorder) readFrom(rf io.ReaderFrom, src io.Reader) (int64, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	_ = r.rc.SetWriteDeadline(time.Time{})
 	n, err := rf.ReadFrom(src)
 	r.bytes += n
 	return n, err
 }
+
+// clearWriteDeadline lifts the client's write deadline.
+func (r *recorder) clearWriteDeadline() { _ = r.rc.SetWriteDeadline(time.Time{}) }
 
 // done bounds the flush of what the handler left buffered.
 func (r *recorder) done() { _ = r.rc.SetWriteDeadline(time.Now().Add(r.stall)) }

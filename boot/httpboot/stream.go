@@ -25,8 +25,10 @@ type streamError struct {
 // image server's socket to the client's (splice: no copy through this
 // process); otherwise it is copied through a buffer.
 func (s *Server) streamBody(x *exchange, u *upstream, resp *http.Response) *streamError {
+	// The stall watchdog needs the kernel's count of bytes received
+	// (Linux 4.1 and later); without it the body is copied.
 	if rf, ok := x.w.ResponseWriter.(io.ReaderFrom); ok && u.tcp != nil && resp.ContentLength > 0 &&
-		len(resp.TransferEncoding) == 0 {
+		len(resp.TransferEncoding) == 0 && u.bytesReceived() > 0 {
 		return s.spliceBody(x, u, resp.ContentLength, rf)
 	}
 	return s.copyBody(x, u, resp.Body)
@@ -48,18 +50,25 @@ func (s *Server) spliceBody(x *exchange, u *upstream, length int64, rf io.Reader
 	if remain == 0 {
 		return nil
 	}
+	// No write deadline while splicing: the watchdog bounds it (and
+	// sets one in the past to end a stall).
+	x.w.clearWriteDeadline()
 	var stalled atomic.Pointer[streamError]
 	stop := s.watchStall(x, u, &stalled)
 	n, err := x.w.readFrom(rf, &io.LimitedReader{R: u.tcp, N: remain})
 	stop()
 	remain -= n
 	switch {
+	case err == nil && remain == 0:
+		// Complete, whatever the watchdog saw at the last moment.
+		return nil
 	case stalled.Load() != nil:
 		return stalled.Load()
 	case err != nil:
-		// A client that went away is told apart by the request's
-		// context, before this; a broken pipe is the client's too.
-		return &streamError{upstream: !errors.Is(err, syscall.EPIPE), err: err}
+		// The client's: a broken pipe, or any error while the image
+		// server's connection is still open (a client that reset its
+		// connection; the request's context may not know yet).
+		return &streamError{upstream: !errors.Is(err, syscall.EPIPE) && !u.established(), err: err}
 	case remain > 0:
 		return &streamError{upstream: true, err: fmt.Errorf("the image server closed the connection %d bytes short", remain)}
 	}
@@ -124,6 +133,18 @@ func (u *upstream) idle() bool {
 		}
 	})
 	return idle
+}
+
+// established reports whether the image server's connection is still
+// open both ways.
+func (u *upstream) established() bool {
+	open := false
+	u.control(func(fd int) {
+		if info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			open = info.State == tcpEstablished
+		}
+	})
+	return open
 }
 
 // bytesReceived is what the image server's connection has received so

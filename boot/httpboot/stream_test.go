@@ -248,3 +248,45 @@ func TestLimitListener(t *testing.T) {
 		t.Fatal("the second connection was not accepted after the first closed")
 	}
 }
+
+// Clients that reset their connection mid-download (a machine power
+// cycled while it fetched its ramdisk) are the clients' doing: no
+// upstream error is counted, however the splice sees the reset.
+func TestImageProxyClientResets(t *testing.T) {
+	o := newOrigin(t)
+	s, err := New(Config{HTTPURL: "http://x:8080", CallbackURL: "http://x:8081", IronicHTTPURL: o.URL,
+		Root: t.TempDir(), Hosts: testHosts(t), Listen: netip127()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := s.Listen(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(t.Context(), ln) }()
+	for range 20 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+		if _, err := io.WriteString(c, "GET /images/big HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.CopyN(io.Discard, c, 8<<20); err != nil {
+			t.Fatal(err)
+		}
+		if tc, ok := c.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0) // close with a reset
+		}
+		_ = c.Close()
+	}
+	// Let the downloads' ends be accounted.
+	deadline := time.Now().Add(20 * time.Second)
+	for testutil.ToFloat64(s.metrics.inFlight) != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := testutil.ToFloat64(s.metrics.upstreamErrors); got != 0 {
+		t.Errorf("upstream errors %v after 20 client resets, want 0", got)
+	}
+}
