@@ -39,18 +39,9 @@ func TestImageProxySplicesThroughServe(t *testing.T) {
 		{"chunked", chunked.URL, 4 * int64(len(kernelBytes)), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := New(Config{HTTPURL: "http://x:8080", CallbackURL: "http://x:8081", IronicHTTPURL: tc.origin,
-				Root: t.TempDir(), Hosts: testHosts(t), Listen: netip127()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			ln, err := s.Listen(t.Context())
-			if err != nil {
-				t.Fatal(err)
-			}
-			go func() { _ = s.Serve(t.Context(), ln) }()
+			s, addr := serveImages(t, tc.origin)
 			rchar := readChars(t)
-			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+ln.Addr().String()+"/images/big", nil)
+			req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/images/big", nil)
 			resp, err := http.DefaultClient.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -76,6 +67,24 @@ func TestImageProxySplicesThroughServe(t *testing.T) {
 			}
 		})
 	}
+}
+
+// serveImages runs a server with Serve (its own listener, as metalgit
+// boot runs it) whose image server is origin, until t ends, and returns
+// it with its address.
+func serveImages(t *testing.T, origin string) (*Server, string) {
+	t.Helper()
+	s, err := New(Config{HTTPURL: "http://x:8080", CallbackURL: "http://x:8081", IronicHTTPURL: origin,
+		Root: t.TempDir(), Hosts: testHosts(t), Listen: netip127()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := s.Listen(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(t.Context(), ln) }()
+	return s, ln.Addr().String()
 }
 
 // readChars is the bytes this process has read with read(2) and the
@@ -254,18 +263,9 @@ func TestLimitListener(t *testing.T) {
 // upstream error is counted, however the splice sees the reset.
 func TestImageProxyClientResets(t *testing.T) {
 	o := newOrigin(t)
-	s, err := New(Config{HTTPURL: "http://x:8080", CallbackURL: "http://x:8081", IronicHTTPURL: o.URL,
-		Root: t.TempDir(), Hosts: testHosts(t), Listen: netip127()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := s.Listen(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.Serve(t.Context(), ln) }()
+	s, addr := serveImages(t, o.URL)
 	for range 20 {
-		c, err := net.Dial("tcp", ln.Addr().String())
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
