@@ -10,7 +10,6 @@ import (
 	"path"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/metalgit/metalgit/boot"
 )
@@ -49,7 +48,6 @@ func (s *Server) serveImage(x *exchange, r *http.Request) {
 		return
 	}
 	u, resp, err := s.openUpstream(r.Context(), target, r) //nolint:bodyclose // u.close closes it
-
 	if err != nil {
 		s.upstreamFailed(x, r, err)
 		return
@@ -147,19 +145,14 @@ func (s *Server) upstreamFor(site boot.Site) *url.URL {
 	return u
 }
 
-// bufferPool lends the proxy its copy buffers; lent counts the loans
-// (a download that was spliced takes none).
-type bufferPool struct {
-	p    sync.Pool
-	lent atomic.Int64
-}
+// bufferPool lends the proxy its copy buffers.
+type bufferPool struct{ p sync.Pool }
 
 func newBufferPool() *bufferPool {
 	return &bufferPool{p: sync.Pool{New: func() any { b := make([]byte, copyBuffer); return &b }}}
 }
 
 func (b *bufferPool) Get() []byte {
-	b.lent.Add(1)
 	if p, ok := b.p.Get().(*[]byte); ok {
 		return *p
 	}

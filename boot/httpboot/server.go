@@ -36,10 +36,8 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("http boot server: register metrics: %w", err)
 	}
-	s := &Server{cfg: cfg, upstream: upstream, metrics: m,
-		slots: make(chan struct{}, cfg.MaxRequests), imageSlots: make(chan struct{}, cfg.MaxImageStreams)}
-	s.buffers = newBufferPool()
-	return s, nil
+	return &Server{cfg: cfg, upstream: upstream, metrics: m, buffers: newBufferPool(),
+		slots: make(chan struct{}, cfg.MaxRequests), imageSlots: make(chan struct{}, cfg.MaxImageStreams)}, nil
 }
 
 // Config returns the configuration with its defaults filled in.

@@ -160,17 +160,8 @@ func TestShutdownGraceBounded(t *testing.T) {
 // The listener's limits: headers too large get 431; a client that sends
 // its headers too slowly is disconnected.
 func TestServeLimits(t *testing.T) {
-	s, err := New(Config{HTTPURL: "http://x:8080", CallbackURL: "http://x:8081", IronicHTTPURL: "http://127.0.0.1:1",
-		Root: t.TempDir(), Hosts: testHosts(t), Listen: netip127(), MaxHeaderBytes: 1024, ReadHeaderTimeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := s.Listen(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.Serve(t.Context(), ln) }()
-	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+ln.Addr().String()+"/boot/02-00-00-00-00-01.ipxe", nil)
+	_, addr := startServing(t, Config{IronicHTTPURL: "http://127.0.0.1:1", MaxHeaderBytes: 1024, ReadHeaderTimeout: 300 * time.Millisecond})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/boot/02-00-00-00-00-01.ipxe", nil)
 	req.Header.Set("X-Big", strings.Repeat("x", 8000))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -180,7 +171,7 @@ func TestServeLimits(t *testing.T) {
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
 		t.Errorf("large headers: %d", resp.StatusCode)
 	}
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
